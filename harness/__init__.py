@@ -1,0 +1,1 @@
+"""The cross-validation harness: architectures as cases, tolerances, and the comparison."""

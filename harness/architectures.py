@@ -1,0 +1,62 @@
+"""The architectures the gate runs: a curated registry (one line a case) and seeded random ones.
+
+Add a curated case by adding one line to :data:`CURATED`; nothing else changes. A malformed line
+is not rejected here: its cases fail alone with a message naming it, and the others still run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference import Architecture
+from reference.activations import ACTIVATIONS
+from reference.costs import COSTS
+
+A = Architecture
+
+CURATED: list[Architecture] = [
+    A((784, 30, 10), "sigmoid", "quadratic", batch=10, init="normal"),  # the book's network.py net
+    A((2, 3, 1), "sigmoid", "quadratic", batch=4),  # a toy small enough to check by hand
+    A((5, 4, 4, 4, 4, 4, 3), "tanh", "quadratic", batch=3),  # deep and narrow: 6 weight layers
+    A((8, 3, 3, 3, 3, 3, 3, 3, 2), "sigmoid", "cross_entropy", batch=5),  # deeper, 8 weight layers
+    A((1, 1, 1, 1), "sigmoid", "quadratic", batch=2),  # width-1 layers throughout
+    A(
+        (3, 1, 4, 1, 2), ("relu", "tanh", "softplus", "sigmoid"), "quadratic", batch=3
+    ),  # width-1 necks
+    A((6, 256, 4), ("relu", "identity"), "quadratic", batch=8),  # one wide layer
+    A((7, 6, 5, 4, 3), ("tanh", "relu", "leaky_relu", "softplus"), "quadratic", batch=6),  # mixed
+    A((5, 5, 5, 5), ("leaky_relu", "softplus", "identity"), "quadratic", batch=4),  # square layers
+    A((10, 20, 10), "sigmoid", "cross_entropy", batch=16),  # network2.py's cross-entropy cost
+    A((12, 8, 6), ("tanh", "sigmoid"), "cross_entropy", batch=1),  # batch size 1
+    A(
+        (4, 6, 6, 3), ("softplus", "tanh", "identity"), "quadratic", batch=1
+    ),  # batch size 1, linear out
+]
+
+#: Bounds of the random architectures (inclusive).
+WEIGHT_LAYERS = (1, 6)
+WIDTHS = (1, 32)
+BATCH = (1, 16)
+
+
+def random_architectures(count: int, seed: int) -> list[Architecture]:
+    """``count`` architectures drawn from ``seed``: 1–6 weight layers, widths 1–32, an activation
+    per layer, a cost (cross-entropy gets a sigmoid output layer), batch size 1–16.
+
+    Case i depends only on (seed, i), so raising ``count`` keeps the earlier cases.
+    """
+    if count < 0:
+        raise ValueError(f"random architecture count must be >= 0, got {count}")
+    names, costs = sorted(ACTIVATIONS), sorted(COSTS)
+    archs = []
+    for i in range(count):
+        rng = np.random.default_rng([seed, i])
+        depth = int(rng.integers(WEIGHT_LAYERS[0], WEIGHT_LAYERS[1] + 1))
+        sizes = tuple(int(n) for n in rng.integers(WIDTHS[0], WIDTHS[1] + 1, depth + 1))
+        acts = [str(a) for a in rng.choice(names, depth)]
+        cost = str(rng.choice(costs))
+        if COSTS[cost].requires_output:
+            acts[-1] = COSTS[cost].requires_output or acts[-1]
+        batch = int(rng.integers(BATCH[0], BATCH[1] + 1))
+        archs.append(A(sizes, tuple(acts), cost, batch=batch, seed=int(rng.integers(2**31))))
+    return archs

@@ -1,0 +1,101 @@
+"""One comparison: a reference array against an oracle's, judged normwise by an allowed error."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from reference.types import Array
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of comparing one quantity of one layer; ``ratio`` = max_abs / allowed."""
+
+    quantity: str
+    layer: int
+    oracle: str
+    shape: tuple[int, ...]
+    max_abs: float
+    max_rel: float  # max_abs / S, S the larger of the two arrays' largest magnitudes
+    worst_index: tuple[int, ...]
+    allowed: float
+    problem: str = ""  # a shape mismatch or non-finite values, in words
+
+    @property
+    def ratio(self) -> float:
+        if self.problem:
+            return float("inf")
+        if self.allowed > 0:
+            return self.max_abs / self.allowed
+        return 0.0 if self.max_abs == 0 else float("inf")
+
+    @property
+    def passed(self) -> bool:
+        return not self.problem and self.max_abs <= self.allowed
+
+    def message(self) -> str:
+        """One line: what, where, how far, and the allowed."""
+        what = f"{self.quantity} of layer {self.layer} ({self.oracle} vs reference)"
+        if self.problem:
+            return f"{what}: {self.problem}"
+        return (
+            f"{what}: max abs error {self.max_abs:.3e} at {self.worst_index}, "
+            f"max rel error {self.max_rel:.3e}, allowed {self.allowed:.3e} "
+            f"(error/allowed {self.ratio:.3g})"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio, "passed": self.passed}
+
+
+def scale(reference: Array, other: Array) -> float:
+    """S: the larger of the two arrays' largest finite magnitudes (0 for empty arrays)."""
+    values = [np.abs(a[np.isfinite(a)]).max(initial=0.0) for a in (reference, other)]
+    return float(max(values))
+
+
+def compare(
+    reference: Array, other: Array, allowed: float, *, quantity: str, layer: int, oracle: str
+) -> Comparison:
+    """Compare ``other`` with ``reference`` elementwise; the worst element decides."""
+    where = {"quantity": quantity, "layer": layer, "oracle": oracle}
+    reference, other = np.asarray(reference), np.asarray(other)
+    if reference.shape != other.shape:
+        return Comparison(
+            **where,
+            shape=reference.shape,
+            max_abs=float("inf"),
+            max_rel=float("inf"),
+            worst_index=(),
+            allowed=allowed,
+            problem=f"shape {other.shape}, expected {reference.shape}",
+        )
+    finite = np.isfinite(reference) & np.isfinite(other)
+    if not finite.all():
+        bad = tuple(int(i) for i in np.argwhere(~finite)[0])
+        side = "reference" if not np.isfinite(reference[bad]) else oracle
+        return Comparison(
+            **where,
+            shape=reference.shape,
+            max_abs=float("inf"),
+            max_rel=float("inf"),
+            worst_index=bad,
+            allowed=allowed,
+            problem=f"non-finite value {(reference if side == 'reference' else other)[bad]} "
+            f"from {side} at {bad} ({int((~finite).sum())} of {reference.size} elements)",
+        )
+    diff = np.abs(reference.astype(np.float64) - other.astype(np.float64))
+    worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
+    max_abs = float(diff.max(initial=0.0))
+    s = scale(reference, other)
+    return Comparison(
+        **where,
+        shape=reference.shape,
+        max_abs=max_abs,
+        max_rel=max_abs / s if s > 0 else (0.0 if max_abs == 0 else float("inf")),
+        worst_index=tuple(int(i) for i in worst),
+        allowed=allowed,
+    )

@@ -1,0 +1,111 @@
+"""The gate's pytest plugin: its options, the results file, and the comparison count.
+
+Loaded with ``-p harness.pytest_plugin`` (pyproject's addopts), so the options exist however
+pytest is started. Tests attach result records to their reports; :class:`Recorder` gathers them
+on the controller (pytest-xdist carries ``user_properties`` there) and writes them once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import results
+from harness.architectures import CURATED, random_architectures
+from harness.summary import summary_table
+from oracles import ORACLES
+from reference import Architecture
+
+GATE_MARK = "gate"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("backprop cross-validation")
+    group.addoption(
+        "--random-count",
+        type=int,
+        default=60,
+        help="how many seeded random architectures the gate adds (default 60)",
+    )
+    group.addoption(
+        "--random-seed", type=int, default=0, help="seed of the random architectures (default 0)"
+    )
+    group.addoption(
+        "--oracle",
+        action="append",
+        default=None,
+        help=f"run only this oracle (repeatable; default: all of {sorted(ORACLES)})",
+    )
+    group.addoption(
+        "--results",
+        default=None,
+        metavar="PATH",
+        help="write every comparison the gate makes to this JSON file",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    count = config.getoption("--random-count")
+    if count < 0:
+        raise pytest.UsageError(f"--random-count must be >= 0, got {count}")
+    unknown = sorted(set(config.getoption("--oracle") or []) - set(ORACLES))
+    if unknown:
+        raise pytest.UsageError(f"unknown --oracle {unknown}; known: {sorted(ORACLES)}")
+    config.pluginmanager.register(Recorder(config), "crossval-recorder")
+
+
+def gate_architectures(config: pytest.Config) -> list[Architecture]:
+    """The curated registry plus the seeded random architectures the options ask for."""
+    return CURATED + random_architectures(
+        config.getoption("--random-count"), config.getoption("--random-seed")
+    )
+
+
+def gate_oracles(config: pytest.Config) -> list[str]:
+    """The oracles named by --oracle, or all registered ones."""
+    return config.getoption("--oracle") or list(ORACLES)
+
+
+def record(item: pytest.Item, rec: dict[str, Any]) -> None:
+    """Attach one results record to a test's report."""
+    item.user_properties.append((results.PROPERTY, json.dumps(rec)))
+
+
+class Recorder:
+    """Gathers result records from test reports; writes the results file; prints the summary."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.records: list[tuple[str, dict[str, Any]]] = []
+        self.gate_reports: list[pytest.TestReport] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        if GATE_MARK in report.keywords:
+            self.gate_reports.append(report)
+        for name, value in report.user_properties:
+            if name == results.PROPERTY:
+                self.records.append((report.nodeid, json.loads(value)))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        path = self.config.getoption("--results")
+        if path and not hasattr(self.config, "workerinput"):  # the controller, or a plain run
+            env = results.environment(
+                self.config.getoption("--random-seed"), self.config.getoption("--random-count")
+            )
+            results.write(Path(path), self.records, env)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.gate_reports:
+            return
+        failed = sum(r.failed for r in self.gate_reports)
+        terminalreporter.write_line(
+            f"cross-validation gate: {len(self.gate_reports)} comparisons, "
+            f"{len(self.gate_reports) - failed} passed, {failed} failed"
+        )
+        if self.records:
+            terminalreporter.write_line(summary_table([rec for _, rec in self.records]))

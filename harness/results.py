@@ -1,0 +1,98 @@
+"""Results as data: each comparison the gate makes, recorded once by the test that makes it.
+
+A test attaches a record to its report (``user_properties``, which pytest-xdist carries to the
+controller); the plugin gathers them and writes one JSON file, sorted by test id so the same seed
+gives the same bytes whatever the worker count or order. Readers need only ``json``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from harness.compare import Comparison
+from reference import Architecture
+
+PROPERTY = "crossval"
+SCHEMA = 1
+
+
+def arch_record(arch: Architecture) -> dict[str, Any]:
+    """The architecture as plain data, with its id and the one-line entry that rebuilds it."""
+    return {
+        "id": arch.id,
+        "sizes": list(arch.sizes) if not isinstance(arch.sizes, (str, bytes)) else arch.sizes,
+        "activations": arch.activations
+        if isinstance(arch.activations, str)
+        else list(arch.activations),
+        "cost": arch.cost,
+        "batch": arch.batch,
+        "seed": arch.seed,
+        "init": arch.init,
+        "entry": repr(arch),
+    }
+
+
+def comparison_record(arch: Architecture, comparison: Comparison, dtype: str) -> dict[str, Any]:
+    return {"kind": "comparison", "arch": arch_record(arch), "dtype": dtype, **comparison.as_dict()}
+
+
+def error_record(arch: Architecture, oracle: str, message: str) -> dict[str, Any]:
+    """A case that could not be compared: a malformed entry or a crashed oracle."""
+    return {"kind": "error", "arch": arch_record(arch), "oracle": oracle, "message": message}
+
+
+def environment(seed: int, random_count: int) -> dict[str, Any]:
+    """Versions, BLAS, seed and commit: what a reader needs to trust or rerun the numbers."""
+    import numpy as np
+
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "random_seed": seed,
+        "random_count": random_count,
+    }
+    for name in ("torch", "jax"):
+        try:
+            env[name] = __import__(name).__version__
+        except ImportError:
+            env[name] = None
+    try:
+        from threadpoolctl import threadpool_info
+
+        env["blas"] = ", ".join(
+            f"{i.get('internal_api')} {i.get('version')}"
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        )
+    except ImportError:
+        env["blas"] = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name")
+    try:
+        env["git_commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        env["git_commit"] = None
+    return env
+
+
+def write(path: Path, records: list[tuple[str, dict[str, Any]]], env: dict[str, Any]) -> None:
+    """Write the results file: records sorted by test id, keys sorted, so output is stable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "schema": SCHEMA,
+        "environment": env,
+        "records": [{"test": nodeid, **rec} for nodeid, rec in sorted(records, key=lambda r: r[0])],
+    }
+    path.write_text(json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n")
+
+
+def read(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(Path(path).read_text())
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: results schema {data.get('schema')}, expected {SCHEMA}")
+    return data

@@ -1,0 +1,68 @@
+"""A per-oracle summary table from results records: the worst error/allowed ratio per quantity.
+
+``python -m harness.summary reports/results.json`` prints it; exits 1 if any comparison failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from reference import QUANTITIES
+
+
+def summary_table(records: list[dict[str, Any]]) -> str:
+    """Rows: oracle; columns: the worst error/allowed per quantity, comparisons, failures."""
+    worst: dict[tuple[str, str], float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    failed: dict[str, int] = defaultdict(int)
+    errors: dict[str, int] = defaultdict(int)
+    for rec in records:
+        oracle = rec["oracle"]
+        if rec["kind"] == "error":
+            errors[oracle] += 1
+            continue
+        count[oracle] += 1
+        failed[oracle] += not rec["passed"]
+        worst[oracle, rec["quantity"]] = max(worst[oracle, rec["quantity"]], rec["ratio"])
+    head = ["oracle", *(f"worst {q}" for q in QUANTITIES), "comparisons", "failed", "errors"]
+    rows = [head]
+    for oracle in sorted(set(count) | set(errors)):
+        rows.append(
+            [
+                oracle,
+                *(f"{worst[oracle, q]:.3g}" for q in QUANTITIES),
+                str(count[oracle]),
+                str(failed[oracle]),
+                str(errors[oracle]),
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return (
+        "\n".join(lines) + "\n(worst = largest max-abs-error / allowed; a comparison passes at ≤ 1)"
+    )
+
+
+def main(argv: list[str]) -> int:
+    from harness.results import read
+
+    if len(argv) != 1:
+        print("usage: python -m harness.summary RESULTS.json", file=sys.stderr)
+        return 2
+    records = read(Path(argv[0]))["records"]
+    print(summary_table(records))
+    bad = [r for r in records if r["kind"] == "error" or not r["passed"]]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

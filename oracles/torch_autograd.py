@@ -1,0 +1,55 @@
+"""PyTorch autograd as an oracle: the same network from torch ops, gradients from ``backward``.
+
+δ^l is the gradient of Σ_x C_x with respect to the z^l tensor itself (column x is ∂C_x/∂z^{x,l});
+∂C/∂w^l and ∂C/∂b^l are gradients of the mean cost. Runs in the parameters' dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from reference import Architecture, Batch, Gradients, Params
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01),
+    # logaddexp rather than F.softplus, whose default threshold=20 switches to z (an approximation).
+    "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
+    "identity": lambda z: z,
+}
+
+
+def _per_sample_cost(name: str, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if name == "quadratic":
+        return 0.5 * ((a - y) ** 2).sum(dim=0)
+    if name == "cross_entropy":
+        return -(y * torch.log(a) + (1 - y) * torch.log1p(-a)).sum(dim=0)
+    raise KeyError(f"torch oracle has no cost {name!r}")
+
+
+def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
+    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from torch.autograd."""
+    arch.check()
+    names = [a.name for a in arch.layer_activations]
+    ws = [torch.tensor(w, requires_grad=True) for w in params.weights]
+    bs = [torch.tensor(b, requires_grad=True) for b in params.biases]
+    a = torch.tensor(batch.x)
+    zs = []
+    for w, b, name in zip(ws, bs, names, strict=True):
+        z = w @ a + b
+        zs.append(z)
+        a = ACTIVATIONS[name](z)
+    total = _per_sample_cost(arch.cost, a, torch.tensor(batch.y)).sum()
+    grads = torch.autograd.grad(total, [*zs, *ws, *bs])
+    n, m = len(zs), batch.x.shape[1]
+    as_np: Callable[[torch.Tensor], np.ndarray] = lambda t: t.detach().numpy()  # noqa: E731
+    return Gradients(
+        deltas=tuple(as_np(g) for g in grads[:n]),
+        nabla_b=tuple(as_np(g / m) for g in grads[2 * n :]),
+        nabla_w=tuple(as_np(g / m) for g in grads[n : 2 * n]),
+    )

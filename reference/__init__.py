@@ -1,0 +1,34 @@
+"""The NumPy reference: a network of the book's kind and its backpropagation (BP1–BP4, SGD).
+
+>>> from reference import Architecture, make_case, backprop
+>>> arch = Architecture((784, 30, 10), "sigmoid", "quadratic", batch=10)
+>>> params, batch = make_case(arch)          # seeded weights, biases and a mini-batch
+>>> grads = backprop(arch, params, batch.x, batch.y)
+>>> grads.get("nabla_w", 2).shape            # ∂C/∂w^2; the input is layer 1
+(30, 784)
+"""
+
+from reference.architecture import Architecture, ArchitectureError
+from reference.backprop import backprop, backprop_per_sample, cost
+from reference.gradients import QUANTITIES, Gradients
+from reference.params import Batch, Params, init_params, make_case, sample_batch
+from reference.sgd import Step, sgd, update_mini_batch, update_mini_batch_per_sample
+
+__all__ = [
+    "QUANTITIES",
+    "Architecture",
+    "ArchitectureError",
+    "Batch",
+    "Gradients",
+    "Params",
+    "Step",
+    "backprop",
+    "backprop_per_sample",
+    "cost",
+    "init_params",
+    "make_case",
+    "sample_batch",
+    "sgd",
+    "update_mini_batch",
+    "update_mini_batch_per_sample",
+]

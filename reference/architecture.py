@@ -1,0 +1,115 @@
+"""An architecture as one record: layer sizes, an activation per layer, a cost, a batch, a seed.
+
+``Architecture((784, 30, 10), "sigmoid", "quadratic", batch=10)`` is the book's network. A record
+is plain data and may be malformed; :meth:`Architecture.check` says what is wrong in one line that
+names the record, so one bad entry in a registry never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reference.activations import ACTIVATIONS, Activation
+from reference.costs import COSTS, Cost
+
+INITS = ("scaled", "normal")
+
+
+class ArchitectureError(ValueError):
+    """A malformed architecture record; the message names the record and the fault."""
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Layer sizes [n_1, …, n_L] (n_1 inputs), activations for layers 2…L, a cost, a batch.
+
+    ``activations`` is one name for every layer or a sequence of L − 1 names. ``init`` is the
+    book's weight initialisation: ``"normal"`` draws w ~ N(0, 1) (network.py), ``"scaled"`` draws
+    w ~ N(0, 1/n_{l−1}) (network2.py); biases are N(0, 1) in both.
+    """
+
+    sizes: Sequence[int]
+    activations: str | Sequence[str] = "sigmoid"
+    cost: str = "quadratic"
+    batch: int = 1
+    seed: int = 0
+    init: str = "scaled"
+
+    def __post_init__(self) -> None:
+        # Lists become tuples so records hash; junk is kept as is for problems() to name.
+        for field in ("sizes", "activations"):
+            value = getattr(self, field)
+            if isinstance(value, list):
+                object.__setattr__(self, field, tuple(value))
+
+    @property
+    def id(self) -> str:
+        """A readable test id, e.g. ``784-30-10_sigmoid_quadratic_m10_s0``."""
+        try:
+            sizes = "-".join(str(n) for n in self.sizes) or "empty"
+        except TypeError:
+            sizes = str(self.sizes)
+        acts = self.activations if isinstance(self.activations, str) else ",".join(self.activations)
+        init = "" if self.init == "scaled" else f"_{self.init}"
+        return f"{sizes}_{acts}_{self.cost}_m{self.batch}_s{self.seed}{init}"
+
+    @property
+    def depth(self) -> int:
+        """L, the number of layers counting the input layer."""
+        return len(self.sizes)
+
+    @property
+    def layer_activations(self) -> tuple[Activation, ...]:
+        """σ for layers 2…L (index 0 is layer 2)."""
+        self.check()
+        names = self.activations
+        if isinstance(names, str):
+            names = [names] * (self.depth - 1)
+        return tuple(ACTIVATIONS[n] for n in names)
+
+    @property
+    def cost_fn(self) -> Cost:
+        self.check()
+        return COSTS[self.cost]
+
+    def problems(self) -> list[str]:
+        """Everything wrong with the record; empty when it is well formed."""
+        found: list[str] = []
+        try:
+            sizes = list(self.sizes)
+        except TypeError:
+            return [f"layer sizes must be a sequence of positive integers, got {self.sizes!r}"]
+        if len(sizes) < 2:
+            found.append(f"needs at least 2 layer sizes (input and output), got {sizes}")
+        bad = [n for n in sizes if isinstance(n, bool) or not isinstance(n, int) or n <= 0]
+        if bad:
+            found.append(f"layer sizes must be positive integers, got {bad} in {sizes}")
+        names = self.activations
+        if isinstance(names, str):
+            names = [names] * max(len(sizes) - 1, 0)
+        elif len(names) != len(sizes) - 1:
+            found.append(
+                f"needs {len(sizes) - 1} activations (one per layer 2…L), got {len(names)}"
+            )
+        unknown = sorted({n for n in names if n not in ACTIVATIONS})
+        if unknown:
+            found.append(f"unknown activation {unknown}; known: {sorted(ACTIVATIONS)}")
+        if self.cost not in COSTS:
+            found.append(f"unknown cost {self.cost!r}; known: {sorted(COSTS)}")
+        else:
+            need = COSTS[self.cost].requires_output
+            if need is not None and names and names[-1] != need:
+                found.append(f"cost {self.cost!r} needs a {need} output layer, got {names[-1]!r}")
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch <= 0:
+            found.append(f"batch size must be a positive integer, got {self.batch!r}")
+        if self.init not in INITS:
+            found.append(f"unknown init {self.init!r}; known: {list(INITS)}")
+        return found
+
+    def check(self) -> Architecture:
+        """Return self if well formed, else raise :class:`ArchitectureError` naming the record."""
+        found = self.problems()
+        if found:
+            raise ArchitectureError(f"malformed architecture {self.id}: " + "; ".join(found))
+        return self

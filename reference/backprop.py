@@ -1,0 +1,71 @@
+"""Backpropagation of a mini-batch, in matrix form and the book's per-sample way.
+
+The cost of a mini-batch of m samples is the mean of the per-sample costs, C = (1/m) Σ_x C_x.
+So ∂C/∂b^l and ∂C/∂w^l are means over the batch, while δ^l keeps one column per sample:
+δ^{x,l} = ∂C_x/∂z^{x,l}, the book's δ for sample x (equivalently m · ∂C/∂z^{x,l}).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from reference.activations import Activation
+from reference.architecture import Architecture
+from reference.costs import Cost
+from reference.equations import (
+    backpropagate_error,
+    bias_gradient,
+    output_error,
+    weight_gradient,
+)
+from reference.forward import feedforward
+from reference.gradients import Gradients
+from reference.params import Params
+from reference.types import Array
+
+
+def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradients:
+    """δ^l, ∂C/∂b^l and ∂C/∂w^l of every layer for the mini-batch (x, y), columns as samples."""
+    return backprop_matrix(arch.layer_activations, arch.cost_fn, params, x, y)
+
+
+def backprop_matrix(
+    sigmas: Sequence[Activation], cost: Cost, params: Params, x: Array, y: Array
+) -> Gradients:
+    """The four equations applied to all m columns at once."""
+    fwd = feedforward(params, sigmas, x)
+    L = len(fwd.zs)
+    deltas: list[Array] = [np.empty(0)] * L
+    deltas[-1] = output_error(cost.gradient(fwd.activations[-1], y), sigmas[-1].prime(fwd.zs[-1]))
+    for i in range(L - 2, -1, -1):
+        deltas[i] = backpropagate_error(
+            params.weights[i + 1], deltas[i + 1], sigmas[i].prime(fwd.zs[i])
+        )
+    nabla_b = [bias_gradient(d) for d in deltas]
+    nabla_w = [weight_gradient(d, a) for d, a in zip(deltas, fwd.activations[:-1], strict=True)]
+    return Gradients.from_lists(deltas, nabla_b, nabla_w)
+
+
+def backprop_per_sample(arch: Architecture, params: Params, x: Array, y: Array) -> Gradients:
+    """network.py's way: backprop one column at a time, then sum the per-sample gradients.
+
+    Each column goes through :func:`backprop_matrix` with m = 1 (network.py's ``backprop(x, y)``);
+    the sums are divided by m as ``update_mini_batch`` does with η/m.
+    """
+    sigmas, cost = arch.layer_activations, arch.cost_fn
+    m = x.shape[1]
+    per_sample = [
+        backprop_matrix(sigmas, cost, params, x[:, i : i + 1], y[:, i : i + 1]) for i in range(m)
+    ]
+    deltas = [np.hstack([g.deltas[i] for g in per_sample]) for i in range(len(params.weights))]
+    nabla_b = [sum(g.nabla_b[i] for g in per_sample) / m for i in range(len(params.weights))]
+    nabla_w = [sum(g.nabla_w[i] for g in per_sample) / m for i in range(len(params.weights))]
+    return Gradients.from_lists(deltas, nabla_b, nabla_w)
+
+
+def cost(arch: Architecture, params: Params, x: Array, y: Array) -> float:
+    """C = (1/m) Σ_x C_x, the mean cost of the mini-batch."""
+    fwd = feedforward(params, arch.layer_activations, x)
+    return float(np.mean(arch.cost_fn.fn(fwd.activations[-1], y)))

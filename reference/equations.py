@@ -1,0 +1,31 @@
+"""The four equations of backpropagation (Nielsen, ch. 2), one function each.
+
+All arrays hold one sample per column, so each function serves one sample or a whole mini-batch.
+"""
+
+from __future__ import annotations
+
+from reference.types import Array
+
+
+def output_error(nabla_a_cost: Array, sigma_prime_z_out: Array) -> Array:
+    """BP1: δ^L = ∇_a C ⊙ σ'(z^L), the error of the output layer."""
+    return nabla_a_cost * sigma_prime_z_out
+
+
+def backpropagate_error(w_next: Array, delta_next: Array, sigma_prime_z: Array) -> Array:
+    """BP2: δ^l = ((w^{l+1})^T δ^{l+1}) ⊙ σ'(z^l), the error of layer l from that of layer l+1."""
+    return (w_next.T @ delta_next) * sigma_prime_z
+
+
+def bias_gradient(delta: Array) -> Array:
+    """BP3: ∂C/∂b^l_j = δ^l_j, averaged over the mini-batch's columns (C is the mean cost)."""
+    return delta.mean(axis=1, keepdims=True)
+
+
+def weight_gradient(delta: Array, a_prev: Array) -> Array:
+    """BP4: ∂C/∂w^l_jk = a^{l−1}_k δ^l_j, averaged over the mini-batch (an outer product a sample).
+
+    ``delta @ a_prev.T`` sums the per-sample outer products δ^{x,l} (a^{x,l−1})^T.
+    """
+    return (delta @ a_prev.T) / delta.shape[1]

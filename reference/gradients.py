@@ -1,0 +1,105 @@
+"""The one result type every producer of gradients returns: the reference and every oracle.
+
+Per layer l = 2…L (book numbering: the input is layer 1) a :class:`Gradients` holds
+
+- ``deltas[l]``: δ^l for every sample, shape (n_l, m); column x is δ^{x,l} = ∂C_x/∂z^{x,l};
+- ``nabla_b[l]``: ∂C/∂b^l, shape (n_l, 1);
+- ``nabla_w[l]``: ∂C/∂w^l, shape (n_l, n_{l−1});
+
+where C = (1/m) Σ_x C_x is the mean cost of the mini-batch. Shapes are checked on construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reference.types import Array
+
+QUANTITIES = ("delta", "nabla_b", "nabla_w")
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """δ^l, ∂C/∂b^l and ∂C/∂w^l for layers 2…L (tuple index 0 is layer 2)."""
+
+    deltas: tuple[Array, ...]
+    nabla_b: tuple[Array, ...]
+    nabla_w: tuple[Array, ...]
+
+    def __post_init__(self) -> None:
+        n = len(self.deltas)
+        if not n or len(self.nabla_b) != n or len(self.nabla_w) != n:
+            raise ValueError(
+                f"Gradients needs one δ, ∂C/∂b and ∂C/∂w per layer, got "
+                f"{len(self.deltas)}, {len(self.nabla_b)}, {len(self.nabla_w)}"
+            )
+        m = self.deltas[0].shape[1] if self.deltas[0].ndim == 2 else -1
+        for i, (d, b, w) in enumerate(zip(self.deltas, self.nabla_b, self.nabla_w, strict=True)):
+            layer = i + 2
+            rows = d.shape[0] if d.ndim == 2 else -1
+            if d.ndim != 2 or d.shape[1] != m:
+                raise ValueError(f"layer {layer}: δ has shape {d.shape}, expected (n_l, {m})")
+            if b.shape != (rows, 1):
+                raise ValueError(f"layer {layer}: ∂C/∂b has shape {b.shape}, expected ({rows}, 1)")
+            if w.ndim != 2 or w.shape[0] != rows:
+                raise ValueError(f"layer {layer}: ∂C/∂w has shape {w.shape}, expected ({rows}, …)")
+            if i and w.shape[1] != self.deltas[i - 1].shape[0]:
+                raise ValueError(
+                    f"layer {layer}: ∂C/∂w has {w.shape[1]} columns, "
+                    f"layer {layer - 1} has {self.deltas[i - 1].shape[0]} neurons"
+                )
+
+    @classmethod
+    def from_lists(
+        cls, deltas: Sequence[Array], nabla_b: Sequence[Array], nabla_w: Sequence[Array]
+    ) -> Gradients:
+        return cls(tuple(deltas), tuple(nabla_b), tuple(nabla_w))
+
+    @property
+    def layers(self) -> range:
+        """Book layer numbers 2…L."""
+        return range(2, len(self.deltas) + 2)
+
+    def get(self, quantity: str, layer: int) -> Array:
+        """One quantity (``"delta"``, ``"nabla_b"`` or ``"nabla_w"``) of layer l (2…L)."""
+        if quantity not in QUANTITIES:
+            raise KeyError(f"unknown quantity {quantity!r}; known: {QUANTITIES}")
+        if layer not in self.layers:
+            raise IndexError(f"layer {layer} out of range {self.layers.start}…{self.layers[-1]}")
+        return {"delta": self.deltas, "nabla_b": self.nabla_b, "nabla_w": self.nabla_w}[quantity][
+            layer - 2
+        ]
+
+    def items(self) -> Iterator[tuple[str, int, Array]]:
+        """(quantity, layer, array) for every quantity of every layer."""
+        for quantity in QUANTITIES:
+            for layer in self.layers:
+                yield quantity, layer, self.get(quantity, layer)
+
+    def shapes_match(self, sizes: Sequence[int], batch: int) -> list[str]:
+        """What differs from the shapes an architecture with these sizes and batch expects."""
+        found = []
+        if len(self.deltas) != len(sizes) - 1:
+            return [f"expected {len(sizes) - 1} layers of gradients, got {len(self.deltas)}"]
+        for layer in self.layers:
+            n, n_prev = sizes[layer - 1], sizes[layer - 2]
+            for quantity, want in (
+                ("delta", (n, batch)),
+                ("nabla_b", (n, 1)),
+                ("nabla_w", (n, n_prev)),
+            ):
+                got = self.get(quantity, layer).shape
+                if got != want:
+                    found.append(f"{quantity} of layer {layer} has shape {got}, expected {want}")
+        return found
+
+    def astype(self, dtype: Any) -> Gradients:
+        return Gradients(
+            tuple(np.asarray(d, dtype) for d in self.deltas),
+            tuple(np.asarray(b, dtype) for b in self.nabla_b),
+            tuple(np.asarray(w, dtype) for w in self.nabla_w),
+        )

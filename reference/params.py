@@ -1,0 +1,64 @@
+"""Seeded parameters and mini-batches for an architecture.
+
+Weights are ``weights[i]`` of shape (n_l, n_{l−1}) and biases ``biases[i]`` of shape (n_l, 1) for
+layer l = i + 2, as in network.py. Samples are columns: X has shape (n_1, m), Y (n_L, m).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reference.architecture import Architecture
+from reference.types import Array
+
+
+@dataclass(frozen=True)
+class Params:
+    """w^l and b^l for layers 2…L (index 0 is layer 2)."""
+
+    weights: tuple[Array, ...]
+    biases: tuple[Array, ...]
+
+    def astype(self, dtype: Any) -> Params:
+        return Params(
+            tuple(w.astype(dtype) for w in self.weights),
+            tuple(b.astype(dtype) for b in self.biases),
+        )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A mini-batch: inputs X (n_1, m) and targets Y (n_L, m), one sample per column."""
+
+    x: Array
+    y: Array
+
+
+def init_params(arch: Architecture, rng: np.random.Generator, dtype: Any = np.float64) -> Params:
+    """The book's initialisation: b ~ N(0, 1); w ~ N(0, 1) or, ``init="scaled"``, N(0, 1/n_in)."""
+    sizes = arch.check().sizes
+    weights, biases = [], []
+    for n_in, n_out in itertools.pairwise(sizes):
+        scale = 1.0 if arch.init == "normal" else 1.0 / np.sqrt(n_in)
+        weights.append((rng.standard_normal((n_out, n_in)) * scale).astype(dtype))
+        biases.append(rng.standard_normal((n_out, 1)).astype(dtype))
+    return Params(tuple(weights), tuple(biases))
+
+
+def sample_batch(arch: Architecture, rng: np.random.Generator, dtype: Any = np.float64) -> Batch:
+    """Inputs x ~ N(0, 1) and targets y ~ U(0, 1) (valid for every cost), ``arch.batch`` columns."""
+    sizes = arch.check().sizes
+    x = rng.standard_normal((sizes[0], arch.batch)).astype(dtype)
+    y = rng.uniform(0.0, 1.0, (sizes[-1], arch.batch)).astype(dtype)
+    return Batch(x, y)
+
+
+def make_case(arch: Architecture, dtype: Any = np.float64) -> tuple[Params, Batch]:
+    """Parameters and a batch drawn from ``arch.seed``: the same seed gives the same case."""
+    rng = np.random.default_rng(arch.seed)
+    params = init_params(arch, rng, dtype)
+    return params, sample_batch(arch, rng, dtype)

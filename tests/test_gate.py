@@ -1,0 +1,56 @@
+"""The gate: every δ^l, ∂C/∂b^l and ∂C/∂w^l of every layer against every oracle.
+
+One test, parametrized over (architecture × oracle × quantity × layer); ids read like
+``784-30-10_sigmoid_quadratic_m10_s0_normal-torch-nabla_w-layer3``. Each comparison is recorded
+as data for the report (harness.results).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import results
+from harness.cases import OracleFailure, build_case, compare_one, oracle_gradients
+from harness.pytest_plugin import gate_architectures, gate_oracles, record
+from reference import QUANTITIES, ArchitectureError
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "gate_item" not in metafunc.fixturenames:
+        return
+    params = []
+    for arch in gate_architectures(metafunc.config):
+        group = pytest.mark.xdist_group(arch.id)
+        for oracle in gate_oracles(metafunc.config):
+            if arch.problems():  # a malformed entry: one case that fails with the reason
+                params.append(
+                    pytest.param(
+                        (arch, oracle, "all", 0), marks=group, id=f"{arch.id}-{oracle}-malformed"
+                    )
+                )
+                continue
+            for quantity in QUANTITIES:
+                for layer in range(2, arch.depth + 1):
+                    params.append(
+                        pytest.param(
+                            (arch, oracle, quantity, layer),
+                            marks=group,
+                            id=f"{arch.id}-{oracle}-{quantity}-layer{layer}",
+                        )
+                    )
+    metafunc.parametrize("gate_item", params)
+
+
+@pytest.mark.gate
+def test_oracle_agrees_with_reference(gate_item, request):
+    __tracebackhide__ = True
+    arch, oracle, quantity, layer = gate_item
+    try:
+        case = build_case(arch)
+        theirs = oracle_gradients(arch, oracle)
+    except (ArchitectureError, OracleFailure) as exc:
+        record(request.node, results.error_record(arch, oracle, str(exc)))
+        pytest.fail(str(exc), pytrace=False)
+    comparison = compare_one(case, theirs, oracle, quantity, layer)
+    record(request.node, results.comparison_record(arch, comparison, case.dtype.__name__))
+    assert comparison.passed, f"{arch.id}: {comparison.message()}"
