@@ -50,6 +50,20 @@ def report(session: nox.Session) -> None:
     session.run("python", "-m", "harness.summary", "reports/results.json")
 
 
+@nox.session(default=False)
+def training(session: nox.Session) -> None:
+    """Whole training runs on the digits: the tests, long runs included, then the curves as
+    data (reports/training.json) and a plot (reports/training.png). ``-- --long`` for 30 epochs."""
+    install(session, "test", "training")
+    session.run("pytest", "tests/test_training.py", "--long-training", "-q", "--no-header")
+    session.run(
+        "python", "-m", "harness.training", "--out", "reports/training.json", *session.posargs
+    )
+    session.run(
+        "python", "-m", "harness.training_plot", "reports/training.json", "reports/training.png"
+    )
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and import order."""

@@ -20,6 +20,7 @@ from oracles import ORACLES
 from reference import Architecture
 
 GATE_MARK = "gate"
+LONG_TRAINING_MARK = "long_training"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +46,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write every comparison the gate makes to this JSON file",
     )
+    group.addoption(
+        "--long-training",
+        action="store_true",
+        help="also run the long training runs (tests marked long_training; nox -s training)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,6 +61,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if unknown:
         raise pytest.UsageError(f"unknown --oracle {unknown}; known: {sorted(ORACLES)}")
     config.pluginmanager.register(Recorder(config), "crossval-recorder")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--long-training"):
+        return
+    skip = pytest.mark.skip(reason="long training run: pass --long-training (nox -s training)")
+    for item in items:
+        if LONG_TRAINING_MARK in item.keywords:
+            item.add_marker(skip)
 
 
 def gate_architectures(config: pytest.Config) -> list[Architecture]:

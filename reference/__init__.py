@@ -12,7 +12,14 @@ from reference.architecture import Architecture, ArchitectureError
 from reference.backprop import backprop, backprop_per_sample, cost
 from reference.gradients import QUANTITIES, Gradients
 from reference.params import Batch, Params, init_params, make_case, sample_batch
-from reference.sgd import Step, sgd, update_mini_batch, update_mini_batch_per_sample
+from reference.sgd import (
+    Step,
+    mini_batch_order,
+    sgd,
+    sgd_steps,
+    update_mini_batch,
+    update_mini_batch_per_sample,
+)
 
 __all__ = [
     "QUANTITIES",
@@ -27,8 +34,10 @@ __all__ = [
     "cost",
     "init_params",
     "make_case",
+    "mini_batch_order",
     "sample_batch",
     "sgd",
+    "sgd_steps",
     "update_mini_batch",
     "update_mini_batch_per_sample",
 ]

@@ -9,6 +9,8 @@ where n is the size of the whole training set; biases are not decayed.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +64,10 @@ def update_mini_batch_per_sample(
     return apply_gradients(params, backprop_per_sample(arch, params, x, y), step)
 
 
+Update = Callable[[Architecture, Params, Array, Array, Step], Params]
+"""One SGD step: :func:`update_mini_batch` or :func:`update_mini_batch_per_sample`."""
+
+
 def sgd(
     arch: Architecture,
     params: Params,
@@ -74,9 +80,35 @@ def sgd(
     seed: int,
 ) -> Params:
     """The book's SGD: each epoch shuffles the training set (seeded) and steps per mini-batch."""
+    _check_batch(x, y, arch)
     for batch in mini_batch_order(x.shape[1], mini_batch_size, epochs, seed):
         params = update_mini_batch(arch, params, x[:, batch], y[:, batch], step)
     return params
+
+
+def sgd_steps(
+    arch: Architecture,
+    params: Params,
+    x: Array,
+    y: Array,
+    order: Sequence[np.ndarray[Any, Any]],
+    step: Step,
+    update: Update = update_mini_batch,
+) -> Iterator[Params]:
+    """The parameters after each step, one step per mini-batch of ``order`` (sample indices).
+
+    ``order`` is :func:`mini_batch_order`'s list, or any other: the same order and starting
+    parameters drive every implementation of a training run, step for step. The run is checked
+    (:func:`check_run`) before the first step.
+    """
+    check_run(arch, params, x, y, order)
+
+    def steps(params: Params) -> Iterator[Params]:
+        for batch in order:
+            params = update(arch, params, x[:, batch], y[:, batch], step)
+            yield params
+
+    return steps(params)
 
 
 def mini_batch_order(
@@ -96,6 +128,37 @@ def mini_batch_order(
         perm = rng.permutation(n)
         order.extend(perm[k : k + mini_batch_size] for k in range(0, n, mini_batch_size))
     return order
+
+
+def check_run(
+    arch: Architecture, params: Params, x: Array, y: Array, order: Sequence[np.ndarray[Any, Any]]
+) -> None:
+    """Raise ValueError, one line naming the architecture, unless a training run is well formed.
+
+    x is (n_1, n) and y (n_L, n); the parameters have the architecture's shapes; every
+    mini-batch of ``order`` holds 1…n sample indices in 0…n−1.
+    """
+    _check_batch(x, y, arch)
+    sizes = arch.sizes
+    want = [(n_out, n_in) for n_in, n_out in itertools.pairwise(sizes)]
+    got = [w.shape for w in params.weights]
+    if got != want or [b.shape for b in params.biases] != [(n_out, 1) for n_out, _ in want]:
+        raise ValueError(
+            f"{arch.id}: weights and biases have shapes {got} and "
+            f"{[b.shape for b in params.biases]}, expected {want} and {[(r, 1) for r, _ in want]}"
+        )
+    n = x.shape[1]
+    for t, batch in enumerate(order, start=1):
+        indices = np.asarray(batch)
+        if indices.ndim != 1 or not 1 <= indices.size <= n:
+            raise ValueError(
+                f"{arch.id}: mini-batch {t} has {indices.size} samples; "
+                f"must be 1…{n} (the data size)"
+            )
+        if indices.dtype.kind not in "iu" or indices.min() < 0 or indices.max() >= n:
+            raise ValueError(
+                f"{arch.id}: mini-batch {t} has sample indices outside 0…{n - 1}: {indices}"
+            )
 
 
 def _check_batch(x: Array, y: Array, arch: Architecture) -> None:
