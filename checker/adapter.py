@@ -28,7 +28,10 @@ from reference.types import Array
 COST_CLASSES = {"quadratic": "QuadraticCost", "cross_entropy": "CrossEntropyCost"}
 
 #: ``update_mini_batch``'s two forms: network.py's and network2.py's with the L2 term.
-NETWORK, NETWORK2 = "update_mini_batch(mini_batch, eta)", "update_mini_batch(mini_batch, eta, lmbda, n)"
+NETWORK, NETWORK2 = (
+    "update_mini_batch(mini_batch, eta)",
+    "update_mini_batch(mini_batch, eta, lmbda, n)",
+)
 
 
 def takes_cost(cls: type) -> bool:
@@ -76,11 +79,15 @@ class Adapter:
         sizes = list(arch.sizes)
         kwargs = {"cost": cost_class(impl, arch.cost)} if takes_cost(impl) else {}
         shown = f"{impl.__name__}({sizes}{', cost=' + COST_CLASSES[arch.cost] if kwargs else ''})"
-        np.random.seed(arch.seed)
+        np.random.seed(arch.seed)  # noqa: NPY002 — the learner's code may draw from it
         random.seed(arch.seed)
         with guarded(impl, f"constructing {shown}", "INTERFACE"):
             net = impl(sizes, **kwargs)
         return cls(impl, arch, net)
+
+    def has(self, method: str) -> bool:
+        """Whether the network has this (optional) method."""
+        return callable(getattr(self.net, method, None))
 
     @property
     def layers(self) -> range:
@@ -104,23 +111,33 @@ class Adapter:
                     f"backprop(x, y) returned {_kind(result)}, expected a pair (nabla_b, nabla_w)",
                 )
             )
+        if any(isinstance(r, np.ndarray) and r.dtype != object for r in result):
+            raise ImplementationError(
+                Finding(
+                    "INTERFACE",
+                    "backprop(x, y) returned two arrays, expected (nabla_b, nabla_w): two lists "
+                    f"of one array per layer 2…{self.arch.depth}",
+                )
+            )
         nabla_b = self.arrays(result[0], "nabla_b", "from backprop(x, y)", biases=True)
         nabla_w = self.arrays(result[1], "nabla_w", "from backprop(x, y)", biases=False)
         return nabla_b, nabla_w
 
     def update_form(self) -> str | None:
         """NETWORK or NETWORK2 by ``update_mini_batch``'s parameters; None if there is none."""
-        method = getattr(self.net, "update_mini_batch", None)
-        if not callable(method):
+        if not self.has("update_mini_batch"):
             return None
+        method = self.net.update_mini_batch
         try:
             count = len(inspect.signature(method).parameters)
         except (TypeError, ValueError):
             count = 2
         if count < 2:
             raise ImplementationError(
-                Finding("INTERFACE", f"update_mini_batch takes {count} arguments, expected "
-                        f"{NETWORK} or {NETWORK2}")
+                Finding(
+                    "INTERFACE",
+                    f"update_mini_batch takes {count} arguments, expected {NETWORK} or {NETWORK2}",
+                )
             )
         return NETWORK2 if count >= 4 else NETWORK
 
@@ -167,16 +184,24 @@ class Adapter:
         wrong count → SHAPE, wrong shape → SHAPE at that layer, NaN/Inf → NONFINITE there (the
         layer nearest the output first, as backprop goes)."""
         sizes, count = self.arch.sizes, self.arch.depth - 1
-        if not isinstance(values, Sequence | Iterator | np.ndarray) or isinstance(values, str | bytes):
+        if not isinstance(values, Sequence | Iterator | np.ndarray) or isinstance(
+            values, str | bytes
+        ):
             raise ImplementationError(
-                Finding("INTERFACE", f"{name} {where} is {_kind(values)}, expected a list of "
-                        f"{count} arrays (layers 2…{self.arch.depth})")
+                Finding(
+                    "INTERFACE",
+                    f"{name} {where} is {_kind(values)}, expected a list of "
+                    f"{count} arrays (layers 2…{self.arch.depth})",
+                )
             )
         values = list(values)
         if len(values) != count:
             raise ImplementationError(
-                Finding("SHAPE", f"{name} {where} has {len(values)} arrays, expected {count}, one "
-                        f"per layer 2…{self.arch.depth} of {self.arch.id.split('_')[0]}")
+                Finding(
+                    "SHAPE",
+                    f"{name} {where} has {len(values)} arrays, expected {count}, one "
+                    f"per layer 2…{self.arch.depth} of {self.arch.id.split('_')[0]}",
+                )
             )
         arrays: dict[int, Array] = {}
         for layer, value in reversed(list(zip(self.layers, values, strict=True))):
@@ -185,20 +210,32 @@ class Adapter:
                 array = np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
                 raise ImplementationError(
-                    Finding("INTERFACE", f"{name} of layer {layer} {where} is {_kind(value)}, "
-                            f"expected an array of shape {want}", layer)
+                    Finding(
+                        "INTERFACE",
+                        f"{name} of layer {layer} {where} is {_kind(value)}, "
+                        f"expected an array of shape {want}",
+                        layer,
+                    )
                 ) from None
             if array.shape != want:
                 raise ImplementationError(
-                    Finding("SHAPE", f"{name} of layer {layer} {where} has shape {array.shape}, "
-                            f"expected {want}", layer)
+                    Finding(
+                        "SHAPE",
+                        f"{name} of layer {layer} {where} has shape {array.shape}, expected {want}",
+                        layer,
+                    )
                 )
             bad = np.argwhere(~np.isfinite(array))
             if len(bad):
                 at = tuple(int(i) for i in bad[0])
                 raise ImplementationError(
-                    Finding("NONFINITE", f"{name} of layer {layer} {where} has {array[at]} at "
-                            f"{at} ({len(bad)} of {array.size} elements not finite)", layer, at)
+                    Finding(
+                        "NONFINITE",
+                        f"{name} of layer {layer} {where} has {array[at]} at "
+                        f"{at} ({len(bad)} of {array.size} elements not finite)",
+                        layer,
+                        at,
+                    )
                 )
             arrays[layer] = array
         return [arrays[layer] for layer in self.layers]
@@ -222,4 +259,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return f"a {type(value).__name__} of {len(value)}"
     return f"a {type(value).__name__}"
-

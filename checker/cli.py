@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from checker.architectures import RANDOM_COUNT
-from checker.mutants import CORRECT, Mutant, catalogue
+from checker.mutants import CORRECT, Mutant, list_mutants
 from checker.run import check_class, check_spec
 from checker.verdict import Verdict
 from harness import results
@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.cases:
                 print_cases(verdict)
     else:
-        mutants = CORRECT + catalogue()
-        verdicts = [check_class(m.cls, m.name, args.random_count, args.random_seed) for m in mutants]
+        mutants = CORRECT + list_mutants()
+        verdicts = [
+            check_class(m.cls, m.name, args.random_count, args.random_seed) for m in mutants
+        ]
         expected = [m.expected for m in mutants]
         print(table(mutants, verdicts))
         if args.cases:
@@ -77,7 +79,18 @@ def print_cases(verdict: Verdict) -> None:
 
 def table(mutants: list[Mutant], verdicts: list[Verdict]) -> str:
     """One row per implementation: expected and found label, where, how far, what it plants."""
-    rows = [["", "implementation", "expected", "found", "where", "error / allowed", "cases", "planted bug"]]
+    rows = [
+        [
+            "",
+            "implementation",
+            "expected",
+            "found",
+            "where",
+            "error / allowed",
+            "cases",
+            "planted bug",
+        ]
+    ]
     for mutant, verdict in zip(mutants, verdicts, strict=True):
         worst = verdict.worst
         finding = worst[1] if worst else None
@@ -115,12 +128,18 @@ def table(mutants: list[Mutant], verdicts: list[Verdict]) -> str:
 def write(
     path: Path, verdicts: list[Verdict], expected: list[str], seed: int, random_count: int
 ) -> None:
-    """Every case's verdict and each implementation's overall verdict, as results records."""
+    """Every case's verdict and each implementation's overall verdict, as results records.
+
+    A case of a mutant is not judged alone (a bug may hide on some cases): its ``as_expected``
+    is None; the mutant's overall record carries the judgement.
+    """
     records = []
     for verdict, want in zip(verdicts, expected, strict=True):
         records.append((verdict.impl, results.verdict_record(verdict.impl, verdict.as_dict(want))))
         for case in verdict.cases:
-            rec = results.verdict_record(verdict.impl, case.as_dict(), case.arch)
+            judged = case.passed if want == "PASS" else None
+            fields = case.as_dict() | {"expected": want, "as_expected": judged}
+            rec = results.verdict_record(verdict.impl, fields, case.arch)
             records.append((f"{verdict.impl}[{case.case}]", rec))
     results.write(path, records, results.environment(seed, random_count))
 

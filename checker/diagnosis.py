@@ -53,27 +53,31 @@ def diagnose_sample(
     terms = sigmoid_term_scales(arch, params, x, y)
     a = feedforward(params, arch.layer_activations, x).activations
     L = arch.depth
-    for layer in range(L, 1, -1):
-        delta, ours_b, ours_w = ref.get("delta", layer), nabla_b[layer - 2], nabla_w[layer - 2]
-        b_terms, w_terms = terms.get("nabla_b", layer), terms.get("nabla_w", layer)
-        b = _compare(arch, delta, ours_b, b_terms, "nabla_b", layer)
-        w = _compare(arch, ref.get("nabla_w", layer), ours_w, w_terms, "nabla_w", layer)
+    for l in range(L, 1, -1):  # noqa: E741 — the book's layer index
+        delta, right_w = ref.get("delta", l), ref.get("nabla_w", l)
+        ours_b, ours_w = nabla_b[l - 2], nabla_w[l - 2]
+        w_terms = terms.get("nabla_w", l)
+        b = _compare(arch, delta, ours_b, terms.get("nabla_b", l), "nabla_b", l)
+        w = _compare(arch, right_w, ours_w, w_terms, "nabla_w", l)
         if b.passed and w.passed:
             continue
         if b.passed:
-            return _finding("BP4", w, f"nabla_w ≠ δ^{layer} (a^{layer - 1})ᵀ while nabla_b = δ^{layer} is right", delta=ref.get("nabla_w", layer), got=ours_w)
+            what = f"nabla_w ≠ δ^{l} (a^{l - 1})ᵀ while nabla_b = δ^{l} is right"
+            return _finding("BP4", w, what, right=right_w, got=ours_w)
         if w.passed:
-            return _finding("BP3", b, f"nabla_b ≠ δ^{layer} while nabla_w = δ^{layer} (a^{layer - 1})ᵀ holds with the right δ^{layer}", delta=delta, got=ours_b)
-        own = _compare(arch, ours_b @ a[layer - 2].T, ours_w, w_terms, "nabla_w", layer)
-        also = "" if own.passed else "; nabla_w is not its nabla_b (a^{l−1})ᵀ either (BP4 also broken)"
-        if layer == L:
+            what = f"nabla_b ≠ δ^{l} while nabla_w = δ^{l} (a^{l - 1})ᵀ holds with the right δ^{l}"
+            return _finding("BP3", b, what, right=delta, got=ours_b)
+        # Both wrong: δ^l itself is, unless nabla_w is not even nabla_b (a^{l−1})ᵀ (BP4 too).
+        own = _compare(arch, ours_b @ a[l - 2].T, ours_w, w_terms, "nabla_w", l)
+        also = "" if own.passed else "; nabla_w ≠ its own nabla_b (a^(l−1))ᵀ either (BP4 too)"
+        if l == L:
             what = f"δ^{L} wrong (BP1: δ^L = ∇_a C ⊙ σ'(z^L)), seen in nabla_b = δ^{L}"
-            return _finding("BP1", b, what + also, delta=delta, got=ours_b)
+            return _finding("BP1", b, what + also, right=delta, got=ours_b)
         what = (
-            f"δ^{layer} wrong while δ^{layer + 1} is right "
-            f"(BP2: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l)), seen in nabla_b = δ^{layer}"
+            f"δ^{l} wrong while δ^{l + 1} is right "
+            f"(BP2: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l)), seen in nabla_b = δ^{l}"
         )
-        return _finding("BP2", b, what + also, delta=delta, got=ours_b)
+        return _finding("BP2", b, what + also, right=delta, got=ours_b)
     return None
 
 
@@ -83,7 +87,9 @@ def diagnose_update(
     """SGD: the parameters after one ``update_mini_batch`` against the reference's step."""
     want = update_mini_batch_per_sample(arch, params, batch.x, batch.y, step)
     terms = sigmoid_term_scales(arch, params, batch.x, batch.y)
-    how = f"m={arch.batch}, η={step.eta:g}" + (f", λ={step.lmbda:g}, n={step.n}" if step.lmbda else "")
+    how = f"m={arch.batch}, η={step.eta:g}" + (
+        f", λ={step.lmbda:g}, n={step.n}" if step.lmbda else ""
+    )
     for layer in range(arch.depth, 1, -1):
         i = layer - 2
         for name, ours, theirs, old, g in (
@@ -99,7 +105,7 @@ def diagnose_update(
                     f"{name} of layer {layer} after {form} ({how}) are wrong "
                     "while backprop(x, y) is right for every sample"
                 )
-                return _finding("SGD", c, what, delta=ours, got=theirs)
+                return _finding("SGD", c, what, right=ours, got=theirs)
     return None
 
 
@@ -123,7 +129,11 @@ def diagnose_total_cost(
             i = layer - 2
             for name in ("weights", "biases"):
                 value = getattr(params, name)[i]
-                exact = grads.nabla_w[i] + lam / arch.batch * value if name == "weights" else grads.nabla_b[i]
+                exact = (
+                    grads.nabla_w[i] + lam / arch.batch * value
+                    if name == "weights"
+                    else grads.nabla_b[i]
+                )
                 entries = _entries(value.shape, COST_ENTRIES[name], (arch.seed, layer))
                 slopes, costs = [], []
                 for entry in entries:
@@ -157,11 +167,11 @@ def _compare(
     return compare(ref, ours, allowed, quantity=quantity, layer=layer, oracle="implementation")
 
 
-def _finding(label: str, c: Comparison, what: str, *, delta: Array, got: Array) -> Finding:
+def _finding(label: str, c: Comparison, what: str, *, right: Array, got: Array) -> Finding:
     """A finding with the worst element: where, the reference's value, the implementation's."""
     at = c.worst_index
     detail = (
-        f"{what}: worst at {c.quantity}{list(at)}, reference {delta[at]:.6g}, got {got[at]:.6g} "
+        f"{what}: worst at {c.quantity}{list(at)}, reference {right[at]:.6g}, got {got[at]:.6g} "
         f"(error {c.max_abs:.3g}, allowed {c.allowed:.3g})"
     )
     return Finding(label, detail, c.layer, at, c.max_abs, c.allowed)

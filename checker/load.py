@@ -79,7 +79,9 @@ def describe(exc: BaseException, files: Collection[Path]) -> str:
     if isinstance(exc, SyntaxError) and exc.lineno is not None:
         return f"{text} ({Path(exc.filename or '?').name}:{exc.lineno})"
     own = {p.resolve() for p in files}
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() in own]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() in own
+    ]
     return f"{text} ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else text
 
 

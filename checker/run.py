@@ -8,6 +8,7 @@ finding ends the case; an exception or a wrong form is that case's finding, and 
 from __future__ import annotations
 
 import dataclasses
+
 from checker.adapter import NETWORK2, Adapter, costs_of
 from checker.architectures import sigmoid_architectures
 from checker.diagnosis import diagnose_sample, diagnose_total_cost, diagnose_update
@@ -43,7 +44,7 @@ def check_case(cls: type, arch: Architecture) -> CaseVerdict:
             if finding is not None:
                 return CaseVerdict(arch, finding)
             checked.append("update_mini_batch")
-        if callable(getattr(net.net, "total_cost", None)):
+        if net.has("total_cost"):
             finding = diagnose_total_cost(arch, params, batch, net.total_cost_fn(), STEP.lmbda)
             if finding is not None:
                 return CaseVerdict(arch, finding)
@@ -74,7 +75,9 @@ def check_spec(spec: str, random_count: int, seed: int) -> Verdict:
 
 
 def _notes(cls: type) -> tuple[str, ...]:
-    missing = [m for m in ("update_mini_batch", "total_cost") if not callable(getattr(cls, m, None))]
+    missing = [
+        m for m in ("update_mini_batch", "total_cost") if not callable(getattr(cls, m, None))
+    ]
     return tuple(f"no {m}: not checked" for m in missing)
 
 

@@ -2,9 +2,11 @@
 
 A finding's label is the first equation that breaks — BP1, BP2, BP3, BP4 (backprop for one
 sample), SGD (``update_mini_batch``), COST (network2's ``total_cost``) — or, when the
-implementation's output cannot be judged as numbers, what is wrong with its form: SHAPE,
-NONFINITE, CRASH, INTERFACE, LOAD. :data:`LABELS` is also the order in which a verdict prefers
-one case's finding to another's: the earliest equation in the chain that any case shows broken.
+implementation's output cannot be judged as numbers, what is wrong with its form: LOAD,
+INTERFACE, SHAPE, NONFINITE, CRASH. :data:`LABELS` is also the order in which a verdict prefers
+one case's finding to another's: the earliest equation in the chain that any case shows broken
+(a bug that crashes on most shapes but is wrong on square layers is named by the equation), then
+the most basic fault of form.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from reference import Architecture
 
 EQUATIONS = ("BP1", "BP2", "BP3", "BP4", "SGD", "COST")
-FORMS = ("SHAPE", "NONFINITE", "CRASH", "INTERFACE", "LOAD")
+FORMS = ("LOAD", "INTERFACE", "SHAPE", "NONFINITE", "CRASH")
 LABELS = EQUATIONS + FORMS
 
 
@@ -51,6 +53,20 @@ class Finding:
         }
 
 
+def fields(finding: Finding | None) -> dict[str, Any]:
+    """A finding's fields for a record; a pass has the same keys, labelled PASS."""
+    if finding is not None:
+        return finding.as_dict()
+    return {
+        "label": "PASS",
+        "layer": None,
+        "message": "",
+        "worst_index": [],
+        "max_abs": None,
+        "allowed": None,
+    }
+
+
 class ImplementationError(Exception):
     """Raised where an implementation's form is found wrong; carries the finding to report."""
 
@@ -77,8 +93,12 @@ class CaseVerdict:
 
     def as_dict(self) -> dict[str, Any]:
         """The case's verdict as plain data (harness.results.verdict_record adds the case)."""
-        found = self.finding.as_dict() if self.finding else {"label": "PASS", "layer": None}
-        return {**found, "passed": self.passed, "checked": list(self.checked), "line": self.line()}
+        return {
+            **fields(self.finding),
+            "passed": self.passed,
+            "checked": list(self.checked),
+            "line": self.line(),
+        }
 
     def line(self) -> str:
         if self.finding is None:
@@ -122,9 +142,8 @@ class Verdict:
     def as_dict(self, expected: str = "PASS") -> dict[str, Any]:
         """The overall verdict as plain data; ``expected`` is the label it should have."""
         worst = self.worst
-        found = worst[1].as_dict() if worst else {"label": "PASS", "layer": None}
         return {
-            **found,
+            **fields(worst[1] if worst else None),
             "case": worst[0] if worst else None,
             "passed": self.passed,
             "expected": expected,

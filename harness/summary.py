@@ -55,9 +55,10 @@ def summary_table(records: list[dict[str, Any]]) -> str:
 
 
 def is_failure(rec: dict[str, Any]) -> bool:
-    """A crashed case, a failed comparison, or a checker verdict other than the one expected."""
+    """A crashed case, a failed comparison, or a checker verdict other than the one expected
+    (``as_expected`` None: a mutant's single case, judged only in the mutant's overall record)."""
     if rec["kind"] == "verdict":
-        return not rec.get("as_expected", rec["passed"])
+        return rec.get("as_expected", rec["passed"]) is False
     return rec["kind"] == "error" or not rec["passed"]
 
 

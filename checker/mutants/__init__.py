@@ -1,6 +1,6 @@
 """Correct network.py- and network2.py-style implementations and the catalogue of their mutants.
 
-:data:`CORRECT` are the implementations that must pass on every case; :func:`catalogue` lists the
+:data:`CORRECT` are the implementations that must pass on every case; `list_mutants()` lists the
 mutants of :mod:`checker.mutants.catalogue`, each with the label it must get.
 """
 
@@ -13,8 +13,6 @@ from pathlib import Path
 from checker.mutants import catalogue as _catalogue
 from checker.mutants.book_network import Network
 from checker.mutants.book_network2 import Network2
-
-HERE = Path(__file__).parent
 
 
 @dataclass(frozen=True)
@@ -30,8 +28,12 @@ class Mutant:
 
     @property
     def spec(self) -> str:
-        """``path.py:ClassName``, as a learner would name it on the command line."""
-        return f"{inspect.getfile(self.cls)}:{self.cls.__name__}"
+        """``path.py:ClassName``, as a learner would name it on the command line (relative to the
+        working directory when inside it, so records do not depend on the checkout's place)."""
+        path = Path(inspect.getfile(self.cls)).resolve()
+        if path.is_relative_to(Path.cwd()):
+            path = path.relative_to(Path.cwd())
+        return f"{path}:{self.cls.__name__}"
 
     @property
     def description(self) -> str:
@@ -41,7 +43,7 @@ class Mutant:
 CORRECT = [Mutant(Network, "PASS"), Mutant(Network2, "PASS")]
 
 
-def catalogue() -> list[Mutant]:
+def list_mutants() -> list[Mutant]:
     """Every mutant in :mod:`checker.mutants.catalogue`, in the order it is written."""
     classes = [
         cls
@@ -49,4 +51,4 @@ def catalogue() -> list[Mutant]:
         if cls.__module__ == _catalogue.__name__ and "intended" in vars(cls)
     ]
     classes.sort(key=lambda cls: inspect.getsourcelines(cls)[1])
-    return [Mutant(cls, cls.intended) for cls in classes]
+    return [Mutant(cls, vars(cls)["intended"]) for cls in classes]

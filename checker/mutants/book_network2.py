@@ -9,10 +9,21 @@ Everything else is :class:`checker.mutants.book_network.Network`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
 from checker.mutants.book_network import Array, Layers, MiniBatch, Network, sigmoid_prime
+
+
+class Cost(Protocol):
+    """A cost as network2.py has them: a class with static methods."""
+
+    @staticmethod
+    def fn(a: Array, y: Array) -> float: ...
+
+    @staticmethod
+    def delta(z: Array, a: Array, y: Array) -> Array: ...
 
 
 class QuadraticCost:
@@ -42,14 +53,14 @@ class CrossEntropyCost:
 class Network2(Network):
     """Sigmoid layers, a choice of cost, weights drawn from N(0, 1/n_in), L2-regularised SGD."""
 
-    def __init__(self, sizes: Sequence[int], cost: type = CrossEntropyCost) -> None:
+    def __init__(self, sizes: Sequence[int], cost: type[Cost] = CrossEntropyCost) -> None:
         super().__init__(sizes)
         self.weights = [w / np.sqrt(w.shape[1]) for w in self.weights]
         self.cost = cost
 
     def output_error(self, z: Layers, a: Layers, y: Array) -> Array:
         """BP1, as the cost object states it: δ^L = cost.delta(z^L, a^L, y)."""
-        return self.cost.delta(z[self.L], a[self.L], y)  # type: ignore[no-any-return]
+        return self.cost.delta(z[self.L], a[self.L], y)
 
     def update_mini_batch(  # type: ignore[override]
         self, mini_batch: MiniBatch, eta: float, lmbda: float, n: int

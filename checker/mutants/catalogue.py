@@ -1,9 +1,9 @@
 """The mutation self-test: classic backprop bugs, one per class, each naming the equation it breaks.
 
-Every mutant overrides one method of a correct network (:class:`Network`, network.py's form, or
-:class:`Network2`, network2.py's) and declares ``intended``: the label the checker must give it.
-``checker.mutants.catalogue()`` lists them in the order written here. Notes say when a bug can only
-show: on square layers, on nets with at least 3 weight layers, on mini-batches larger than one.
+Every mutant overrides one method of a correct network (:class:`Network`, network.py's form,
+or :class:`Network2`, network2.py's) and declares ``intended``: the label the checker must give.
+``checker.mutants.list_mutants()`` lists them in the order written here. Docstrings say when a
+bug can only show: on square layers, on nets of 3 or more weight layers, on batches of 2 or more.
 """
 
 from __future__ import annotations
@@ -193,4 +193,3 @@ class TotalCostOfLastSample(Network2):
     def total_cost(self, data: list[tuple[Array, Array]], lmbda: float) -> float:  # type: ignore[override]
         x, y = data[-1]
         return float(self.cost.fn(self.feedforward(x), y) + self.l2_term(lmbda, len(data)))
-

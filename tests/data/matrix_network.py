@@ -6,6 +6,8 @@ where σ saturates, unlike σ(1 − σ)), and the costs are the book's. The chec
 every case: a false alarm here means a tolerance too tight for honest rounding differences.
 """
 
+import itertools
+
 import numpy as np
 
 
@@ -43,18 +45,18 @@ class MatrixNetwork:
         self.cost = cost
         self.biases = [np.random.standard_normal((n, 1)) for n in sizes[1:]]
         self.weights = [
-            np.random.standard_normal((n, k)) / np.sqrt(k) for k, n in zip(sizes, sizes[1:])
+            np.random.standard_normal((n, k)) / np.sqrt(k) for k, n in itertools.pairwise(sizes)
         ]
 
     def feedforward(self, a):
-        for w, b in zip(self.weights, self.biases):
+        for w, b in zip(self.weights, self.biases, strict=True):
             a = sigma(np.dot(w, a) + b)
         return a
 
     def gradients(self, X, Y):
         """Summed gradients of the columns of X, Y."""
         zs, acts = [], [X]
-        for w, b in zip(self.weights, self.biases):
+        for w, b in zip(self.weights, self.biases, strict=True):
             zs.append(np.dot(w, acts[-1]) + b)
             acts.append(sigma(zs[-1]))
         delta = self.cost.delta(zs[-1], acts[-1], Y)
@@ -75,10 +77,12 @@ class MatrixNetwork:
         nabla_b, nabla_w = self.gradients(X, Y)
         m = len(mini_batch)
         self.weights = [
-            (1 - eta * lmbda / n) * w - (eta / m) * nw for w, nw in zip(self.weights, nabla_w)
+            (1 - eta * lmbda / n) * w - (eta / m) * nw
+            for w, nw in zip(self.weights, nabla_w, strict=True)
         ]
-        self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b)]
+        self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b, strict=True)]
 
     def total_cost(self, data, lmbda):
-        cost = sum(self.cost.fn(self.feedforward(x), y) for x, y in data) / len(data)
-        return cost + 0.5 * (lmbda / len(data)) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
+        n = len(data)
+        cost = sum(self.cost.fn(self.feedforward(x), y) for x, y in data) / n
+        return cost + 0.5 * (lmbda / n) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
