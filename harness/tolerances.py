@@ -87,7 +87,11 @@ def allowed_error(
 # terms are at most AUTOGRAD_SAFETY × the layer's largest result. A width-1 layer, or an output
 # a^L ≈ y, cancels far more (measured: 0.95 of the autograd tolerance on a correct implementation).
 # So S is the magnitude of the terms themselves (Higham's running error bound, §3.1): the same
-# recursion as backprop with every factor replaced by its absolute size.
+# recursion as backprop with every factor replaced by its absolute size. Measured with it, on the
+# curated and 300 random all-sigmoid architectures × seeds 0–2 × both costs, the worst
+# error/allowed of a correct implementation is 0.076 (backprop), 0.071 (the SGD step) and 0.16
+# (total_cost's slopes); 0.12, 0.037 and 0.10 for tests/data/matrix_network.py (matrix-form
+# update, an accurate σ'). Every mutant of checker/mutants is ≥ 45× its allowed, most ≥ 1e10×.
 
 #: Roundings of one SGD step on each side: decay·w, (η/m)·Σ, and the subtraction.
 SGD_ROUNDINGS = 3
