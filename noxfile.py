@@ -50,6 +50,14 @@ def report(session: nox.Session) -> None:
     session.run("python", "-m", "harness.summary", "reports/results.json")
 
 
+@nox.session(default=False)
+def check(session: nox.Session) -> None:
+    """Check FILE.py:CLASS (network.py/network2.py style) equation by equation; with no argument,
+    run the mutant catalogue and print its verdict table."""
+    session.install("-e", ".")
+    session.run("python", "-m", "checker", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and import order."""
