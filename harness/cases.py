@@ -57,6 +57,19 @@ def build_case(arch: Architecture, dtype: Any = np.float64) -> Case:
     with np.errstate(**REFERENCE_ERRSTATE):  # type: ignore[arg-type]
         try:
             params, batch = make_case(arch, dtype)
+        except FloatingPointError as exc:
+            raise ReferenceFailure(
+                f"{arch.id}: drawing the case in {np.dtype(dtype).name} failed, so nothing is "
+                f"compared: {type(exc).__name__}: {exc}"
+            ) from exc
+    return assemble_case(arch, params, batch, dtype)
+
+
+def assemble_case(arch: Architecture, params: Params, batch: Batch, dtype: Any) -> Case:
+    """A case from given parameters and batch (in ``dtype``): the reference's gradients under
+    :data:`REFERENCE_ERRSTATE` and the error model's scales."""
+    with np.errstate(**REFERENCE_ERRSTATE):  # type: ignore[arg-type]
+        try:
             reference = backprop(arch, params, batch.x, batch.y)
         except (FloatingPointError, ValueError) as exc:
             raise ReferenceFailure(

@@ -102,7 +102,7 @@ def check_architecture(arch: Architecture, oracle: str) -> list[Comparison]:
     try:
         case = build_case(arch)
     except ReferenceFailure as exc:
-        hypothesis.event(f"reference failure: {str(exc).split(': ', 1)[1][:60]}")
+        hypothesis.event(f"reference failure: {exc.__cause__}")
         reject()
     comparisons = compare_all(case, oracle_gradients(arch, oracle), oracle)
     for comparison in comparisons:
