@@ -2,8 +2,10 @@
 
 network.py has only sigmoid neurons, so each curated and seeded random architecture of
 :mod:`harness.architectures` is reused with its sizes, batch, seed and initialisation and its
-activations forced to sigmoid, once per cost the implementation offers. This is the one place
-that list is made.
+activations forced to sigmoid, once per cost the implementation offers. Weight and input scales
+are reset to 1: the gate's deliberately saturated cases (weights ×30, inputs ×1e8) test the
+harness's error model, not a learner's backprop, whose book-style σ and cost overflow there by
+design. This is the one place that list is made.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ def sigmoid_architectures(
     cases: dict[Architecture, None] = {}
     for arch in CURATED + random_architectures(random_count, seed):
         for cost in costs:
-            case = dataclasses.replace(arch, activations="sigmoid", cost=cost)
+            case = dataclasses.replace(
+                arch, activations="sigmoid", cost=cost, weight_scale=1.0, input_scale=1.0
+            )
             if not case.problems():
                 cases[case] = None
     return list(cases)
