@@ -6,6 +6,8 @@ Every session installs from pyproject.toml (the project with its oracles, torch 
 
 from __future__ import annotations
 
+import time
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -48,6 +50,71 @@ def report(session: nox.Session) -> None:
         success_codes=[0, 1],
     )
     session.run("python", "-m", "harness.summary", "reports/results.json")
+
+
+@nox.session(default=False)
+def check(session: nox.Session) -> None:
+    """Check FILE.py:CLASS (network.py/network2.py style) equation by equation; with no argument,
+    run the mutant catalogue and print its verdict table."""
+    session.install("-e", ".")
+    session.run("python", "-m", "checker", *session.posargs)
+
+
+@nox.session(default=False)
+def soak(session: nox.Session) -> None:
+    """10,000 random architectures through the gate and 2,000 generated ones (hypothesis's
+    "soak" profile) against every oracle: zero false alarms required. Prints the time and each
+    oracle's margin (largest error/allowed). Options after -- go to the gate's pytest."""
+    install(session, "test")
+    start = time.perf_counter()
+    session.run(
+        "pytest",
+        *GATE,
+        "tests/test_gate.py",
+        "-q",
+        "--no-header",
+        "--random-count",
+        "10000",
+        "--random-seed",
+        "1",
+        "--results",
+        "reports/soak.json",
+        *session.posargs,
+        success_codes=[0, 1],
+    )
+    seconds = time.perf_counter() - start
+    session.run("python", "-m", "harness.margins", "reports/soak.json", "--seconds", f"{seconds}")
+    session.run(
+        "pytest",
+        "tests/test_properties.py",
+        "-q",
+        "--no-header",
+        "--hypothesis-profile",
+        "soak",
+        "--hypothesis-show-statistics",
+    )
+    session.log(f"soak took {time.perf_counter() - start:.0f} s")
+
+
+@nox.session(default=False)
+def float32(session: nox.Session) -> None:
+    """The gate with a float32 reference against the float64 oracles; prints the distribution of
+    error/allowed (reports/float32.json). Options after -- go to pytest."""
+    install(session, "test")
+    session.run(
+        "pytest",
+        *GATE,
+        "tests/test_gate.py",
+        "-q",
+        "--no-header",
+        "--dtype",
+        "float32",
+        "--results",
+        "reports/float32.json",
+        *session.posargs,
+        success_codes=[0, 1],
+    )
+    session.run("python", "-m", "harness.margins", "reports/float32.json")
 
 
 @nox.session(default=False)

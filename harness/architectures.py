@@ -31,6 +31,26 @@ CURATED: list[Architecture] = [
     A(
         (4, 6, 6, 3), ("softplus", "tanh", "identity"), "quadratic", batch=1
     ),  # batch size 1, linear out
+    # Saturation and scale (found by generated cases; a result-scaled tolerance flags them all):
+    A((4, 6, 6, 3), "tanh", "quadratic", batch=4, weight_scale=30.0),  # σ' underflows to 0
+    A((15, 3, 11), ("sigmoid", "tanh"), "quadratic", batch=2, seed=1830613352, weight_scale=100.0),
+    A(
+        (8, 20, 1, 18),
+        ("softplus", "tanh", "identity"),
+        batch=8,
+        seed=1974910391,
+        weight_scale=10.0,
+    ),  # a saturated width-1 neck
+    A(
+        (27, 1, 8, 26),
+        ("identity", "leaky_relu", "tanh"),
+        batch=14,
+        seed=1972332821,
+        weight_scale=30.0,
+    ),  # jax's tanh' differs most here
+    A((6, 5, 2), ("tanh", "sigmoid"), "cross_entropy", batch=3, weight_scale=10.0),
+    A((13, 1, 7), ("tanh", "leaky_relu"), batch=7, seed=1148698862, input_scale=1e3),
+    A((5, 4, 3), ("tanh", "sigmoid"), "quadratic", batch=3, input_scale=1e8),  # |z| ~ 3e8
 ]
 
 #: Bounds of the random architectures (inclusive).

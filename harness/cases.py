@@ -2,6 +2,11 @@
 
 Memoised per process, so the comparisons of one (architecture, oracle) share one computation;
 under pytest-xdist each architecture's tests go to one worker (``xdist_group``).
+
+The reference runs in the case's dtype (float64, or float32 for the float32 gate) under
+``np.errstate`` that turns overflow, invalid operations and division by zero into errors: a case
+whose reference breaks is reported as such, never compared. The oracles always run in float64 on
+the same parameter values (a float32 case's values are exact in float64).
 """
 
 from __future__ import annotations
@@ -13,14 +18,23 @@ from typing import Any
 import numpy as np
 
 from harness.compare import Comparison, compare, scale
-from harness.tolerances import allowed_error
+from harness.tolerances import ErrorScales, allowed_error, error_scales
 from oracles import get_oracle
 from reference import Architecture, Batch, Gradients, Params, backprop, make_case
-from reference.forward import feedforward
 
 
 class OracleFailure(RuntimeError):
     """An oracle crashed or returned something other than the gradients asked for."""
+
+
+class ReferenceFailure(RuntimeError):
+    """The reference overflowed, divided by zero or produced NaN on a well-formed case."""
+
+
+#: Floating-point events that must not pass silently inside the reference (underflow may: a
+#: saturated σ' that underflows to 0 is the right answer, and the tolerances' absolute part
+#: covers what underflow loses).
+REFERENCE_ERRSTATE = {"over": "raise", "invalid": "raise", "divide": "raise", "under": "ignore"}
 
 
 @dataclass(frozen=True)
@@ -31,33 +45,56 @@ class Case:
     params: Params
     batch: Batch
     reference: Gradients
-    cost_scale: float  # Ĉ = max_x |C_x|
+    scales: ErrorScales  # the error model's scales for this case (harness.tolerances)
     dtype: Any
 
 
 @functools.lru_cache(maxsize=8)
 def build_case(arch: Architecture, dtype: Any = np.float64) -> Case:
-    """The reference's side of a case; raises ArchitectureError for a malformed record."""
+    """The reference's side of a case; raises ArchitectureError for a malformed record and
+    ReferenceFailure, naming the case in one line, if the reference's arithmetic breaks."""
     arch.check()
-    params, batch = make_case(arch, dtype)
-    fwd = feedforward(params, arch.layer_activations, batch.x)
-    per_sample = arch.cost_fn.fn(fwd.activations[-1], batch.y)
-    return Case(
-        arch,
-        params,
-        batch,
-        backprop(arch, params, batch.x, batch.y),
-        float(np.abs(per_sample).max()),
-        dtype,
-    )
+    with np.errstate(**REFERENCE_ERRSTATE):  # type: ignore[arg-type]
+        try:
+            params, batch = make_case(arch, dtype)
+        except FloatingPointError as exc:
+            raise ReferenceFailure(
+                f"{arch.id}: drawing the case in {np.dtype(dtype).name} failed, so nothing is "
+                f"compared: {type(exc).__name__}: {exc}"
+            ) from exc
+    return assemble_case(arch, params, batch, dtype)
+
+
+def assemble_case(arch: Architecture, params: Params, batch: Batch, dtype: Any) -> Case:
+    """A case from given parameters and batch (in ``dtype``): the reference's gradients under
+    :data:`REFERENCE_ERRSTATE` and the error model's scales."""
+    with np.errstate(**REFERENCE_ERRSTATE):  # type: ignore[arg-type]
+        try:
+            reference = backprop(arch, params, batch.x, batch.y)
+        except (FloatingPointError, ValueError) as exc:
+            raise ReferenceFailure(
+                f"{arch.id}: the reference in {np.dtype(dtype).name} failed, so nothing is "
+                f"compared: {type(exc).__name__}: {exc}"
+            ) from exc
+        try:
+            scales = error_scales(arch, params, batch, dtype)
+        except FloatingPointError as exc:
+            raise ReferenceFailure(
+                f"{arch.id}: the error model overflowed, so nothing is compared: {exc}"
+            ) from exc
+    return Case(arch, params, batch, reference, scales, dtype)
 
 
 @functools.lru_cache(maxsize=32)
 def oracle_gradients(arch: Architecture, oracle: str, dtype: Any = np.float64) -> Gradients:
     """The oracle's gradients for the case; OracleFailure names the case if it breaks."""
     case = build_case(arch, dtype)
+    params, batch = (
+        case.params.astype(np.float64),
+        Batch(case.batch.x.astype(np.float64), case.batch.y.astype(np.float64)),
+    )
     try:
-        grads = get_oracle(oracle).load()(arch, case.params, case.batch)
+        grads = get_oracle(oracle).load()(arch, params, batch)
     except Exception as exc:  # an oracle's crash is an answer about this case, not the run's end
         raise OracleFailure(
             f"{arch.id}: oracle {oracle} raised {type(exc).__name__}: {exc}"
@@ -78,7 +115,14 @@ def compare_one(
     """Compare one quantity of one layer of ``theirs`` with the reference, with its tolerance."""
     ours, other = case.reference.get(quantity, layer), theirs.get(quantity, layer)
     allowed = allowed_error(
-        oracle, case.arch, layer, scale(ours, other), case.cost_scale, case.dtype
+        oracle,
+        case.arch,
+        layer,
+        scale(ours, other),
+        case.scales.fd_rounding[quantity, layer],
+        case.dtype,
+        quantity=quantity,
+        scales=case.scales,
     )
     return compare(ours, other, allowed, quantity=quantity, layer=layer, oracle=oracle)
 

@@ -23,6 +23,7 @@ class Comparison:
     worst_index: tuple[int, ...]
     allowed: float
     problem: str = ""  # a shape mismatch or non-finite values, in words
+    scale: float = 0.0  # S, the larger of the two arrays' largest magnitudes
 
     @property
     def ratio(self) -> float:
@@ -31,6 +32,13 @@ class Comparison:
         if self.allowed > 0:
             return self.max_abs / self.allowed
         return 0.0 if self.max_abs == 0 else float("inf")
+
+    @property
+    def resolution(self) -> float:
+        """allowed / S: the smallest relative error the comparison can see (≥ 1: none)."""
+        if self.scale > 0:
+            return self.allowed / self.scale
+        return 0.0 if self.allowed == 0 else float("inf")
 
     @property
     def passed(self) -> bool:
@@ -48,7 +56,12 @@ class Comparison:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ratio": self.ratio, "passed": self.passed}
+        return {
+            **asdict(self),
+            "ratio": self.ratio,
+            "passed": self.passed,
+            "resolution": self.resolution,
+        }
 
 
 def scale(reference: Array, other: Array) -> float:
@@ -98,4 +111,5 @@ def compare(
         max_rel=max_abs / s if s > 0 else (0.0 if max_abs == 0 else float("inf")),
         worst_index=tuple(int(i) for i in worst),
         allowed=allowed,
+        scale=s,
     )

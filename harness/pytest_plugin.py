@@ -11,15 +11,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import settings
 
-from harness import results
+from harness import results, strategies
 from harness.architectures import CURATED, random_architectures
 from harness.summary import summary_table
 from oracles import ORACLES
 from reference import Architecture
 
 GATE_MARK = "gate"
+DTYPES = {"float64": np.float64, "float32": np.float32}
 LONG_TRAINING_MARK = "long_training"
 
 
@@ -41,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"run only this oracle (repeatable; default: all of {sorted(ORACLES)})",
     )
     group.addoption(
+        "--dtype",
+        choices=sorted(DTYPES),
+        default="float64",
+        help="the reference's floating type; oracles always run in float64 (default float64)",
+    )
+    group.addoption(
         "--results",
         default=None,
         metavar="PATH",
@@ -60,6 +69,8 @@ def pytest_configure(config: pytest.Config) -> None:
     unknown = sorted(set(config.getoption("--oracle") or []) - set(ORACLES))
     if unknown:
         raise pytest.UsageError(f"unknown --oracle {unknown}; known: {sorted(ORACLES)}")
+    if not config.getoption("hypothesis_profile", None):  # hypothesis loads one that is named
+        settings.load_profile(strategies.DEFAULT_PROFILE)
     config.pluginmanager.register(Recorder(config), "crossval-recorder")
 
 
@@ -77,6 +88,11 @@ def gate_architectures(config: pytest.Config) -> list[Architecture]:
     return CURATED + random_architectures(
         config.getoption("--random-count"), config.getoption("--random-seed")
     )
+
+
+def gate_dtype(config: pytest.Config) -> Any:
+    """The reference's floating type named by --dtype."""
+    return DTYPES[config.getoption("--dtype")]
 
 
 def gate_oracles(config: pytest.Config) -> list[str]:

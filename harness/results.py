@@ -45,6 +45,24 @@ def error_record(arch: Architecture, oracle: str, message: str) -> dict[str, Any
     return {"kind": "error", "arch": arch_record(arch), "oracle": oracle, "message": message}
 
 
+def verdict_record(
+    impl: str, verdict: dict[str, Any], arch: Architecture | None = None
+) -> dict[str, Any]:
+    """An implementation under test's verdict (checker/): on one case, or overall (no arch).
+
+    ``verdict`` holds ``label`` (PASS; BP1…BP4, SGD, COST: the first equation that breaks; or
+    what is wrong with the implementation's form: SHAPE, NONFINITE, CRASH, INTERFACE, LOAD),
+    ``layer`` (book numbering), ``message``, ``line`` (the verdict line printed), ``passed``
+    and, overall, ``expected``/``as_expected`` (a mutant must get its intended label).
+    """
+    return {
+        "kind": "verdict",
+        "impl": impl,
+        "arch": arch_record(arch) if arch is not None else None,
+        **verdict,
+    }
+
+
 def environment(seed: int, random_count: int) -> dict[str, Any]:
     """Versions, BLAS, seed and commit: what a reader needs to trust or rerun the numbers."""
     import numpy as np

@@ -20,6 +20,8 @@ def summary_table(records: list[dict[str, Any]]) -> str:
     failed: dict[str, int] = defaultdict(int)
     errors: dict[str, int] = defaultdict(int)
     for rec in records:
+        if rec["kind"] not in ("comparison", "error"):  # e.g. checker verdicts: not an oracle's
+            continue
         oracle = rec["oracle"]
         if rec["kind"] == "error":
             errors[oracle] += 1
@@ -52,6 +54,14 @@ def summary_table(records: list[dict[str, Any]]) -> str:
     )
 
 
+def is_failure(rec: dict[str, Any]) -> bool:
+    """A crashed case, a failed comparison, or a checker verdict other than the one expected
+    (``as_expected`` None: a mutant's single case, judged only in the mutant's overall record)."""
+    if rec["kind"] == "verdict":
+        return rec.get("as_expected", rec["passed"]) is False
+    return rec["kind"] == "error" or not rec["passed"]
+
+
 def main(argv: list[str]) -> int:
     from harness.results import read
 
@@ -60,7 +70,7 @@ def main(argv: list[str]) -> int:
         return 2
     records = read(Path(argv[0]))["records"]
     print(summary_table(records))
-    bad = [r for r in records if r["kind"] == "error" or not r["passed"]]
+    bad = [r for r in records if is_failure(r)]
     return 1 if bad else 0
 
 

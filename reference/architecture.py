@@ -7,8 +7,9 @@ names the record, so one bad entry in a registry never stops the others.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from reference.activations import ACTIVATIONS, Activation
 from reference.costs import COSTS, Cost
@@ -26,7 +27,9 @@ class Architecture:
 
     ``activations`` is one name for every layer or a sequence of L − 1 names. ``init`` is the
     book's weight initialisation: ``"normal"`` draws w ~ N(0, 1) (network.py), ``"scaled"`` draws
-    w ~ N(0, 1/n_{l−1}) (network2.py); biases are N(0, 1) in both.
+    w ~ N(0, 1/n_{l−1}) (network2.py); biases are N(0, 1) in both. ``weight_scale`` multiplies
+    every weight and ``input_scale`` every input, to push a net into saturation or large values.
+    ``repr`` is the one-line registry entry that rebuilds the record (defaults left out).
     """
 
     sizes: Sequence[int]
@@ -35,6 +38,8 @@ class Architecture:
     batch: int = 1
     seed: int = 0
     init: str = "scaled"
+    weight_scale: float = 1.0
+    input_scale: float = 1.0
 
     def __post_init__(self) -> None:
         # Lists become tuples so records hash; junk is kept as is for problems() to name.
@@ -52,7 +57,22 @@ class Architecture:
             sizes = str(self.sizes)
         acts = self.activations if isinstance(self.activations, str) else ",".join(self.activations)
         init = "" if self.init == "scaled" else f"_{self.init}"
-        return f"{sizes}_{acts}_{self.cost}_m{self.batch}_s{self.seed}{init}"
+        scales = "".join(
+            f"_{tag}{value:g}"
+            for tag, value in (("w", self.weight_scale), ("x", self.input_scale))
+            if value != 1.0
+        )
+        return f"{sizes}_{acts}_{self.cost}_m{self.batch}_s{self.seed}{init}{scales}"
+
+    def __repr__(self) -> str:
+        """The registry line that rebuilds the record, defaults left out (paste-able)."""
+        positional = [repr(self.sizes), repr(self.activations), repr(self.cost)]
+        keywords = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)[3:]
+            if getattr(self, f.name) != f.default
+        ]
+        return f"Architecture({', '.join(positional + keywords)})"
 
     @property
     def depth(self) -> int:
@@ -105,6 +125,15 @@ class Architecture:
             found.append(f"batch size must be a positive integer, got {self.batch!r}")
         if self.init not in INITS:
             found.append(f"unknown init {self.init!r}; known: {list(INITS)}")
+        for name in ("weight_scale", "input_scale"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                found.append(f"{name} must be a finite number > 0, got {value!r}")
         return found
 
     def check(self) -> Architecture:

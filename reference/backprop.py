@@ -28,7 +28,23 @@ from reference.types import Array
 
 def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradients:
     """δ^l, ∂C/∂b^l and ∂C/∂w^l of every layer for the mini-batch (x, y), columns as samples."""
+    check_finite(arch, params, x, y)
     return backprop_matrix(arch.layer_activations, arch.cost_fn, params, x, y)
+
+
+def check_finite(arch: Architecture, params: Params, x: Array, y: Array) -> None:
+    """Raise ValueError, in one line naming the case and the array, if an input is NaN or ±inf."""
+    named = [("x", x), ("y", y)]
+    named += [(f"w^{i + 2}", w) for i, w in enumerate(params.weights)]
+    named += [(f"b^{i + 2}", b) for i, b in enumerate(params.biases)]
+    for name, array in named:
+        bad = ~np.isfinite(array)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"{arch.id}: {name} has {int(bad.sum())} non-finite value(s), "
+                f"{array[where]} at {where}"
+            )
 
 
 def backprop_matrix(
@@ -54,6 +70,7 @@ def backprop_per_sample(arch: Architecture, params: Params, x: Array, y: Array) 
     Each column goes through :func:`backprop_matrix` with m = 1 (network.py's ``backprop(x, y)``);
     the sums are divided by m as ``update_mini_batch`` does with η/m.
     """
+    check_finite(arch, params, x, y)
     sigmas, cost = arch.layer_activations, arch.cost_fn
     m = x.shape[1]
     per_sample = [

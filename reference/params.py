@@ -39,20 +39,22 @@ class Batch:
 
 
 def init_params(arch: Architecture, rng: np.random.Generator, dtype: Any = np.float64) -> Params:
-    """The book's initialisation: b ~ N(0, 1); w ~ N(0, 1) or, ``init="scaled"``, N(0, 1/n_in)."""
+    """The book's initialisation: b ~ N(0, 1); w ~ N(0, 1) or, ``init="scaled"``, N(0, 1/n_in),
+    times ``arch.weight_scale``."""
     sizes = arch.check().sizes
     weights, biases = [], []
     for n_in, n_out in itertools.pairwise(sizes):
-        scale = 1.0 if arch.init == "normal" else 1.0 / np.sqrt(n_in)
+        scale = arch.weight_scale * (1.0 if arch.init == "normal" else 1.0 / np.sqrt(n_in))
         weights.append((rng.standard_normal((n_out, n_in)) * scale).astype(dtype))
         biases.append(rng.standard_normal((n_out, 1)).astype(dtype))
     return Params(tuple(weights), tuple(biases))
 
 
 def sample_batch(arch: Architecture, rng: np.random.Generator, dtype: Any = np.float64) -> Batch:
-    """Inputs x ~ N(0, 1) and targets y ~ U(0, 1) (valid for every cost), ``arch.batch`` columns."""
+    """Inputs x ~ N(0, s²) (s = ``arch.input_scale``) and targets y ~ U(0, 1) (valid for every
+    cost), ``arch.batch`` columns."""
     sizes = arch.check().sizes
-    x = rng.standard_normal((sizes[0], arch.batch)).astype(dtype)
+    x = (rng.standard_normal((sizes[0], arch.batch)) * arch.input_scale).astype(dtype)
     y = rng.uniform(0.0, 1.0, (sizes[-1], arch.batch)).astype(dtype)
     return Batch(x, y)
 

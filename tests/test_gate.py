@@ -10,8 +10,14 @@ from __future__ import annotations
 import pytest
 
 from harness import results
-from harness.cases import OracleFailure, build_case, compare_one, oracle_gradients
-from harness.pytest_plugin import gate_architectures, gate_oracles, record
+from harness.cases import (
+    OracleFailure,
+    ReferenceFailure,
+    build_case,
+    compare_one,
+    oracle_gradients,
+)
+from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles, record
 from reference import QUANTITIES, ArchitectureError
 
 
@@ -45,10 +51,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def test_oracle_agrees_with_reference(gate_item, request):
     __tracebackhide__ = True
     arch, oracle, quantity, layer = gate_item
+    dtype = gate_dtype(request.config)
     try:
-        case = build_case(arch)
-        theirs = oracle_gradients(arch, oracle)
-    except (ArchitectureError, OracleFailure) as exc:
+        case = build_case(arch, dtype)
+        theirs = oracle_gradients(arch, oracle, dtype)
+    except (ArchitectureError, OracleFailure, ReferenceFailure) as exc:
         record(request.node, results.error_record(arch, oracle, str(exc)))
         pytest.fail(str(exc), pytrace=False)
     comparison = compare_one(case, theirs, oracle, quantity, layer)

@@ -1,0 +1,148 @@
+"""``python -m checker [path/to/file.py:ClassName …]``: one verdict line per implementation.
+
+With no implementation named, the mutation self-test: the correct implementations and every
+mutant of the catalogue, one table row each (expected against found label). Exit status 0 only
+when every implementation passes — or, for the catalogue, when every mutant gets its intended
+label and the correct implementations pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from checker.architectures import RANDOM_COUNT
+from checker.mutants import CORRECT, Mutant, list_mutants
+from checker.run import check_class, check_spec
+from checker.verdict import Verdict
+from harness import results
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m checker",
+        description="Check a network.py/network2.py-style backprop equation by equation "
+        "(BP1, BP2, BP3, BP4, SGD) against the reference. With no FILE.py:CLASS, run the "
+        "mutant catalogue and print its verdict table.",
+    )
+    parser.add_argument(
+        "impl",
+        nargs="*",
+        metavar="FILE.py:CLASS",
+        help="an implementation to check (the class defaults to Network)",
+    )
+    parser.add_argument(
+        "--random-count",
+        type=int,
+        default=RANDOM_COUNT,
+        help=f"seeded random architectures added to the curated ones (default {RANDOM_COUNT})",
+    )
+    parser.add_argument("--random-seed", type=int, default=0, help="their seed (default 0)")
+    parser.add_argument("--cases", action="store_true", help="also print every case's verdict")
+    parser.add_argument("--results", metavar="PATH", help="write the verdicts to this JSON file")
+    args = parser.parse_args(argv)
+    if args.random_count < 0:
+        parser.error(f"--random-count must be >= 0, got {args.random_count}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.impl:
+        verdicts = [check_spec(spec, args.random_count, args.random_seed) for spec in args.impl]
+        expected = ["PASS"] * len(verdicts)
+        for verdict in verdicts:
+            print(verdict.line())
+            if args.cases:
+                print_cases(verdict)
+    else:
+        mutants = CORRECT + list_mutants()
+        verdicts = [
+            check_class(m.cls, m.name, args.random_count, args.random_seed) for m in mutants
+        ]
+        expected = [m.expected for m in mutants]
+        print(table(mutants, verdicts))
+        if args.cases:
+            for verdict in verdicts:
+                print(verdict.line())
+                print_cases(verdict)
+    if args.results:
+        write(Path(args.results), verdicts, expected, args.random_seed, args.random_count)
+    return 0 if all(v.label == e for v, e in zip(verdicts, expected, strict=True)) else 1
+
+
+def print_cases(verdict: Verdict) -> None:
+    for case in verdict.cases:
+        print(f"    {case.line()}")
+
+
+def table(mutants: list[Mutant], verdicts: list[Verdict]) -> str:
+    """One row per implementation: expected and found label, where, how far, what it plants."""
+    rows = [
+        [
+            "",
+            "implementation",
+            "expected",
+            "found",
+            "where",
+            "error / allowed",
+            "cases",
+            "planted bug",
+        ]
+    ]
+    for mutant, verdict in zip(mutants, verdicts, strict=True):
+        worst = verdict.worst
+        finding = worst[1] if worst else None
+        where = ""
+        if worst and finding:
+            where = (f"layer {finding.layer}, " if finding.layer else "") + worst[0]
+        size = (
+            f"{finding.max_abs:.2g} / {finding.allowed:.2g}"
+            if finding and finding.max_abs is not None and finding.allowed
+            else ""
+        )
+        rows.append(
+            [
+                "ok" if verdict.label == mutant.expected else "MISSED",
+                mutant.name,
+                mutant.expected,
+                verdict.label,
+                where,
+                size,
+                f"{len(verdict.failures)}/{len(verdict.cases)} fail",
+                mutant.description if mutant.expected != "PASS" else "(correct implementation)",
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    caught = sum(r[0] == "ok" for r in rows[1:])
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    lines.append(
+        f"{caught} of {len(rows) - 1} as expected "
+        f"({len(mutants) - len(CORRECT)} mutants, {len(CORRECT)} correct implementations)"
+    )
+    return "\n".join(lines)
+
+
+def write(
+    path: Path, verdicts: list[Verdict], expected: list[str], seed: int, random_count: int
+) -> None:
+    """Every case's verdict and each implementation's overall verdict, as results records.
+
+    A case of a mutant is not judged alone (a bug may hide on some cases): its ``as_expected``
+    is None; the mutant's overall record carries the judgement.
+    """
+    records = []
+    for verdict, want in zip(verdicts, expected, strict=True):
+        records.append((verdict.impl, results.verdict_record(verdict.impl, verdict.as_dict(want))))
+        for case in verdict.cases:
+            judged = case.passed if want == "PASS" else None
+            fields = case.as_dict() | {"expected": want, "as_expected": judged}
+            rec = results.verdict_record(verdict.impl, fields, case.arch)
+            records.append((f"{verdict.impl}[{case.case}]", rec))
+    results.write(path, records, results.environment(seed, random_count))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

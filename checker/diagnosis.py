@@ -1,0 +1,194 @@
+"""The equation-level verdict: which of BP1–BP4, SGD or total_cost an implementation gets wrong.
+
+For one sample, ∂C_x/∂b^l = δ^l (BP3) and ∂C_x/∂w^l = δ^l (a^{l−1})^T (BP4), so an
+implementation's ``nabla_b`` shows its δ^l and its ``nabla_w`` says whether that δ^l or only the
+bias gradient is wrong. Going from the output layer towards the input, the first layer where
+either disagrees with the reference names the first equation that breaks:
+
+- ``nabla_b`` right, ``nabla_w`` wrong: BP4 (δ^l is right, the weight gradient is not);
+- ``nabla_b`` wrong, ``nabla_w`` = δ^l (a^{l−1})^T with the reference's δ^l: BP3;
+- both wrong: δ^l itself is wrong: BP1 at the output layer L, BP2 at a hidden layer (every layer
+  above it is right, so δ^{l+1} was right and the step from it broke).
+
+Only when every sample's gradients are right is ``update_mini_batch`` judged (SGD), and only then
+network2's ``total_cost`` (COST), by central differences against the gradient plus the L2 term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from checker.verdict import Finding
+from harness.compare import Comparison, compare, scale
+from harness.tolerances import (
+    cost_slope_allowed,
+    implementation_allowed,
+    sigmoid_term_scales,
+    update_allowed,
+)
+from oracles.finite_diff import STEP
+from reference import Architecture, Batch, Params, Step, backprop, update_mini_batch_per_sample
+from reference.forward import feedforward
+from reference.types import Array
+
+#: Entries of each layer's w^l and b^l whose total_cost slope is taken (seeded choice).
+COST_ENTRIES = {"weights": 3, "biases": 2}
+
+
+def diagnose_sample(
+    arch: Architecture,
+    params: Params,
+    x: Array,
+    y: Array,
+    nabla_b: Sequence[Array],
+    nabla_w: Sequence[Array],
+) -> Finding | None:
+    """The first equation that one sample's (nabla_b, nabla_w) breaks, or None if all agree.
+
+    ``arch`` is the one-sample architecture (batch 1); x and y are column vectors.
+    """
+    ref = backprop(arch, params, x, y)
+    terms = sigmoid_term_scales(arch, params, x, y)
+    a = feedforward(params, arch.layer_activations, x).activations
+    L = arch.depth
+    for l in range(L, 1, -1):  # noqa: E741 — the book's layer index
+        delta, right_w = ref.get("delta", l), ref.get("nabla_w", l)
+        ours_b, ours_w = nabla_b[l - 2], nabla_w[l - 2]
+        w_terms = terms.get("nabla_w", l)
+        b = _compare(arch, delta, ours_b, terms.get("nabla_b", l), "nabla_b", l)
+        w = _compare(arch, right_w, ours_w, w_terms, "nabla_w", l)
+        if b.passed and w.passed:
+            continue
+        if b.passed:
+            what = f"nabla_w ≠ δ^{l} (a^{l - 1})ᵀ while nabla_b = δ^{l} is right"
+            return _finding("BP4", w, what, right=right_w, got=ours_w)
+        if w.passed:
+            what = f"nabla_b ≠ δ^{l} while nabla_w = δ^{l} (a^{l - 1})ᵀ holds with the right δ^{l}"
+            return _finding("BP3", b, what, right=delta, got=ours_b)
+        # Both wrong: δ^l itself is, unless nabla_w is not even nabla_b (a^{l−1})ᵀ (BP4 too).
+        own = _compare(arch, ours_b @ a[l - 2].T, ours_w, w_terms, "nabla_w", l)
+        also = "" if own.passed else "; nabla_w ≠ its own nabla_b (a^(l−1))ᵀ either (BP4 too)"
+        if l == L:
+            what = f"δ^{L} wrong (BP1: δ^L = ∇_a C ⊙ σ'(z^L)), seen in nabla_b = δ^{L}"
+            return _finding("BP1", b, what + also, right=delta, got=ours_b)
+        what = (
+            f"δ^{l} wrong while δ^{l + 1} is right "
+            f"(BP2: δ^l = ((w^(l+1))ᵀ δ^(l+1)) ⊙ σ'(z^l)), seen in nabla_b = δ^{l}"
+        )
+        return _finding("BP2", b, what + also, right=delta, got=ours_b)
+    return None
+
+
+def diagnose_update(
+    arch: Architecture, params: Params, batch: Batch, step: Step, form: str, new: Params
+) -> Finding | None:
+    """SGD: the parameters after one ``update_mini_batch`` against the reference's step."""
+    want = update_mini_batch_per_sample(arch, params, batch.x, batch.y, step)
+    terms = sigmoid_term_scales(arch, params, batch.x, batch.y)
+    how = f"m={arch.batch}, η={step.eta:g}" + (
+        f", λ={step.lmbda:g}, n={step.n}" if step.lmbda else ""
+    )
+    for layer in range(arch.depth, 1, -1):
+        i = layer - 2
+        for name, ours, theirs, old, g in (
+            ("weights", want.weights[i], new.weights[i], params.weights[i], terms.nabla_w[i]),
+            ("biases", want.biases[i], new.biases[i], params.biases[i], terms.nabla_b[i]),
+        ):
+            allowed = update_allowed(
+                arch, layer, step.eta, float(np.abs(g).max()), float(np.abs(old).max()), np.float64
+            )
+            c = compare(ours, theirs, allowed, quantity=name, layer=layer, oracle="implementation")
+            if not c.passed:
+                what = (
+                    f"{name} of layer {layer} after {form} ({how}) are wrong "
+                    "while backprop(x, y) is right for every sample"
+                )
+                return _finding("SGD", c, what, right=ours, got=theirs)
+    return None
+
+
+def diagnose_total_cost(
+    arch: Architecture,
+    params: Params,
+    batch: Batch,
+    total_cost: Callable[[Params, Sequence[tuple[Array, Array]], float], float],
+    lmbda: float,
+) -> Finding | None:
+    """COST: total_cost's central-difference slopes against ∂C/∂w + (λ/n)w and ∂C/∂b.
+
+    First with λ = 0 (the data cost alone), then with ``lmbda`` (the L2 term (λ/2n) Σ‖w‖²), on a
+    seeded few entries of every layer's w^l and b^l; n = m, the size of the data passed.
+    """
+    data = [(batch.x[:, s : s + 1], batch.y[:, s : s + 1]) for s in range(arch.batch)]
+    grads = backprop(arch, params, batch.x, batch.y)
+    for lam in (0.0, lmbda):
+        squares = sum(w.size for w in params.weights) if lam else 0
+        for layer in range(arch.depth, 1, -1):
+            i = layer - 2
+            for name in ("weights", "biases"):
+                value = getattr(params, name)[i]
+                exact = (
+                    grads.nabla_w[i] + lam / arch.batch * value
+                    if name == "weights"
+                    else grads.nabla_b[i]
+                )
+                entries = _entries(value.shape, COST_ENTRIES[name], (arch.seed, layer))
+                slopes, costs = [], []
+                for entry in entries:
+                    plus, minus = (
+                        total_cost(_nudged(params, name, i, entry, sign * STEP), data, lam)
+                        for sign in (1.0, -1.0)
+                    )
+                    slopes.append((plus - minus) / (2 * STEP))
+                    costs += [abs(plus), abs(minus)]
+                want = np.array([exact[e] for e in entries])
+                got = np.array(slopes)
+                allowed = cost_slope_allowed(arch, layer, scale(exact, got), max(costs), squares)
+                c = compare(want, got, allowed, quantity=name, layer=layer, oracle="implementation")
+                if not c.passed:
+                    entry = entries[c.worst_index[0]]
+                    term = " + (λ/n)w" if lam and name == "weights" else ""
+                    what = (
+                        f"total_cost(data, {lam:g}) does not fit the gradient: its slope along "
+                        f"{name} {entry} of layer {layer} is {got[c.worst_index]:.6g} by central "
+                        f"difference, ∂C/∂{name[0]}{term} is {want[c.worst_index]:.6g}"
+                    )
+                    return Finding("COST", what, layer, entry, c.max_abs, c.allowed)
+    return None
+
+
+def _compare(
+    arch: Architecture, ref: Array, ours: Array, terms: Array, quantity: str, layer: int
+) -> Comparison:
+    """``ours`` against ``ref``, allowed the error model's bound for terms of size ``terms``."""
+    allowed = implementation_allowed(arch, layer, float(terms.max()), np.float64)
+    return compare(ref, ours, allowed, quantity=quantity, layer=layer, oracle="implementation")
+
+
+def _finding(label: str, c: Comparison, what: str, *, right: Array, got: Array) -> Finding:
+    """A finding with the worst element: where, the reference's value, the implementation's."""
+    at = c.worst_index
+    detail = (
+        f"{what}: worst at {c.quantity}{list(at)}, reference {right[at]:.6g}, got {got[at]:.6g} "
+        f"(error {c.max_abs:.3g}, allowed {c.allowed:.3g})"
+    )
+    return Finding(label, detail, c.layer, at, c.max_abs, c.allowed)
+
+
+def _entries(shape: tuple[int, ...], count: int, seed: tuple[int, int]) -> list[tuple[int, ...]]:
+    """A seeded choice of up to ``count`` distinct indices of an array of this shape."""
+    rng = np.random.default_rng(seed)
+    flat = rng.choice(int(np.prod(shape)), size=min(count, int(np.prod(shape))), replace=False)
+    return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat]
+
+
+def _nudged(params: Params, name: str, i: int, entry: tuple[int, ...], h: float) -> Params:
+    """``params`` with one entry of weights[i] or biases[i] moved by h."""
+    arrays = list(getattr(params, name))
+    arrays[i] = arrays[i].copy()
+    arrays[i][entry] += h
+    if name == "weights":
+        return Params(tuple(arrays), params.biases)
+    return Params(params.weights, tuple(arrays))

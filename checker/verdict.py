@@ -1,0 +1,180 @@
+"""What the checker says about an implementation: a labelled finding per case, a verdict overall.
+
+A finding's label is the first equation that breaks — BP1, BP2, BP3, BP4 (backprop for one
+sample), SGD (``update_mini_batch``), COST (network2's ``total_cost``) — or, when the
+implementation's output cannot be judged as numbers, what is wrong with its form: LOAD,
+INTERFACE, SHAPE, NONFINITE, CRASH. :data:`LABELS` is also the order in which a verdict prefers
+one case's finding to another's: the earliest equation in the chain that any case shows broken
+(a bug that crashes on most shapes but is wrong on square layers is named by the equation), then
+the most basic fault of form.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference import Architecture
+
+EQUATIONS = ("BP1", "BP2", "BP3", "BP4", "SGD", "COST")
+FORMS = ("LOAD", "INTERFACE", "SHAPE", "NONFINITE", "CRASH")
+LABELS = EQUATIONS + FORMS
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong, in one line: the label, the book layer, what and how far."""
+
+    label: str
+    message: str
+    layer: int | None = None
+    worst_index: tuple[int, ...] = ()
+    max_abs: float | None = None
+    allowed: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.label not in LABELS:
+            raise ValueError(f"unknown label {self.label!r}; known: {LABELS}")
+
+    @property
+    def heading(self) -> str:
+        """``BP2 at layer 3``, or ``CRASH``."""
+        return self.label + (f" at layer {self.layer}" if self.layer is not None else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "layer": self.layer,
+            "message": self.message,
+            "worst_index": list(self.worst_index),
+            "max_abs": self.max_abs,
+            "allowed": self.allowed,
+        }
+
+
+def fields(finding: Finding | None) -> dict[str, Any]:
+    """A finding's fields for a record; a pass has the same keys, labelled PASS."""
+    if finding is not None:
+        return finding.as_dict()
+    return {
+        "label": "PASS",
+        "layer": None,
+        "message": "",
+        "worst_index": [],
+        "max_abs": None,
+        "allowed": None,
+    }
+
+
+class ImplementationError(Exception):
+    """Raised where an implementation's form is found wrong; carries the finding to report."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(f"{finding.heading}: {finding.message}")
+        self.finding = finding
+
+
+@dataclass(frozen=True)
+class CaseVerdict:
+    """One case (an architecture and cost): the finding, or None when every check passed."""
+
+    arch: Architecture
+    finding: Finding | None
+    checked: tuple[str, ...] = ()  # what was compared: "backprop", "update_mini_batch", ...
+
+    @property
+    def case(self) -> str:
+        return self.arch.id
+
+    @property
+    def passed(self) -> bool:
+        return self.finding is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The case's verdict as plain data (harness.results.verdict_record adds the case)."""
+        return {
+            **fields(self.finding),
+            "passed": self.passed,
+            "checked": list(self.checked),
+            "line": self.line(),
+        }
+
+    def line(self) -> str:
+        if self.finding is None:
+            return f"PASS [{self.case}]: {', '.join(self.checked)} agree with the reference"
+        return f"FAIL {self.finding.heading}: {self.finding.message} [{self.case}]"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An implementation's verdict over all its cases (or the one finding that it cannot load)."""
+
+    impl: str
+    cases: tuple[CaseVerdict, ...] = ()
+    load_failure: Finding | None = None
+    notes: tuple[str, ...] = field(default=())  # e.g. which optional methods were not found
+
+    @property
+    def failures(self) -> list[CaseVerdict]:
+        return [c for c in self.cases if not c.passed]
+
+    @property
+    def worst(self) -> tuple[str, Finding] | None:
+        """(case, finding) whose label comes first in :data:`LABELS`; the first such case."""
+        if self.load_failure is not None:
+            return "", self.load_failure
+        found = [(c.case, c.finding) for c in self.cases if c.finding is not None]
+        if not found:
+            return None
+        return min(found, key=lambda cf: LABELS.index(cf[1].label))
+
+    @property
+    def passed(self) -> bool:
+        return self.worst is None and bool(self.cases)
+
+    @property
+    def label(self) -> str:
+        """``PASS`` or the label of the worst finding."""
+        worst = self.worst
+        return "PASS" if worst is None else worst[1].label
+
+    def as_dict(self, expected: str = "PASS") -> dict[str, Any]:
+        """The overall verdict as plain data; ``expected`` is the label it should have."""
+        worst = self.worst
+        return {
+            **fields(worst[1] if worst else None),
+            "case": worst[0] if worst else None,
+            "passed": self.passed,
+            "expected": expected,
+            "as_expected": self.label == expected,
+            "cases": len(self.cases),
+            "failed_cases": len(self.failures),
+            "line": self.line(),
+        }
+
+    def line(self) -> str:
+        """One line: ``FAIL BP2 at layer 3: impl: … [case]; 4 of 24 cases fail (…)`` or ``PASS``."""
+        worst = self.worst
+        if worst is None:
+            checked = sorted({c for v in self.cases for c in v.checked}, key=CHECK_ORDER.index)
+            notes = "".join(f"; {n}" for n in self.notes)
+            return (
+                f"PASS {self.impl}: {', '.join(checked)} agree with the reference on "
+                f"{len(self.cases)} cases{notes}"
+            )
+        case, finding = worst
+        line = f"FAIL {finding.heading}: {self.impl}: {finding.message}"
+        if self.load_failure is not None:
+            return line
+        counts = Counter(c.finding.label for c in self.failures if c.finding is not None)
+        tally = ", ".join(f"{label} ×{n}" for label, n in sorted(counts.items(), key=_rank))
+        return f"{line} [{case}]; {len(self.failures)} of {len(self.cases)} cases fail ({tally})"
+
+
+#: The checks a case can run, in the order they run.
+CHECK_ORDER = ("backprop", "update_mini_batch", "total_cost")
+
+
+def _rank(item: tuple[str, int]) -> int:
+    return LABELS.index(item[0])

@@ -1,0 +1,111 @@
+"""Generated architectures for hypothesis, the property they must satisfy, and its profiles.
+
+:func:`architectures` draws whole :class:`~reference.Architecture` records — depth, widths
+(1 included), an activation per layer, a cost (cross-entropy gets its sigmoid output layer),
+batch size, initialisation, weight and input scale, seed — within size caps. Every choice
+shrinks towards the simplest record: one weight layer, width 1, identity, quadratic cost,
+batch 1, unscaled, seed 0; so a failure is reported on a minimal architecture, and its ``repr``
+is the one line that reproduces it as a curated case.
+
+Profiles (``pytest --hypothesis-profile NAME``): ``ci`` (the default: a fixed, derandomised set,
+the same examples on every run), ``dev`` (random, seedable with ``--hypothesis-seed``, with an
+example database) and ``soak`` (many random examples).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import hypothesis
+from hypothesis import HealthCheck, reject
+from hypothesis import strategies as st
+
+from harness.cases import ReferenceFailure, build_case, compare_all, oracle_gradients
+from harness.compare import Comparison
+from reference import Architecture
+from reference.architecture import INITS
+from reference.costs import COSTS
+
+#: Size caps: every oracle runs each example, and a failure shrinks by rerunning it many times.
+MAX_WEIGHT_LAYERS = 4
+MAX_WIDTH = 8
+MAX_BATCH = 6
+#: Drawn activations, simplest first (hypothesis shrinks towards the first).
+ACTIVATION_ORDER = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus")
+COST_ORDER = ("quadratic", "cross_entropy")
+#: Weight and input scales, 1 first: ×10…×100 weights saturate sigmoid and tanh layers (σ' ≈ 0)
+#: and make |z| large; ×1e3 and ×1e8 inputs stress the forward pass and the FD step.
+WEIGHT_SCALES = (1.0, 3.0, 10.0, 30.0, 100.0)
+INPUT_SCALES = (1.0, 1e3, 1e8)
+
+PROFILES = {
+    "ci": {"max_examples": 25, "derandomize": True, "database": None},
+    "dev": {"max_examples": 100},
+    "soak": {"max_examples": 2000},
+}
+for _name, _options in PROFILES.items():
+    hypothesis.settings.register_profile(
+        _name,
+        deadline=None,  # the first example of a shape pays jax's compilation
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        **_options,  # type: ignore[arg-type]
+    )
+DEFAULT_PROFILE = "ci"
+
+
+@st.composite
+def architectures(
+    draw: st.DrawFn,
+    max_weight_layers: int = MAX_WEIGHT_LAYERS,
+    max_width: int = MAX_WIDTH,
+    max_batch: int = MAX_BATCH,
+) -> Architecture:
+    """A well-formed architecture within the caps (module docstring)."""
+    depth = draw(st.integers(1, max_weight_layers))
+    sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1)))
+    cost = draw(st.sampled_from(COST_ORDER))
+    acts = draw(st.lists(st.sampled_from(ACTIVATION_ORDER), min_size=depth, max_size=depth))
+    need = COSTS[cost].requires_output
+    if need is not None:
+        acts[-1] = need
+    return Architecture(
+        sizes,
+        acts[0] if len(set(acts)) == 1 else tuple(acts),
+        cost,
+        batch=draw(st.integers(1, max_batch)),
+        seed=draw(st.integers(0, 2**32 - 1)),
+        init=draw(st.sampled_from(INITS)),
+        weight_scale=draw(st.sampled_from(WEIGHT_SCALES)),
+        input_scale=draw(st.sampled_from(INPUT_SCALES)),
+    )
+
+
+@dataclass
+class Disagreement(AssertionError):
+    """An oracle disagrees with the reference beyond the error model on a generated case."""
+
+    arch: Architecture
+    comparison: Comparison
+
+    def __str__(self) -> str:
+        return (
+            f"{self.comparison.message()}\n"
+            f"reproduce it as a curated case, one line in CURATED (harness/architectures.py):\n"
+            f"    {self.arch!r},"
+        )
+
+
+def check_architecture(arch: Architecture, oracle: str) -> list[Comparison]:
+    """The gate's comparisons of one oracle on ``arch``; raises :class:`Disagreement` at the
+    first that fails. A case whose reference overflows is not a test of the oracle: rejected."""
+    try:
+        case = build_case(arch)
+    except ReferenceFailure as exc:
+        hypothesis.event(f"reference failure: {exc.__cause__}")
+        reject()
+    comparisons = compare_all(case, oracle_gradients(arch, oracle), oracle)
+    for comparison in comparisons:
+        if not comparison.passed:
+            raise Disagreement(arch, comparison)
+    return comparisons

@@ -1,0 +1,74 @@
+"""Generated architectures (hypothesis): every oracle agrees with the reference, and a failure
+shrinks to a minimal architecture printed as the registry line that reproduces it.
+
+The examples come from the active hypothesis profile (harness.strategies): ``ci`` by default, a
+fixed derandomised set; ``--hypothesis-profile dev --hypothesis-seed N`` explores.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+
+from harness.pytest_plugin import gate_oracles
+from harness.strategies import (
+    ACTIVATION_ORDER,
+    MAX_BATCH,
+    MAX_WEIGHT_LAYERS,
+    MAX_WIDTH,
+    Disagreement,
+    architectures,
+    check_architecture,
+)
+from oracles import ORACLES, Oracle
+from reference import Architecture, Gradients, backprop
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "gate_oracle" in metafunc.fixturenames:
+        metafunc.parametrize("gate_oracle", gate_oracles(metafunc.config))
+
+
+@given(arch=architectures())
+def test_every_oracle_agrees_on_generated_architectures(arch, gate_oracle):
+    assert check_architecture(arch, gate_oracle)
+
+
+@given(arch=architectures())
+def test_generated_records_are_well_formed_capped_and_their_repr_rebuilds_them(arch):
+    assert arch.problems() == []
+    assert 1 <= arch.depth - 1 <= MAX_WEIGHT_LAYERS and max(arch.sizes) <= MAX_WIDTH
+    assert 1 <= arch.batch <= MAX_BATCH
+    entry = repr(arch)
+    assert "\n" not in entry and eval(entry, {"Architecture": Architecture}) == arch
+
+
+def broken_gradients(arch, params, batch) -> Gradients:
+    """A deliberately wrong oracle: ∂C/∂w is 1% off whenever some layer has width ≥ 3."""
+    grads = backprop(arch, params, batch.x, batch.y)
+    if max(arch.sizes) < 3:
+        return grads
+    return Gradients(grads.deltas, grads.nabla_b, tuple(1.01 * w for w in grads.nabla_w))
+
+
+def test_a_failure_shrinks_to_a_minimal_architecture_and_prints_its_registry_line(monkeypatch):
+    monkeypatch.setitem(
+        ORACLES, "broken", Oracle("broken", f"{__name__}:broken_gradients", "autograd")
+    )
+
+    @settings(max_examples=100, derandomize=True, database=None, print_blob=False)
+    @given(arch=architectures())
+    def property_with_the_broken_oracle(arch):
+        check_architecture(arch, "broken")
+
+    with pytest.raises(Disagreement) as info:
+        property_with_the_broken_oracle()
+    shrunk = info.value.arch
+    # the smallest record that shows the bug: one weight layer, one width 3, everything else
+    # at its simplest
+    assert sorted(shrunk.sizes) == [1, 3]
+    assert (shrunk.activations, shrunk.cost, shrunk.batch) == (ACTIVATION_ORDER[0], "quadratic", 1)
+    assert (shrunk.seed, shrunk.weight_scale, shrunk.input_scale) == (0, 1.0, 1.0)
+    message = str(info.value)
+    assert "nabla_w of layer 2 (broken vs reference)" in message
+    assert message.splitlines()[-1] == f"    {shrunk!r}," and "CURATED" in message

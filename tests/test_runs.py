@@ -1,0 +1,83 @@
+"""Whole gate runs in a subprocess (pytester): impossible options are refused in one line, results
+files are byte-identical across runs and worker counts, the float32 gate records its dtype, and a
+curated case whose reference overflows fails alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+GATE = Path(__file__).with_name("test_gate.py")
+SMALL_REGISTRY = (
+    "from harness.architectures import CURATED\n"
+    "from reference import Architecture\n"
+    "CURATED[:] = [{entries}]\n"
+    "def pytest_configure(config):\n"
+    "    config.addinivalue_line('markers', 'gate: a gate comparison')\n"
+)
+
+
+def gate_run(pytester: pytest.Pytester, *args: str, entries: str = "") -> pytest.RunResult:
+    """The gate on a small registry (``entries``, default two tiny nets) plus ``args``."""
+    entries = entries or "Architecture((2, 3, 1), batch=2), Architecture((3, 2), 'tanh', seed=4)"
+    pytester.makeconftest(SMALL_REGISTRY.format(entries=entries))
+    pytester.makepyfile(test_gate=GATE.read_text())
+    return pytester.runpytest_subprocess("-p", "harness.pytest_plugin", "-q", *args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--random-count", "-3"], "--random-count must be >= 0, got -3"),
+        (
+            ["--oracle", "tensorflow"],
+            "unknown --oracle ['tensorflow']; known: ['fd', 'jax', 'torch']",
+        ),
+        (["--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
+        (["--random-count", "many"], "argument --random-count: invalid int value: 'many'"),
+    ],
+    ids=["negative-count", "unknown-oracle", "unknown-dtype", "non-integer-count"],
+)
+def test_impossible_options_are_refused_in_one_line(pytester, args, message):
+    result = gate_run(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert any(message in line for line in result.stderr.lines), result.stderr.str()
+
+
+def test_the_same_seed_gives_byte_identical_results_whatever_the_worker_count(pytester):
+    common = ["--random-count", "3", "--random-seed", "7", "--dist", "loadgroup"]
+    one = gate_run(pytester, *common, "-n", "1", "--results", "one.json")
+    two = gate_run(pytester, *common, "-n", "2", "--results", "two.json")
+    assert one.ret == two.ret == 0
+    assert one.parseoutcomes() == two.parseoutcomes()
+    first, second = (
+        (pytester.path / "one.json").read_bytes(),
+        (pytester.path / "two.json").read_bytes(),
+    )
+    assert len(json.loads(first)["records"]) == one.parseoutcomes()["passed"]
+    assert first == second
+
+
+def test_the_float32_gate_runs_and_records_its_dtype(pytester):
+    result = gate_run(pytester, "--random-count", "2", "--dtype", "float32", "--results", "r.json")
+    assert result.ret == 0
+    records = json.loads((pytester.path / "r.json").read_text())["records"]
+    assert records and {r["dtype"] for r in records} == {"float32"}
+
+
+def test_a_case_whose_reference_overflows_fails_alone_in_one_line(pytester):
+    overflowing = "Architecture((2, 2), 'identity', input_scale=1e200)"
+    result = gate_run(
+        pytester,
+        "--random-count",
+        "0",
+        "--oracle",
+        "torch",
+        entries=f"{overflowing}, Architecture((2, 3, 1), batch=2)",
+    )
+    result.assert_outcomes(passed=6, failed=3)  # 3 quantities of the one layer of the bad case
+    result.stdout.fnmatch_lines(
+        ["*2-2_identity_quadratic_m1_s0_x1e+200: the reference in float64 failed*overflow*"]
+    )
