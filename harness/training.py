@@ -16,7 +16,7 @@ curve as data; :mod:`harness.training_plot` draws them. The JSON file's schema (
         "sizes", "activation", "cost", "eta", "lmbda", "mini_batch_size", "epochs", "seed",
         "shuffle_seed", "n_train", "n_test", "steps", "steps_per_epoch",
         "expansion": [g_1, …, g_k],                     # the drift model's measured growth
-        "allowed": {"float64": [B_0, …, B_k], "float32": [...]},   # allowed ‖Δθ_t‖₂, t = 0…k
+        "allowed": {"float64": [E_0, …, E_k], "float32": [...]},   # allowed ‖Δθ_t‖₂, t = 0…k
         "runs": [{
             "trainer": "reference" | "per_sample" | "torch" | "jax",  "dtype": "float64" | …,
             "loss": [...],        # t = 0…k: training cost (network2's total_cost, L2 term
@@ -51,6 +51,7 @@ from harness import digits, tolerances
 from oracles.training import TRAINERS, Order, TrainerFn, get_trainer
 from reference import (
     Architecture,
+    Batch,
     Params,
     Step,
     cost,
@@ -226,25 +227,37 @@ def applied_gradients(case: TrainingCase, reference: Sequence[Params]) -> list[P
     ]
 
 
-def step_roundings(case: TrainingCase, reference: Sequence[Params], dtype: Any) -> Array:
-    """r_t for t = 1…k from the reference's parameters and gradients (tolerances' r_t)."""
-    out = []
-    for theta, grad in zip(reference[:-1], applied_gradients(case, reference), strict=True):
-        per_layer = [
-            float(np.hypot(np.linalg.norm(w), np.linalg.norm(b)))
-            for w, b in zip(grad.weights, grad.biases, strict=True)
-        ]
-        out.append(
+@functools.lru_cache(maxsize=16)
+def step_error_scales(case: TrainingCase, dtype: Any) -> tuple[tolerances.ErrorScales, ...]:
+    """The running rounding bounds of every step t = 1…k: at the reference's θ_{t−1}, batch t."""
+    data = case.data()
+    return tuple(
+        tolerances.error_scales(case.arch, theta, Batch(data.x[:, b], data.y[:, b]), dtype)
+        for theta, b in zip(reference_run(case)[:-1], case.order(), strict=True)
+    )
+
+
+def step_roundings(case: TrainingCase, dtype: Any) -> Array:
+    """r_t for t = 1…k (harness.tolerances' training section), along the reference's path."""
+    reference = reference_run(case)
+    steps = zip(
+        reference[:-1],
+        applied_gradients(case, reference),
+        step_error_scales(case, dtype),
+        strict=True,
+    )
+    return np.asarray(
+        [
             tolerances.sgd_step_rounding(
-                case.arch,
                 case.eta,
-                per_layer,
+                list(scales.rounding_norm.values()),
                 float(np.linalg.norm(flatten(grad))),
                 float(np.linalg.norm(flatten(theta))),
                 dtype,
             )
-        )
-    return np.asarray(out)
+            for theta, grad, scales in steps
+        ]
+    )
 
 
 def expansion_factors(
@@ -286,9 +299,7 @@ def allowed_drift(case: TrainingCase, dtype: Any) -> Array:
         if eps <= np.finfo(np.float64).eps
         else 0.5 * eps * np.linalg.norm(flatten(reference[0]))
     )
-    return tolerances.drift_allowed(
-        float(start), step_roundings(case, reference, dtype), _expansion(case)
-    )
+    return tolerances.drift_allowed(float(start), step_roundings(case, dtype), _expansion(case))
 
 
 # --- Curves as data ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from harness import training, training_plot
-from harness.tolerances import GROWTH_SAFETY, drift_allowed, sgd_step_allowed
+from harness.tolerances import GROWTH_SAFETY, drift_allowed, error_scales, sgd_step_allowed
 from oracles.training import TRAINERS
 from reference import (
     Architecture,
@@ -83,11 +83,12 @@ def test_every_step_matches_from_the_reference_path(case, name):
     )
     train = training.trainer(name)
     gradients = training.applied_gradients(case, reference)
+    scales = training.step_error_scales(case, np.float64)
     ratios, where = np.zeros(len(order) + 1), [""] * (len(order) + 1)
     for t, batch in enumerate(order, start=1):
         x, y = data.x[:, batch], data.y[:, batch]
         (theirs,) = train(case.arch, reference[t - 1], x, y, [np.arange(len(batch))], step)
-        for kind in ("weights", "biases"):
+        for kind, quantity in (("weights", "nabla_w"), ("biases", "nabla_b")):
             layers = zip(
                 getattr(reference[t - 1], kind),
                 getattr(reference[t], kind),
@@ -97,9 +98,8 @@ def test_every_step_matches_from_the_reference_path(case, name):
             )
             for i, (before, ours, other, grad) in enumerate(layers):
                 allowed = sgd_step_allowed(
-                    case.arch,
-                    i + 2,
                     case.eta,
+                    scales[t - 1].rounding[quantity, i + 2],
                     float(np.abs(grad).max()),
                     float(np.abs(before).max()),
                     np.float64,
@@ -136,7 +136,7 @@ def test_reference_learns_the_digits(case):
 
 
 def test_drift_bound_is_the_stated_recursion():
-    """B_0 = start, B_t = g_t · B_{t−1} + r_t, times GROWTH_SAFETY."""
+    """E_0 = start, E_t = g_t · E_{t−1} + r_t, times GROWTH_SAFETY."""
     got = drift_allowed(1.0, roundings=[1.0, 0.5], expansions=[2.0, 3.0])
     np.testing.assert_array_equal(got, GROWTH_SAFETY * np.array([1.0, 3.0, 9.5]))
 
@@ -242,12 +242,17 @@ def test_training_oracles_take_the_books_step(name):
     residual = w @ batch.x + b - batch.y
     expected_w = (1 - eta * lmbda / n) * w - eta / m * residual @ batch.x.T
     expected_b = b - eta / m * residual.sum(axis=1, keepdims=True)  # biases are not decayed
+    bounds = error_scales(arch, params, batch, np.float64).rounding
     for what, expected, ours, before, grad in (
         ("w", expected_w, got.weights[0], w, residual @ batch.x.T / m),
         ("b", expected_b, got.biases[0], b, residual.mean(axis=1, keepdims=True)),
     ):
         allowed = sgd_step_allowed(
-            arch, 2, eta, float(np.abs(grad).max()), float(np.abs(before).max()), np.float64
+            eta,
+            bounds[f"nabla_{what}", 2],
+            float(np.abs(grad).max()),
+            float(np.abs(before).max()),
+            np.float64,
         )
         error = float(np.abs(ours - expected).max())
         assert error <= allowed, (
