@@ -32,7 +32,6 @@ import jinja2
 
 SCHEMA = 1  # the results-file version this renderer reads (harness.results.SCHEMA)
 QUANTITIES = ("delta", "nabla_b", "nabla_w")
-QUANTITY_LABELS = {"delta": "δ^l", "nabla_b": "∂C/∂b^l", "nabla_w": "∂C/∂w^l"}
 QUANTITY_HTML = {
     "delta": "δ<sup>l</sup>",
     "nabla_b": "∂C/∂b<sup>l</sup>",
@@ -126,15 +125,11 @@ class Cell:
 
     @property
     def status(self) -> str:
-        return (
-            "error"
-            if self.errors
-            else "fail"
-            if self.failed
-            else "pass"
-            if self.comparisons
-            else ""
-        )
+        if self.errors:
+            return "error"
+        if self.failed:
+            return "fail"
+        return "pass" if self.comparisons else ""
 
     @property
     def css(self) -> str:
@@ -257,7 +252,7 @@ def draw_figures(arch: ArchView, oracles: Sequence[str], index: int) -> None:
             f"max {fmt_num(worst['max_abs'])} = {fmt_ratio(worst['ratio'])} × allowed"
         )
         arch.figures["heatmap"] = report_plots.heatmap(
-            worst["diff_map"], title, worst.get("worst_index") or (), f"a{index}h"
+            worst["diff_map"], worst["layer"], title, worst.get("worst_index") or (), f"a{index}h"
         )
     deltas = [r for r in arch.records if r.get("quantity") == "delta" and "reference_norm" in r]
     if deltas:
@@ -347,7 +342,6 @@ def render(results: dict[str, Any], figures: int = FIGURES, source: str = "resul
         oracle_rows=oracle_rows(records, oracles),
         histogram=histogram,
         source=source,
-        figures_limit=figures,
         rerun_all=rerun_all(env),
         example=example(records),
         message=message,
@@ -400,13 +394,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        results = json.loads(args.results.read_text())
+        results = json.loads(args.results.read_text(encoding="utf-8"))
         page = render(results, args.figures, source=str(args.results))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"harness.report: cannot render {args.results}: {exc}", file=sys.stderr)
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(page)
+    args.out.write_text(page, encoding="utf-8")
     seconds = time.perf_counter() - start
     print(
         f"wrote {args.out} ({len(page.encode()) / 1e6:.2f} MB, "

@@ -26,23 +26,33 @@ from harness import diffmap
 RC: dict[Any, Any] = {  # matplotlib types its keys as literals
     "svg.fonttype": "none",
     "svg.hashsalt": "backprop-crossval",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # the page's CSS falls back to any sans-serif
     "font.size": 8,
     "axes.titlesize": 8.5,
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
 ORACLE_COLOURS = ("#1f77b4", "#d95f02", "#7570b3", "#1b9e77", "#e7298a", "#66a61e")
-_ID = re.compile(r'(\bid="|url\(#|href="#)')
+_ID = re.compile(r'\bid="([^"]+)"')
+_REFERENCE = re.compile(r'(url\(#|href="#)([^")]+)')
 
 
 def _svg(fig: Figure, prefix: str) -> str:
-    """The figure as an ``<svg>`` element for inline HTML, its ids prefixed with ``prefix``."""
+    """The figure as an ``<svg>`` element for inline HTML: without metadata, without the ids
+    nothing refers to, and with the rest prefixed by ``prefix`` so figures on a page never clash.
+    """
     buf = io.StringIO()
     with mpl.rc_context(RC):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
-    return _ID.sub(lambda m: f"{m.group(1)}{prefix}-", svg)
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r">\s+<", "><", svg)
+    used = {m.group(2) for m in _REFERENCE.finditer(svg)}
+    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"' if m.group(1) in used else "", svg)
+    svg = re.sub(r"<g\s*>", "<g>", svg)
+    return _REFERENCE.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)
 
 
 def _plain_log_labels(axis: Any) -> None:
@@ -97,8 +107,10 @@ def ratio_histogram(ratios: Mapping[str, Sequence[float]], prefix: str) -> str:
         return _svg(fig, prefix)
 
 
-def heatmap(entry: Mapping[str, Any], title: str, worst: Sequence[int], prefix: str) -> str:
-    """The pooled |reference − oracle| of a ∂C/∂w^l on a log colour scale, the worst element
+def heatmap(
+    entry: Mapping[str, Any], layer: int, title: str, worst: Sequence[int], prefix: str
+) -> str:
+    """The pooled |reference − oracle| of ∂C/∂w^l on a log colour scale, the worst element
     boxed. Rows are neurons j of layer l, columns neurons k of layer l − 1 (w^l_jk)."""
     values = diffmap.decode(entry)
     rows, cols = entry["shape"]
@@ -118,7 +130,7 @@ def heatmap(entry: Mapping[str, Any], title: str, worst: Sequence[int], prefix: 
             cmap=cmap,
             norm=norm,
             aspect="auto",
-            interpolation="nearest",
+            interpolation="none",  # the raw ≤32×32 pixels, scaled by the browser
         )
         if positive.size:
             bar = fig.colorbar(image, cax=_axes(fig, 3.9 - 0.75, 0.63, 0.45, 0.5))
@@ -134,8 +146,8 @@ def heatmap(entry: Mapping[str, Any], title: str, worst: Sequence[int], prefix: 
             axis.set_ticks(np.unique(np.linspace(0, n - 1, min(n, 6)).round().astype(int)))
         pooled = "" if list(block) == [1, 1] else f"; pixel = max of {block[0]}×{block[1]}"
         ax.set_title(title, loc="left")
-        ax.set_xlabel(f"k, neuron of layer l−1 ({cols}{pooled})")
-        ax.set_ylabel(f"j, neuron of layer l ({rows})")
+        ax.set_xlabel(f"k, neuron of layer {layer - 1} ({cols}{pooled})")
+        ax.set_ylabel(f"j, neuron of layer {layer} ({rows})")
         return _svg(fig, prefix)
 
 
