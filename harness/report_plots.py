@@ -117,7 +117,7 @@ def heatmap(
     block = entry["block"]
     with mpl.rc_context(RC):
         aspect = values.shape[0] / max(values.shape[1], 1)
-        height = max(0.6, min(2.6, 2.6 * aspect, 0.25 + 0.08 * values.shape[0]))  # inches
+        height = max(1.0, min(2.6, 2.6 * aspect, 0.25 + 0.08 * values.shape[0]))  # inches
         fig = _figure(3.9, height + 0.95)
         ax = _axes(fig, 0.55, 0.85, 0.45, 0.5)
         positive = values[values > 0]
