@@ -54,6 +54,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write every comparison the gate makes to this JSON file",
     )
+    group.addoption(
+        "--require-browser",
+        action="store_true",
+        help="fail, not skip, tests marked browser when Chromium or Playwright is missing",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

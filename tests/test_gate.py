@@ -59,5 +59,6 @@ def test_oracle_agrees_with_reference(gate_item, request):
         record(request.node, results.error_record(arch, oracle, str(exc)))
         pytest.fail(str(exc), pytrace=False)
     comparison = compare_one(case, theirs, oracle, quantity, layer)
-    record(request.node, results.comparison_record(arch, comparison, case.dtype.__name__))
+    arrays = (case.reference.get(quantity, layer), theirs.get(quantity, layer))
+    record(request.node, results.comparison_record(arch, comparison, case.dtype.__name__, arrays))
     assert comparison.passed, f"{arch.id}: {comparison.message()}"
