@@ -14,7 +14,7 @@ import numpy as np
 
 from harness.compare import Comparison, compare, scale
 from harness.tolerances import allowed_error
-from oracles import get_oracle
+from oracles import Mask, Output, get_oracle
 from reference import Architecture, Batch, Gradients, Params, backprop, make_case
 from reference.forward import feedforward
 
@@ -52,16 +52,22 @@ def build_case(arch: Architecture, dtype: Any = np.float64) -> Case:
     )
 
 
-@functools.lru_cache(maxsize=32)
 def oracle_gradients(arch: Architecture, oracle: str, dtype: Any = np.float64) -> Gradients:
     """The oracle's gradients for the case; OracleFailure names the case if it breaks."""
+    return oracle_output(arch, oracle, dtype).gradients
+
+
+@functools.lru_cache(maxsize=32)
+def oracle_output(arch: Architecture, oracle: str, dtype: Any = np.float64) -> Output:
+    """The oracle's gradients and the elements it cannot judge; OracleFailure names the case."""
     case = build_case(arch, dtype)
     try:
-        grads = get_oracle(oracle).load()(arch, case.params, case.batch)
+        output = get_oracle(oracle).run(arch, case.params, case.batch)
     except Exception as exc:  # an oracle's crash is an answer about this case, not the run's end
         raise OracleFailure(
             f"{arch.id}: oracle {oracle} raised {type(exc).__name__}: {exc}"
         ) from exc
+    grads = output.gradients if isinstance(output, Output) else output
     if not isinstance(grads, Gradients):
         raise OracleFailure(
             f"{arch.id}: oracle {oracle} returned {type(grads).__name__}, not Gradients"
@@ -69,18 +75,30 @@ def oracle_gradients(arch: Architecture, oracle: str, dtype: Any = np.float64) -
     wrong = grads.shapes_match(arch.sizes, arch.batch)
     if wrong:
         raise OracleFailure(f"{arch.id}: oracle {oracle}: " + "; ".join(wrong))
-    return grads
+    return output if isinstance(output, Output) else Output(grads)
 
 
 def compare_one(
-    case: Case, theirs: Gradients, oracle: str, quantity: str, layer: int
+    case: Case,
+    theirs: Gradients,
+    oracle: str,
+    quantity: str,
+    layer: int,
+    exclude: Mask | None = None,
 ) -> Comparison:
-    """Compare one quantity of one layer of ``theirs`` with the reference, with its tolerance."""
+    """Compare one quantity of one layer of ``theirs`` with the reference, with its tolerance.
+
+    Elements in ``exclude`` (those the oracle cannot judge) are left out and counted; the scale S
+    of the tolerance comes from the elements compared.
+    """
     ours, other = case.reference.get(quantity, layer), theirs.get(quantity, layer)
+    kept = np.ones(ours.shape, dtype=bool) if exclude is None else ~exclude
     allowed = allowed_error(
-        oracle, case.arch, layer, scale(ours, other), case.cost_scale, case.dtype
+        oracle, case.arch, layer, scale(ours[kept], other[kept]), case.cost_scale, case.dtype
     )
-    return compare(ours, other, allowed, quantity=quantity, layer=layer, oracle=oracle)
+    return compare(
+        ours, other, allowed, quantity=quantity, layer=layer, oracle=oracle, exclude=exclude
+    )
 
 
 def compare_all(case: Case, theirs: Gradients, oracle: str) -> list[Comparison]:

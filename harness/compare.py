@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from oracles import Mask
 from reference.types import Array
 
 
@@ -23,6 +24,9 @@ class Comparison:
     worst_index: tuple[int, ...]
     allowed: float
     problem: str = ""  # a shape mismatch or non-finite values, in words
+    excluded: int = (
+        0  # elements the oracle could not judge (FD across a kink), left out and counted
+    )
 
     @property
     def ratio(self) -> float:
@@ -41,10 +45,12 @@ class Comparison:
         what = f"{self.quantity} of layer {self.layer} ({self.oracle} vs reference)"
         if self.problem:
             return f"{what}: {self.problem}"
+        size = int(np.prod(self.shape))
+        left_out = f", {self.excluded} of {size} elements excluded" if self.excluded else ""
         return (
             f"{what}: max abs error {self.max_abs:.3e} at {self.worst_index}, "
             f"max rel error {self.max_rel:.3e}, allowed {self.allowed:.3e} "
-            f"(error/allowed {self.ratio:.3g})"
+            f"(error/allowed {self.ratio:.3g}){left_out}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -58,11 +64,24 @@ def scale(reference: Array, other: Array) -> float:
 
 
 def compare(
-    reference: Array, other: Array, allowed: float, *, quantity: str, layer: int, oracle: str
+    reference: Array,
+    other: Array,
+    allowed: float,
+    *,
+    quantity: str,
+    layer: int,
+    oracle: str,
+    exclude: Mask | None = None,
 ) -> Comparison:
-    """Compare ``other`` with ``reference`` elementwise; the worst element decides."""
+    """Compare ``other`` with ``reference`` elementwise; the worst element decides.
+
+    ``exclude`` marks elements the oracle cannot judge: they are left out of the error and counted
+    in ``excluded``, never given a wider tolerance. Non-finite values are flagged even there.
+    """
     where = {"quantity": quantity, "layer": layer, "oracle": oracle}
     reference, other = np.asarray(reference), np.asarray(other)
+    if exclude is not None and exclude.shape != reference.shape:
+        raise ValueError(f"exclude mask has shape {exclude.shape}, expected {reference.shape}")
     if reference.shape != other.shape:
         return Comparison(
             **where,
@@ -88,14 +107,18 @@ def compare(
             f"from {side} at {bad} ({int((~finite).sum())} of {reference.size} elements)",
         )
     diff = np.abs(reference.astype(np.float64) - other.astype(np.float64))
+    if exclude is not None:
+        diff[exclude] = 0.0
+        reference, other = reference[~exclude], other[~exclude]
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     max_abs = float(diff.max(initial=0.0))
     s = scale(reference, other)
     return Comparison(
         **where,
-        shape=reference.shape,
+        shape=diff.shape,
         max_abs=max_abs,
         max_rel=max_abs / s if s > 0 else (0.0 if max_abs == 0 else float("inf")),
         worst_index=tuple(int(i) for i in worst),
         allowed=allowed,
+        excluded=int(exclude.sum()) if exclude is not None else 0,
     )

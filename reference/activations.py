@@ -37,9 +37,9 @@ class Sigmoid:
     name: str = "sigmoid"
 
     def fn(self, z: Array) -> Array:
-        # exp(-|z|) never overflows; the two branches are the same function.
+        # e = exp(−|z|) never overflows; σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0.
         e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
     def prime(self, z: Array) -> Array:
         s = self.fn(z)

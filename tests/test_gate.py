@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness import results
-from harness.cases import OracleFailure, build_case, compare_one, oracle_gradients
+from harness.cases import OracleFailure, build_case, compare_one, oracle_output
 from harness.pytest_plugin import gate_architectures, gate_oracles, record
 from reference import QUANTITIES, ArchitectureError
 
@@ -47,10 +47,12 @@ def test_oracle_agrees_with_reference(gate_item, request):
     arch, oracle, quantity, layer = gate_item
     try:
         case = build_case(arch)
-        theirs = oracle_gradients(arch, oracle)
+        theirs = oracle_output(arch, oracle)
     except (ArchitectureError, OracleFailure) as exc:
         record(request.node, results.error_record(arch, oracle, str(exc)))
         pytest.fail(str(exc), pytrace=False)
-    comparison = compare_one(case, theirs, oracle, quantity, layer)
+    comparison = compare_one(
+        case, theirs.gradients, oracle, quantity, layer, theirs.mask(quantity, layer)
+    )
     record(request.node, results.comparison_record(arch, comparison, case.dtype.__name__))
     assert comparison.passed, f"{arch.id}: {comparison.message()}"
