@@ -13,7 +13,9 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-GATE = ["-n", "auto", "--dist", "loadgroup"]
+# pytest's logging plugin attaches a handler to every non-propagating logger (torch makes dozens)
+# around each test phase: a third of the gate's pytest time. No test here reads logs.
+GATE = ["-n", "auto", "--dist", "loadgroup", "-p", "no:logging"]
 
 
 def install(session: nox.Session, *groups: str) -> None:
@@ -48,6 +50,13 @@ def report(session: nox.Session) -> None:
         success_codes=[0, 1],
     )
     session.run("python", "-m", "harness.summary", "reports/results.json")
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Speed figures side by side, each with its target (issue 6): python -m benchmarks.bench."""
+    install(session, "test")
+    session.run("python", "-m", "benchmarks.bench", *session.posargs)
 
 
 @nox.session
