@@ -4,6 +4,9 @@ Every figure is a median over rounds after a warm-up; in each round the candidat
 side (in rotating order) on identical float64 inputs, so a busy machine slows them alike and the
 ratios stay meaningful. Libraries run single-threaded (the BLAS, torch, XLA): on a shared machine,
 spinning BLAS threads cost far more than they gain, and one thread each makes the race fair.
+Times are the process's CPU time by default (``--clock cpu``): with other jobs on the cores, wall
+time measures the scheduler as much as the code; ``--clock wall`` gives wall time. The gate's
+figure (5) is always wall time.
 
     python -m benchmarks.bench                # every measure, the gate's wall time last
     python -m benchmarks.bench --skip-gate    # measures 1–4 only
@@ -41,6 +44,8 @@ from reference.types import Array  # noqa: E402
 
 #: Each timed sample runs a candidate enough times to last at least this long.
 MIN_SAMPLE_S = 0.02
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+clock = CLOCKS["cpu"]
 #: The gate as noxfile's GATE runs it, but for the worker count (appended).
 GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "--dist", "loadgroup", "-n"]
 
@@ -71,10 +76,10 @@ def median_times(candidates: dict[str, Callable[[], object]], rounds: int) -> di
 
 
 def _seconds(fn: Callable[[], object], n: int) -> float:
-    start = time.perf_counter()
+    start = clock()
     for _ in range(n):
         fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def make_case(sizes: tuple[int, ...], m: int) -> tuple[Architecture, Params, Batch]:
@@ -138,9 +143,9 @@ def against_autograd(rounds: int) -> Iterator[Row]:
     for sizes in ((784, 30, 10), (784, 100, 100, 10)):
         for m in (10, 100):
             arch, params, batch = make_case(sizes, m)
-            start = time.perf_counter()
+            start = clock()
             jax_grad.gradients(arch, params, batch)  # the first call traces and compiles
-            first = time.perf_counter() - start
+            first = clock() - start
             t = median_times(
                 {
                     "reference": lambda a=arch, p=params, b=batch: backprop(a, p, b.x, b.y),
@@ -174,10 +179,10 @@ def jax_modes(count: int) -> Iterator[Row]:
     cases = [(a, *_make_case(a)) for a in random_architectures(count, seed=1)]
     took = {}
     for mode, fn in (("per net", jax_grad._per_shape), ("padded", jax_grad._padded)):
-        start = time.perf_counter()
+        start = clock()
         for arch, params, batch in cases:
             fn(arch, params, batch)
-        took[mode] = time.perf_counter() - start
+        took[mode] = clock() - start
     yield Row(
         f"3b. JAX first calls on {count} random gate nets (seed 1)",
         f"compiled per net {took['per net']:.1f} s, one shared padded program "
@@ -292,7 +297,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds per figure")
     parser.add_argument("--skip-gate", action="store_true", help="leave out measure 5")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="default: cpu")
     args = parser.parse_args(argv)
+    global clock
+    clock = CLOCKS[args.clock]
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     rows: list[Row] = []
@@ -305,7 +313,10 @@ def main(argv: list[str]) -> int:
             rows.append(gate(workers))
             print(f"{rows[-1].measure}: {rows[-1].figure}", file=sys.stderr, flush=True)
     print(table(rows))
-    print("(float64; medians of side-by-side rounds after warm-up; single-threaded libraries)")
+    print(
+        f"(float64; medians of side-by-side rounds after warm-up; {args.clock} time; "
+        "single-threaded libraries; 5 is wall time)"
+    )
     return 0
 
 

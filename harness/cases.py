@@ -40,6 +40,11 @@ def build_case(arch: Architecture, dtype: Any = np.float64) -> Case:
     """The reference's side of a case; raises ArchitectureError for a malformed record."""
     arch.check()
     params, batch = make_case(arch, dtype)
+    return assemble_case(arch, params, batch, dtype)
+
+
+def assemble_case(arch: Architecture, params: Params, batch: Batch, dtype: Any) -> Case:
+    """A case from given parameters and batch: the reference's gradients and Ĉ."""
     fwd = feedforward(params, arch.layer_activations, batch.x)
     per_sample = arch.cost_fn.fn(fwd.activations[-1], batch.y)
     return Case(

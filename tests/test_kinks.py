@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.cases import Case, compare_one
+from harness.cases import assemble_case, compare_one
 from harness.compare import compare
 from harness.results import comparison_record
 from oracles import get_oracle
 from oracles.finite_diff import STEP, differences, gradients
-from reference import Architecture, Batch, Params, backprop
+from reference import Architecture, Batch, Params
 from reference.forward import feedforward
 
 h = STEP
@@ -41,12 +41,6 @@ def kink_in_layer_3(act: str) -> tuple[Architecture, Params]:
     )
     biases = (np.array([[0.25], [0.0]]), np.array([[-0.5], [-0.5 + h / 2]]), np.array([[0.25]]))
     return arch, Params(weights, biases)
-
-
-def case_of(arch: Architecture, params: Params) -> Case:
-    fwd = feedforward(params, arch.layer_activations, X)
-    cost_scale = float(np.abs(arch.cost_fn.fn(fwd.activations[-1], Y)).max())
-    return Case(arch, params, Batch(X, Y), backprop(arch, params, X, Y), cost_scale, np.float64)
 
 
 T, F = True, False
@@ -85,7 +79,7 @@ def test_pre_activations_at_and_near_zero_are_detected(net, act):
 @pytest.mark.parametrize("net", list(EXPECTED), ids=lambda f: f.__name__)
 def test_kinked_elements_are_excluded_and_counted_the_rest_compared(net, act):
     arch, params = net(act)
-    case = case_of(arch, params)
+    case = assemble_case(arch, params, Batch(X, Y), np.float64)
     out = get_oracle("fd").run(arch, case.params, case.batch)
     for quantity, layer, _ in out.gradients.items():
         mask = out.mask(quantity, layer)
