@@ -15,7 +15,9 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-GATE = ["-n", "auto", "--dist", "loadgroup"]
+# pytest's logging plugin attaches a handler to every non-propagating logger (torch makes dozens)
+# around each test phase: a third of the gate's pytest time. No test here reads logs.
+GATE = ["-n", "auto", "--dist", "loadgroup", "-p", "no:logging"]
 
 
 def install(session: nox.Session, *groups: str) -> None:
@@ -124,6 +126,13 @@ def browser(session: nox.Session) -> None:
     """Headless Chromium (Debian's /usr/bin/chromium) opens a generated report: needs chromium."""
     install(session, "test", "report", "browser")
     session.run("pytest", "-m", "browser", "--require-browser", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Speed figures side by side, each with its target (issue 6): python -m benchmarks.bench."""
+    install(session, "test")
+    session.run("python", "-m", "benchmarks.bench", *session.posargs)
 
 
 @nox.session
