@@ -19,7 +19,7 @@ import numpy as np
 
 from harness.compare import Comparison, compare, scale
 from harness.tolerances import ErrorScales, allowed_error, error_scales
-from oracles import get_oracle
+from oracles import Mask, Output, get_oracle
 from reference import Architecture, Batch, Gradients, Params, backprop, make_case
 
 
@@ -85,20 +85,26 @@ def assemble_case(arch: Architecture, params: Params, batch: Batch, dtype: Any) 
     return Case(arch, params, batch, reference, scales, dtype)
 
 
-@functools.lru_cache(maxsize=32)
 def oracle_gradients(arch: Architecture, oracle: str, dtype: Any = np.float64) -> Gradients:
     """The oracle's gradients for the case; OracleFailure names the case if it breaks."""
+    return oracle_output(arch, oracle, dtype).gradients
+
+
+@functools.lru_cache(maxsize=32)
+def oracle_output(arch: Architecture, oracle: str, dtype: Any = np.float64) -> Output:
+    """The oracle's gradients and the elements it cannot judge; OracleFailure names the case."""
     case = build_case(arch, dtype)
     params, batch = (
         case.params.astype(np.float64),
         Batch(case.batch.x.astype(np.float64), case.batch.y.astype(np.float64)),
     )
     try:
-        grads = get_oracle(oracle).load()(arch, params, batch)
+        output = get_oracle(oracle).run(arch, params, batch)
     except Exception as exc:  # an oracle's crash is an answer about this case, not the run's end
         raise OracleFailure(
             f"{arch.id}: oracle {oracle} raised {type(exc).__name__}: {exc}"
         ) from exc
+    grads = output.gradients if isinstance(output, Output) else output
     if not isinstance(grads, Gradients):
         raise OracleFailure(
             f"{arch.id}: oracle {oracle} returned {type(grads).__name__}, not Gradients"
@@ -106,25 +112,37 @@ def oracle_gradients(arch: Architecture, oracle: str, dtype: Any = np.float64) -
     wrong = grads.shapes_match(arch.sizes, arch.batch)
     if wrong:
         raise OracleFailure(f"{arch.id}: oracle {oracle}: " + "; ".join(wrong))
-    return grads
+    return output if isinstance(output, Output) else Output(grads)
 
 
 def compare_one(
-    case: Case, theirs: Gradients, oracle: str, quantity: str, layer: int
+    case: Case,
+    theirs: Gradients,
+    oracle: str,
+    quantity: str,
+    layer: int,
+    exclude: Mask | None = None,
 ) -> Comparison:
-    """Compare one quantity of one layer of ``theirs`` with the reference, with its tolerance."""
+    """Compare one quantity of one layer of ``theirs`` with the reference, with its tolerance.
+
+    Elements in ``exclude`` (those the oracle cannot judge) are left out and counted. The
+    error model's rounding bounds are per layer and cover the excluded elements too.
+    """
     ours, other = case.reference.get(quantity, layer), theirs.get(quantity, layer)
+    kept = np.ones(ours.shape, dtype=bool) if exclude is None else ~exclude
     allowed = allowed_error(
         oracle,
         case.arch,
         layer,
-        scale(ours, other),
+        scale(ours[kept], other[kept]),
         case.scales.fd_rounding[quantity, layer],
         case.dtype,
         quantity=quantity,
         scales=case.scales,
     )
-    return compare(ours, other, allowed, quantity=quantity, layer=layer, oracle=oracle)
+    return compare(
+        ours, other, allowed, quantity=quantity, layer=layer, oracle=oracle, exclude=exclude
+    )
 
 
 def compare_all(case: Case, theirs: Gradients, oracle: str) -> list[Comparison]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from oracles import Mask
 from reference.types import Array
 
 
@@ -24,6 +25,7 @@ class Comparison:
     allowed: float
     problem: str = ""  # a shape mismatch or non-finite values, in words
     scale: float = 0.0  # S, the larger of the two arrays' largest magnitudes
+    excluded: int = 0  # elements the oracle could not judge (FD across a kink), left out, counted
 
     @property
     def ratio(self) -> float:
@@ -49,10 +51,12 @@ class Comparison:
         what = f"{self.quantity} of layer {self.layer} ({self.oracle} vs reference)"
         if self.problem:
             return f"{what}: {self.problem}"
+        size = int(np.prod(self.shape))
+        left_out = f", {self.excluded} of {size} elements excluded" if self.excluded else ""
         return (
             f"{what}: max abs error {self.max_abs:.3e} at {self.worst_index}, "
             f"max rel error {self.max_rel:.3e}, allowed {self.allowed:.3e} "
-            f"(error/allowed {self.ratio:.3g})"
+            f"(error/allowed {self.ratio:.3g}){left_out}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,11 +75,24 @@ def scale(reference: Array, other: Array) -> float:
 
 
 def compare(
-    reference: Array, other: Array, allowed: float, *, quantity: str, layer: int, oracle: str
+    reference: Array,
+    other: Array,
+    allowed: float,
+    *,
+    quantity: str,
+    layer: int,
+    oracle: str,
+    exclude: Mask | None = None,
 ) -> Comparison:
-    """Compare ``other`` with ``reference`` elementwise; the worst element decides."""
+    """Compare ``other`` with ``reference`` elementwise; the worst element decides.
+
+    ``exclude`` marks elements the oracle cannot judge: they are left out of the error and counted
+    in ``excluded``, never given a wider tolerance. Non-finite values are flagged even there.
+    """
     where = {"quantity": quantity, "layer": layer, "oracle": oracle}
     reference, other = np.asarray(reference), np.asarray(other)
+    if exclude is not None and exclude.shape != reference.shape:
+        raise ValueError(f"exclude mask has shape {exclude.shape}, expected {reference.shape}")
     if reference.shape != other.shape:
         return Comparison(
             **where,
@@ -101,15 +118,19 @@ def compare(
             f"from {side} at {bad} ({int((~finite).sum())} of {reference.size} elements)",
         )
     diff = np.abs(reference.astype(np.float64) - other.astype(np.float64))
+    if exclude is not None:
+        diff[exclude] = 0.0
+        reference, other = reference[~exclude], other[~exclude]
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     max_abs = float(diff.max(initial=0.0))
     s = scale(reference, other)
     return Comparison(
         **where,
-        shape=reference.shape,
+        shape=diff.shape,
         max_abs=max_abs,
         max_rel=max_abs / s if s > 0 else (0.0 if max_abs == 0 else float("inf")),
         worst_index=tuple(int(i) for i in worst),
         allowed=allowed,
         scale=s,
+        excluded=int(exclude.sum()) if exclude is not None else 0,
     )

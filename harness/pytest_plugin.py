@@ -8,6 +8,7 @@ on the controller (pytest-xdist carries ``user_properties`` there) and writes th
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write every comparison the gate makes to this JSON file",
     )
     group.addoption(
+        "--require-browser",
+        action="store_true",
+        help="fail, not skip, tests marked browser when Chromium or Playwright is missing",
+    )
+    group.addoption(
         "--long-training",
         action="store_true",
         help="also run the long training runs (tests marked long_training; nox -s training)",
@@ -72,6 +78,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("hypothesis_profile", None):  # hypothesis loads one that is named
         settings.load_profile(strategies.DEFAULT_PROFILE)
     config.pluginmanager.register(Recorder(config), "crossval-recorder")
+    one_thread_each()
+
+
+def one_thread_each() -> None:
+    """Run NumPy's BLAS, torch and XLA single-threaded in this process (each xdist worker).
+
+    The gate's matrices are tiny, so threads gain nothing; on shared cores, spinning BLAS threads
+    made one backprop ~100x slower (``nox -s bench`` runs this way for the same reason).
+    """
+    from threadpoolctl import threadpool_limits
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # read by torch when it loads
+    os.environ.setdefault(
+        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
+    threadpool_limits(limits=1)  # NumPy's BLAS, loaded already
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

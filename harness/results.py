@@ -13,8 +13,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from harness import diffmap
 from harness.compare import Comparison
 from reference import Architecture
+from reference.types import Array
 
 PROPERTY = "crossval"
 SCHEMA = 1
@@ -36,8 +40,22 @@ def arch_record(arch: Architecture) -> dict[str, Any]:
     }
 
 
-def comparison_record(arch: Architecture, comparison: Comparison, dtype: str) -> dict[str, Any]:
-    return {"kind": "comparison", "arch": arch_record(arch), "dtype": dtype, **comparison.as_dict()}
+def comparison_record(
+    arch: Architecture,
+    comparison: Comparison,
+    dtype: str,
+    arrays: tuple[Array, Array] | None = None,
+) -> dict[str, Any]:
+    """One comparison; given the (reference, oracle) arrays it also keeps what the report draws:
+    the reference's Frobenius norm and, for ∂C/∂w, the pooled difference map (harness.diffmap).
+    """
+    rec = {"kind": "comparison", "arch": arch_record(arch), "dtype": dtype, **comparison.as_dict()}
+    if arrays is not None:
+        ours, theirs = arrays
+        rec["reference_norm"] = float(np.linalg.norm(ours))
+        if comparison.quantity == "nabla_w" and not comparison.problem:
+            rec["diff_map"] = diffmap.encode(ours, theirs)
+    return rec
 
 
 def error_record(arch: Architecture, oracle: str, message: str) -> dict[str, Any]:
@@ -65,8 +83,6 @@ def verdict_record(
 
 def environment(seed: int, random_count: int) -> dict[str, Any]:
     """Versions, BLAS, seed and commit: what a reader needs to trust or rerun the numbers."""
-    import numpy as np
-
     env: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -19,6 +19,7 @@ def summary_table(records: list[dict[str, Any]]) -> str:
     count: dict[str, int] = defaultdict(int)
     failed: dict[str, int] = defaultdict(int)
     errors: dict[str, int] = defaultdict(int)
+    excluded: dict[str, int] = defaultdict(int)  # elements an oracle could not judge (FD kinks)
     for rec in records:
         if rec["kind"] not in ("comparison", "error"):  # e.g. checker verdicts: not an oracle's
             continue
@@ -28,8 +29,10 @@ def summary_table(records: list[dict[str, Any]]) -> str:
             continue
         count[oracle] += 1
         failed[oracle] += not rec["passed"]
+        excluded[oracle] += rec.get("excluded", 0)
         worst[oracle, rec["quantity"]] = max(worst[oracle, rec["quantity"]], rec["ratio"])
     head = ["oracle", *(f"worst {q}" for q in QUANTITIES), "comparisons", "failed", "errors"]
+    head.append("excluded")
     rows = [head]
     for oracle in sorted(set(count) | set(errors)):
         rows.append(
@@ -39,6 +42,7 @@ def summary_table(records: list[dict[str, Any]]) -> str:
                 str(count[oracle]),
                 str(failed[oracle]),
                 str(errors[oracle]),
+                str(excluded[oracle]),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -50,7 +54,8 @@ def summary_table(records: list[dict[str, Any]]) -> str:
     ]
     lines.insert(1, "-" * len(lines[0]))
     return (
-        "\n".join(lines) + "\n(worst = largest max-abs-error / allowed; a comparison passes at ≤ 1)"
+        "\n".join(lines) + "\n(worst = largest max-abs-error / allowed; a comparison passes at ≤ 1;"
+        " excluded = elements an oracle cannot judge, FD across a relu kink: left out, counted)"
     )
 
 

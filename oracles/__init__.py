@@ -4,17 +4,36 @@ An oracle is a pure function ``gradients(arch, params, batch) -> reference.Gradi
 every δ^l (one column per sample, δ^{x,l} = ∂C_x/∂z^{x,l}), ∂C/∂b^l and ∂C/∂w^l (C the batch mean
 cost) without the reference's backward code. Registering one is one line in :data:`ORACLES`;
 modules import lazily, so torch and jax load only when their oracle runs.
+
+An oracle that knows elements it cannot judge (finite differences across a relu kink) also names a
+``detailed`` function returning an :class:`Output`: its gradients and masks of those elements.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from reference import Architecture, Batch, Gradients, Params
 
 OracleFn = Callable[[Architecture, Params, Batch], Gradients]
+Mask = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+@dataclass(frozen=True)
+class Output:
+    """An oracle's gradients and, per (quantity, layer), a mask of the elements it cannot judge."""
+
+    gradients: Gradients
+    excluded: Mapping[tuple[str, int], Mask] = field(default_factory=dict)
+
+    def mask(self, quantity: str, layer: int) -> Mask | None:
+        """The excluded elements of one quantity of one layer, or None if none are."""
+        return self.excluded.get((quantity, layer))
 
 
 @dataclass(frozen=True)
@@ -24,11 +43,23 @@ class Oracle:
     name: str
     target: str
     kind: str  # "autograd" or "finite_difference"
+    detailed: str = ""  # "module:function" with the same arguments returning an Output
 
     def load(self) -> OracleFn:
-        module, _, fn = self.target.partition(":")
-        oracle: OracleFn = getattr(importlib.import_module(module), fn)
+        oracle: OracleFn = _resolve(self.target)
         return oracle
+
+    def run(self, arch: Architecture, params: Params, batch: Batch) -> Output:
+        """The oracle's gradients with the elements it cannot judge (none without ``detailed``)."""
+        if self.detailed:
+            output: Output = _resolve(self.detailed)(arch, params, batch)
+            return output
+        return Output(self.load()(arch, params, batch))
+
+
+def _resolve(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 ORACLES: dict[str, Oracle] = {
@@ -36,7 +67,12 @@ ORACLES: dict[str, Oracle] = {
     for o in (
         Oracle("torch", "oracles.torch_autograd:gradients", "autograd"),
         Oracle("jax", "oracles.jax_grad:gradients", "autograd"),
-        Oracle("fd", "oracles.finite_diff:gradients", "finite_difference"),
+        Oracle(
+            "fd",
+            "oracles.finite_diff:gradients",
+            "finite_difference",
+            detailed="oracles.finite_diff:differences",
+        ),
     )
 }
 

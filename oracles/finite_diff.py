@@ -1,99 +1,160 @@
 """Central finite differences of the reference's cost: no derivative formula at all.
 
-Every quantity is a directional derivative of the cost along a change of one weighted input row:
+Every quantity is a directional derivative of the cost along a change of one weighted-input row:
 perturbing w^l_jk by h adds h·a^{l−1}_k to row j of z^l, b^l_j adds h to row j, and the entry
-z^{x,l}_j itself is perturbed directly for δ. So each difference only re-runs layers l…L, and all
-perturbations of a layer run at once as an extra leading array axis, in chunks of bounded memory.
+z^{x,l}_j itself is perturbed directly for δ. Only row j of z^l and of a^l changes, so layer l+1
+changes by the outer product w^{l+1}[:, j] Δa^l_j, and each later layer by w Δa: the perturbed
+network is the unperturbed one plus these changes (exact algebra, not a derivative). All
+perturbations of a layer run at once as an extra array axis, in chunks of bounded memory.
 
 The step h: a central difference errs by truncation ≈ h²|f'''|/6 and by rounding ≈ ε|C|/h, so
 the best h is ~ (3ε|C|/|f'''|)^{1/3} ≈ ε^{1/3} ≈ 6e-6 for |C|, |f'''| ~ 1. :data:`STEP` is that
 order; :mod:`harness.tolerances` turns the same two terms into the allowed error. Always float64:
 a float32 central difference has ε^{2/3} ≈ 2e-5 relative error at best, too coarse to judge by.
+
+Kinks: σ' of relu and leaky_relu jumps at z = 0, so a difference whose ±h evaluations put some
+pre-activation of such a layer on another side of 0 (z ≤ 0 or z > 0) than the unperturbed one
+measures a mix of two slopes, wrong by construction. :func:`differences` marks those elements;
+the gate excludes and counts them rather than widening any tolerance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from oracles import Mask, Output
 from reference import Architecture, Batch, Gradients, Params
-from reference.forward import feedforward
+from reference.activations import Activation
+from reference.costs import Cost
+from reference.forward import Forward, feedforward
 from reference.types import Array
 
 #: The central-difference step, ≈ ε^{1/3} for float64 (see the module docstring).
 STEP = 2.0**-17  # ≈ 7.6e-6; a power of two, so ±h is exact relative to the values it is added to
-#: Upper bound on the bytes of one chunk of perturbed activations.
-CHUNK_BYTES = 64 * 2**20
+#: Upper bound on the bytes of one array of a chunk of perturbations (a dozen live at once). Small
+#: enough to stay in cache and in glibc's heap (measured: 72 KiB chunks ran 2.5x slower than
+#: 64 KiB, as two freed temporaries pass the 128 KiB trim threshold and every NumPy temporary then
+#: page-faults back in), large enough that NumPy's per-call overhead stays under a third.
+CHUNK_BYTES = 2**16
+#: Activations whose σ' jumps at z = 0.
+KINKED = frozenset({"relu", "leaky_relu"})
+
+Index = np.ndarray[Any, np.dtype[np.intp]]
 
 
 def gradients(arch: Architecture, params: Params, batch: Batch, h: float = STEP) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l by central differences of the cost with step h."""
+    return differences(arch, params, batch, h).gradients
+
+
+def differences(arch: Architecture, params: Params, batch: Batch, h: float = STEP) -> Output:
+    """The central differences, and per (quantity, layer) a mask of the elements whose ±h
+    evaluations crossed a relu/leaky_relu kink (``Output.excluded``)."""
     arch.check()
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
-    sigmas = arch.layer_activations
-    fwd = feedforward(params, sigmas, x)
+    net = _Net(
+        arch.layer_activations,
+        arch.cost_fn,
+        params,
+        y,
+        feedforward(params, arch.layer_activations, x),
+    )
+    found: dict[str, list[Array]] = {"delta": [], "nabla_b": [], "nabla_w": []}
+    kinks: dict[tuple[str, int], Mask] = {}
+
+    def keep(
+        quantity: str, layer: int, slopes: Array, crossed: Mask, shape: tuple[int, int]
+    ) -> None:
+        found[quantity].append(slopes.reshape(shape))
+        kinks[quantity, layer] = crossed.reshape(shape)
+
     m = x.shape[1]
-    deltas, nabla_b, nabla_w = [], [], []
-    for i, z in enumerate(fwd.zs):
-        n, a_prev = z.shape[0], fwd.activations[i]
-        rows = np.arange(n)
-        # δ: entry (j, s) of z^l, direction e_s in row j; the derivative of Σ_x C_x.
+    for i, z in enumerate(net.fwd.zs):
+        layer, n = i + 2, z.shape[0]
+        a_prev = net.fwd.activations[i]
+        # δ^{x,l}_j: entry (j, x) of z^l alone moves (row j, direction e_x); C = Σ_x C_x here.
         j, s = np.divmod(np.arange(n * m), m)
-        deltas.append(_slopes(arch, params, i, z, y, j, np.eye(m)[s], h).reshape(n, m))
-        # ∂C/∂b^l_j: all of row j moves by h; ∂C/∂w^l_jk: row j moves by h·a^{l−1}_k.
-        nabla_b.append(_slopes(arch, params, i, z, y, rows, np.ones((n, m)), h)[:, None] / m)
+        keep("delta", layer, *net.slopes(i, j, np.eye(m), s, h), (n, m))
+        # ∂C/∂b^l_j: every column of row j moves by h; / m as C is the mean cost.
+        slopes, crossed = net.slopes(i, np.arange(n), np.ones((1, m)), np.zeros(n, np.intp), h)
+        keep("nabla_b", layer, slopes / m, crossed, (n, 1))
+        # ∂C/∂w^l_jk: row j moves by h·a^{l−1}_k, sample by sample.
         j, k = np.divmod(np.arange(n * a_prev.shape[0]), a_prev.shape[0])
-        nabla_w.append(_slopes(arch, params, i, z, y, j, a_prev[k], h).reshape(n, -1) / m)
-    return Gradients.from_lists(deltas, nabla_b, nabla_w)
+        slopes, crossed = net.slopes(i, j, a_prev, k, h)
+        keep("nabla_w", layer, slopes / m, crossed, (n, a_prev.shape[0]))
+    grads = Gradients.from_lists(found["delta"], found["nabla_b"], found["nabla_w"])
+    return Output(grads, kinks)
 
 
-def _slopes(
-    arch: Architecture,
-    params: Params,
-    i: int,
-    z: Array,
-    y: Array,
-    rows: np.ndarray[Any, Any],
-    directions: Array,
-    h: float,
-) -> Array:
-    """[C(z + h·e_j v^T) − C(z − h·e_j v^T)] / 2h for each (row j, direction v), C = Σ_x C_x.
+@dataclass(frozen=True)
+class _Net:
+    """The unperturbed network and mini-batch that every difference starts from."""
 
-    Differences are taken per sample before summing, so unchanged samples contribute exactly 0.
-    """
-    out = np.empty(len(rows))
-    for chunk in _chunks(len(rows), z.size * max(w.shape[0] for w in params.weights) // z.shape[0]):
-        per_sample = [
-            _costs_from_layer(
-                arch, params, i, _perturbed(z, rows[chunk], directions[chunk], sign * h), y
-            )
-            for sign in (1.0, -1.0)
-        ]
-        out[chunk] = np.sum(per_sample[0] - per_sample[1], axis=-1) / (2 * h)
-    return out
+    sigmas: tuple[Activation, ...]
+    cost: Cost
+    params: Params
+    y: Array
+    fwd: Forward
+
+    def slopes(
+        self, i: int, rows: Index, source: Array, pick: Index, h: float
+    ) -> tuple[Array, Mask]:
+        """[C(z + h·e_j v^T) − C(z − h·e_j v^T)] / 2h, C = Σ_x C_x, for each perturbation p: row
+        j = rows[p] of z^l (l = i + 2) along v = source[pick[p]]; and whether it crossed a kink.
+
+        Differences are taken per sample before summing, so unchanged samples add exactly 0.
+        """
+        out, crossed = np.empty(len(rows)), np.zeros(len(rows), dtype=bool)
+        stacked = self.fwd.zs[i + 1 :] or self.fwd.zs[i:]  # the layers run as (n, P, m) stacks
+        widest = max(z.shape[0] for z in stacked)
+        for chunk in _chunks(len(rows), widest * self.y.shape[1]):
+            r, v = rows[chunk], source[pick[chunk]]
+            plus, crossed_plus = self.costs(i, r, h * v)
+            minus, crossed_minus = self.costs(i, r, -h * v)
+            out[chunk] = np.sum(plus - minus, axis=-1) / (2 * h)
+            crossed[chunk] = crossed_plus | crossed_minus
+        return out, crossed
+
+    def costs(self, i: int, rows: Index, shift: Array) -> tuple[Array, Mask]:
+        """C_x, shape (P, m), with row rows[p] of z^l moved by shift[p] (P, m), running layers
+        l…L; and whether a kinked layer's pre-activation changed side of 0, shape (P,).
+
+        Perturbations are axis 1 of (n, P, m) stacks, so w @ Δa is one matrix product.
+        """
+        zs, activations, weights = self.fwd.zs, self.fwd.activations, self.params.weights
+        z_row = zs[i][rows] + shift
+        crossed = np.zeros(len(rows), dtype=bool)
+        if self.sigmas[i].name in KINKED:
+            crossed |= _crossed(z_row, zs[i][rows], axis=1)
+        a_row = self.sigmas[i].fn(z_row)
+        p = np.arange(len(rows))
+        if i == len(zs) - 1:  # the output layer: only row j of a^L differs
+            a = np.repeat(activations[-1][:, None, :], len(rows), axis=1)
+            a[rows, p] = a_row
+        else:
+            change = a_row - activations[i + 1][rows]  # Δa^l_j
+            dz = weights[i + 1][:, rows, None] * change  # w^{l+1}[:, j] Δa^l_j
+            for k in range(i + 1, len(zs)):
+                z = zs[k][:, None, :] + dz
+                if self.sigmas[k].name in KINKED:
+                    crossed |= _crossed(z, zs[k][:, None, :], axis=(0, 2))
+                a = self.sigmas[k].fn(z)
+                if k + 1 < len(zs):
+                    change = a - activations[k + 1][:, None, :]
+                    dz = (weights[k + 1] @ change.reshape(change.shape[0], -1)).reshape(
+                        -1, *change.shape[1:]
+                    )
+        return self.cost.fn(a.transpose(1, 0, 2), self.y), crossed
 
 
-def _perturbed(z: Array, rows: Array, directions: Array, step: float) -> Array:
-    """A stack of copies of z, copy p with row rows[p] moved by step·directions[p]."""
-    stack = np.repeat(z[None], len(rows), axis=0)
-    stack[np.arange(len(rows)), rows] += step * directions
-    return stack
-
-
-def _costs_from_layer(
-    arch: Architecture, params: Params, i: int, z_stack: Array, y: Array
-) -> Array:
-    """C_x for a stack of z^l (layer l = i + 2), running layers l…L: shape (P, m)."""
-    sigmas = arch.layer_activations
-    a = sigmas[i].fn(z_stack)
-    for w, b, sigma in zip(
-        params.weights[i + 1 :], params.biases[i + 1 :], sigmas[i + 1 :], strict=True
-    ):
-        a = sigma.fn(w @ a + b)
-    return arch.cost_fn.fn(a, y)
+def _crossed(z: Array, base: Array, axis: int | tuple[int, ...]) -> Mask:
+    """Per perturbation: did some z land on another side of 0 (z ≤ 0 or z > 0) than ``base``?"""
+    return np.any((z > 0) != (base > 0), axis=axis)
 
 
 def _chunks(total: int, floats_per_item: int) -> Iterator[slice]:

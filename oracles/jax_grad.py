@@ -1,7 +1,15 @@
-"""JAX as an oracle: ``jax.grad`` of the cost, x64 enabled, compiled once per architecture shape.
+"""JAX as an oracle: ``jax.grad`` of the cost, x64 enabled, jit-compiled.
 
 δ^l is obtained honestly by adding a zero offset to every z^l and differentiating Σ_x C_x with
 respect to the offsets; ∂C/∂w^l and ∂C/∂b^l are gradients of the mean cost.
+
+Compiling costs far more than running a small net (~0.3 s against ~0.1 ms), and the gate runs
+dozens of them. So every net that fits :data:`SMALL` (widths, input included; batch; weight layers)
+shares one compiled program: it is padded to exactly that shape, each layer picks its activation
+and the net its cost at run time (``lax.switch``), and layers past the output pass a^L through.
+The padding is exact: padded weights and biases are 0, so padded units add exact zeros to real
+ones; padded outputs and samples are masked out of the cost, so they send back exact zeros.
+Larger nets compile once per (activations, cost, shapes) and are reused.
 """
 
 from __future__ import annotations
@@ -28,13 +36,45 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "identity": lambda z: z,
 }
 
+COSTS = ("quadratic", "cross_entropy")  # the order of the padded program's cost codes
 
-def _per_sample_cost(name: str, a: jax.Array, y: jax.Array) -> jax.Array:
+#: The shared shape: widths (input included), batch and weight layers a small net is padded to.
+SMALL = {"width": 32, "batch": 16, "layers": 8}
+
+
+def _cost_terms(name: str, a: jax.Array, y: jax.Array) -> jax.Array:
+    """The summands of C_x, one per output neuron (row) and sample (column)."""
     if name == "quadratic":
-        return 0.5 * jnp.sum((a - y) ** 2, axis=0)
+        return 0.5 * (a - y) ** 2
     if name == "cross_entropy":
-        return -jnp.sum(y * jnp.log(a) + (1 - y) * jnp.log1p(-a), axis=0)
+        return -(y * jnp.log(a) + (1 - y) * jnp.log1p(-a))
     raise KeyError(f"jax oracle has no cost {name!r}")
+
+
+def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
+    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from jax.grad."""
+    arch.check()
+    fits = (
+        max(arch.sizes) <= SMALL["width"]
+        and arch.batch <= SMALL["batch"]
+        and arch.depth - 1 <= SMALL["layers"]
+    )
+    return (_padded if fits else _per_shape)(arch, params, batch)
+
+
+def _per_shape(arch: Architecture, params: Params, batch: Batch) -> Gradients:
+    """jit(grad) compiled for this net's own activations and shapes (cached by jit)."""
+    names = tuple(a.name for a in arch.layer_activations)
+    m = batch.x.shape[1]
+    offsets = [np.zeros((w.shape[0], m), w.dtype) for w in params.weights]
+    g_w, g_b, g_off = _compiled(names, arch.cost)(
+        list(params.weights), list(params.biases), offsets, batch.x, batch.y
+    )
+    return Gradients(
+        deltas=tuple(np.asarray(d) for d in g_off),
+        nabla_b=tuple(np.asarray(g) / m for g in g_b),
+        nabla_w=tuple(np.asarray(g) / m for g in g_w),
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -51,22 +91,69 @@ def _compiled(names: tuple[str, ...], cost: str) -> Callable[..., Any]:
         a = x
         for w, b, off, name in zip(ws, bs, offsets, names, strict=True):
             a = ACTIVATIONS[name](w @ a + b + off)
-        return jnp.sum(_per_sample_cost(cost, a, y))
+        return jnp.sum(_cost_terms(cost, a, y))
 
     return jax.jit(jax.grad(total_cost, argnums=(0, 1, 2)))
 
 
-def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
-    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from jax.grad."""
-    arch.check()
-    names = tuple(a.name for a in arch.layer_activations)
-    m = batch.x.shape[1]
-    offsets = [np.zeros((w.shape[0], m), w.dtype) for w in params.weights]
-    g_w, g_b, g_off = _compiled(names, arch.cost)(
-        list(params.weights), list(params.biases), offsets, batch.x, batch.y
-    )
+def _padded(arch: Architecture, params: Params, batch: Batch) -> Gradients:
+    """The net padded to :data:`SMALL`, through the one program compiled for all such nets."""
+    width, m_pad, layers = SMALL["width"], SMALL["batch"], SMALL["layers"]
+    dtype = params.weights[0].dtype
+    sizes, m = list(arch.sizes), batch.x.shape[1]
+    ws = np.zeros((layers, width, width), dtype)
+    bs = np.zeros((layers, width, 1), dtype)
+    codes = np.full(layers, len(ACTIVATIONS), np.int32)  # past the output: pass a^L through
+    for i, (w, b, sigma) in enumerate(
+        zip(params.weights, params.biases, arch.layer_activations, strict=True)
+    ):
+        ws[i, : w.shape[0], : w.shape[1]] = w
+        bs[i, : b.shape[0]] = b
+        codes[i] = list(ACTIVATIONS).index(sigma.name)
+    x = np.zeros((width, m_pad), dtype)
+    x[: sizes[0], :m] = batch.x
+    y = np.zeros((width, m_pad), dtype)
+    y[: sizes[-1], :m] = batch.y
+    mask = np.zeros((width, m_pad), bool)
+    mask[: sizes[-1], :m] = True
+    offsets = np.zeros((layers, width, m_pad), dtype)
+    cost = list(COSTS).index(arch.cost)
+    g_w, g_b, g_off = _compiled_padded()(ws, bs, offsets, codes, cost, x, y, mask)
+    g_w, g_b, g_off = np.asarray(g_w), np.asarray(g_b), np.asarray(g_off)
+    rows = sizes[1:]
     return Gradients(
-        deltas=tuple(np.asarray(d) for d in g_off),
-        nabla_b=tuple(np.asarray(g) / m for g in g_b),
-        nabla_w=tuple(np.asarray(g) / m for g in g_w),
+        deltas=tuple(g_off[i, :n, :m] for i, n in enumerate(rows)),
+        nabla_b=tuple(g_b[i, :n] / m for i, n in enumerate(rows)),
+        nabla_w=tuple(g_w[i, :n, : sizes[i]] / m for i, n in enumerate(rows)),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_padded() -> Callable[..., Any]:
+    """jit(grad(Σ_x C_x)) of a :data:`SMALL`-shaped net whose layers pick σ, and which picks its
+    cost, by code."""
+    branches: list[Callable[..., jax.Array]] = [
+        functools.partial(lambda act, z, a: act(z), act) for act in ACTIVATIONS.values()
+    ]
+    branches.append(lambda z, a: a)  # a layer past the output
+
+    def total_cost(
+        ws: jax.Array,
+        bs: jax.Array,
+        offsets: jax.Array,
+        codes: jax.Array,
+        cost: jax.Array,
+        x: jax.Array,
+        y: jax.Array,
+        mask: jax.Array,
+    ) -> jax.Array:
+        def layer(a: jax.Array, p: tuple[jax.Array, ...]) -> tuple[jax.Array, None]:
+            w, b, off, code = p
+            return jax.lax.switch(code, branches, w @ a + b + off, a), None
+
+        a, _ = jax.lax.scan(layer, x, (ws, bs, offsets, codes))
+        a = jnp.where(mask, a, 0.5)  # padded outputs and samples: a finite stand-in, masked out
+        terms = jax.lax.switch(cost, [functools.partial(_cost_terms, c) for c in COSTS], a, y)
+        return jnp.sum(jnp.where(mask, terms, 0.0))
+
+    return jax.jit(jax.grad(total_cost, argnums=(0, 1, 2)))

@@ -1,4 +1,4 @@
-"""A training run driven by optax, the network and costs of :mod:`oracles.jax_grad`.
+"""A training run driven by optax, on the activations of :mod:`oracles.jax_grad` (x64 enabled).
 
 The step is ``optax.chain(optax.add_decayed_weights(λ/n, mask=weights), optax.sgd(η))`` on the
 gradient of the MEAN cost of the mini-batch, then ``optax.apply_updates``:
@@ -21,12 +21,21 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from oracles.jax_grad import ACTIVATIONS, _per_sample_cost
+from oracles.jax_grad import ACTIVATIONS
 from oracles.training import Order, check_run
 from reference import Architecture, Params, Step
 from reference.types import Array
 
 Tree = tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]  # (weights, biases)
+
+
+def _per_sample_cost(name: str, a: jax.Array, y: jax.Array) -> jax.Array:
+    """C_x per column: ½‖a − y‖² or −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]."""
+    if name == "quadratic":
+        return 0.5 * jnp.sum((a - y) ** 2, axis=0)
+    if name == "cross_entropy":
+        return -jnp.sum(y * jnp.log(a) + (1 - y) * jnp.log1p(-a), axis=0)
+    raise KeyError(f"jax training oracle has no cost {name!r}")
 
 
 def _weights_only(params: Tree) -> tuple[tuple[bool, ...], tuple[bool, ...]]:

@@ -1,4 +1,4 @@
-"""A training run driven by ``torch.optim.SGD``, on the network of :mod:`oracles.torch_autograd`.
+"""A training run driven by ``torch.optim.SGD`` (activations of :mod:`oracles.torch_autograd`).
 
 The book's step maps exactly onto torch's. ``torch.optim.SGD`` (no momentum, dampening or
 Nesterov) does, per parameter p with gradient g of the loss and weight decay κ,
@@ -23,10 +23,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from oracles.torch_autograd import ACTIVATIONS, _per_sample_cost
+from oracles.torch_autograd import ACTIVATIONS
 from oracles.training import Order, check_run
 from reference import Architecture, Params, Step
 from reference.types import Array
+
+
+def _per_sample_cost(name: str, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """C_x per column: ½‖a − y‖² or −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]."""
+    if name == "quadratic":
+        return 0.5 * ((a - y) ** 2).sum(dim=0)
+    if name == "cross_entropy":
+        return -(y * torch.log(a) + (1 - y) * torch.log1p(-a)).sum(dim=0)
+    raise KeyError(f"torch training oracle has no cost {name!r}")
 
 
 def trajectory(

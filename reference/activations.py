@@ -1,7 +1,8 @@
 """Activation functions σ and their derivatives σ', one small frozen object each.
 
 Every activation satisfies :class:`Activation`: ``fn(z)`` is σ(z) and ``prime(z)`` is σ'(z),
-both elementwise. The equations BP1 and BP2 only ever ask for σ'(z^l), so a new activation is one
+both elementwise; ``prime(z, a)`` may reuse a = σ(z) from the forward pass (the same values, less
+work). The equations BP1 and BP2 only ever ask for σ'(z^l), so a new activation is one
 object here and one line in :data:`ACTIVATIONS`; the equations do not change.
 """
 
@@ -25,8 +26,8 @@ class Activation(Protocol):
         """σ(z)."""
         ...
 
-    def prime(self, z: Array) -> Array:
-        """σ'(z)."""
+    def prime(self, z: Array, a: Array | None = None) -> Array:
+        """σ'(z); ``a``, if given, is σ(z) already computed."""
         ...
 
 
@@ -37,12 +38,12 @@ class Sigmoid:
     name: str = "sigmoid"
 
     def fn(self, z: Array) -> Array:
-        # exp(-|z|) never overflows; the two branches are the same function.
+        # e = exp(−|z|) never overflows; σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0.
         e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
-    def prime(self, z: Array) -> Array:
-        s = self.fn(z)
+    def prime(self, z: Array, a: Array | None = None) -> Array:
+        s = self.fn(z) if a is None else a
         return s * (1.0 - s)
 
 
@@ -55,8 +56,8 @@ class Tanh:
     def fn(self, z: Array) -> Array:
         return np.tanh(z)
 
-    def prime(self, z: Array) -> Array:
-        t = np.tanh(z)
+    def prime(self, z: Array, a: Array | None = None) -> Array:
+        t = np.tanh(z) if a is None else a
         return 1.0 - t * t
 
 
@@ -69,7 +70,7 @@ class ReLU:
     def fn(self, z: Array) -> Array:
         return np.maximum(z, 0.0)
 
-    def prime(self, z: Array) -> Array:
+    def prime(self, z: Array, a: Array | None = None) -> Array:
         return (z > 0).astype(z.dtype)
 
 
@@ -83,7 +84,7 @@ class LeakyReLU:
     def fn(self, z: Array) -> Array:
         return np.where(z > 0, z, self.alpha * z)
 
-    def prime(self, z: Array) -> Array:
+    def prime(self, z: Array, a: Array | None = None) -> Array:
         return np.where(z > 0, 1.0, self.alpha).astype(z.dtype)
 
 
@@ -96,7 +97,7 @@ class Softplus:
     def fn(self, z: Array) -> Array:
         return np.logaddexp(0.0, z).astype(z.dtype)
 
-    def prime(self, z: Array) -> Array:
+    def prime(self, z: Array, a: Array | None = None) -> Array:
         return Sigmoid().fn(z)
 
 
@@ -109,7 +110,7 @@ class Identity:
     def fn(self, z: Array) -> Array:
         return z
 
-    def prime(self, z: Array) -> Array:
+    def prime(self, z: Array, a: Array | None = None) -> Array:
         return np.ones_like(z)
 
 

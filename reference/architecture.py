@@ -7,6 +7,7 @@ names the record, so one bad entry in a registry never stops the others.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -79,7 +80,7 @@ class Architecture:
         """L, the number of layers counting the input layer."""
         return len(self.sizes)
 
-    @property
+    @functools.cached_property  # checked and looked up once per record, not once per backprop
     def layer_activations(self) -> tuple[Activation, ...]:
         """σ for layers 2…L (index 0 is layer 2)."""
         self.check()
@@ -88,7 +89,7 @@ class Architecture:
             names = [names] * (self.depth - 1)
         return tuple(ACTIVATIONS[n] for n in names)
 
-    @property
+    @functools.cached_property
     def cost_fn(self) -> Cost:
         self.check()
         return COSTS[self.cost]

@@ -54,10 +54,12 @@ def backprop_matrix(
     fwd = feedforward(params, sigmas, x)
     L = len(fwd.zs)
     deltas: list[Array] = [np.empty(0)] * L
-    deltas[-1] = output_error(cost.gradient(fwd.activations[-1], y), sigmas[-1].prime(fwd.zs[-1]))
+    deltas[-1] = output_error(
+        cost.gradient(fwd.activations[-1], y), sigmas[-1].prime(fwd.zs[-1], fwd.activations[-1])
+    )
     for i in range(L - 2, -1, -1):
         deltas[i] = backpropagate_error(
-            params.weights[i + 1], deltas[i + 1], sigmas[i].prime(fwd.zs[i])
+            params.weights[i + 1], deltas[i + 1], sigmas[i].prime(fwd.zs[i], fwd.activations[i + 1])
         )
     nabla_b = [bias_gradient(d) for d in deltas]
     nabla_w = [weight_gradient(d, a) for d, a in zip(deltas, fwd.activations[:-1], strict=True)]

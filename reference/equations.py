@@ -20,12 +20,13 @@ def backpropagate_error(w_next: Array, delta_next: Array, sigma_prime_z: Array) 
 
 def bias_gradient(delta: Array) -> Array:
     """BP3: ∂C/∂b^l_j = δ^l_j, averaged over the mini-batch's columns (C is the mean cost)."""
-    return delta.mean(axis=1, keepdims=True)
+    return delta.sum(axis=1, keepdims=True) / delta.shape[1]
 
 
 def weight_gradient(delta: Array, a_prev: Array) -> Array:
     """BP4: ∂C/∂w^l_jk = a^{l−1}_k δ^l_j, averaged over the mini-batch (an outer product a sample).
 
-    ``delta @ a_prev.T`` sums the per-sample outer products δ^{x,l} (a^{x,l−1})^T.
+    ``delta @ a_prev.T`` sums the per-sample outer products δ^{x,l} (a^{x,l−1})^T; dividing δ by m
+    first touches n_l·m numbers rather than the n_l·n_{l−1} of the result.
     """
-    return (delta @ a_prev.T) / delta.shape[1]
+    return (delta / delta.shape[1]) @ a_prev.T

@@ -96,3 +96,10 @@ def test_cross_entropy_gradient_times_sigmoid_prime_is_a_minus_y():
     np.testing.assert_allclose(
         COSTS["cross_entropy"].fn(np.array([[0.5]]), np.array([[1.0]])), [np.log(2.0)], rtol=1e-15
     )
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_prime_reusing_the_forward_activation_gives_the_same_bits(name):
+    z = np.linspace(-40.0, 40.0, 161).reshape(7, 23)  # saturated, plain, and 0 (the kink) included
+    act = ACTIVATIONS[name]
+    np.testing.assert_array_equal(act.prime(z, act.fn(z)), act.prime(z))

@@ -15,7 +15,7 @@ from harness.cases import (
     ReferenceFailure,
     build_case,
     compare_one,
-    oracle_gradients,
+    oracle_output,
 )
 from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles, record
 from reference import QUANTITIES, ArchitectureError
@@ -54,10 +54,13 @@ def test_oracle_agrees_with_reference(gate_item, request):
     dtype = gate_dtype(request.config)
     try:
         case = build_case(arch, dtype)
-        theirs = oracle_gradients(arch, oracle, dtype)
+        theirs = oracle_output(arch, oracle, dtype)
     except (ArchitectureError, OracleFailure, ReferenceFailure) as exc:
         record(request.node, results.error_record(arch, oracle, str(exc)))
         pytest.fail(str(exc), pytrace=False)
-    comparison = compare_one(case, theirs, oracle, quantity, layer)
-    record(request.node, results.comparison_record(arch, comparison, case.dtype.__name__))
+    comparison = compare_one(
+        case, theirs.gradients, oracle, quantity, layer, theirs.mask(quantity, layer)
+    )
+    arrays = (case.reference.get(quantity, layer), theirs.gradients.get(quantity, layer))
+    record(request.node, results.comparison_record(arch, comparison, case.dtype.__name__, arrays))
     assert comparison.passed, f"{arch.id}: {comparison.message()}"

@@ -1,0 +1,1 @@
+"""Speed measurements (``nox -s bench``); not part of the test suite."""

@@ -1,0 +1,173 @@
+"""The report's figures as inline SVG strings (matplotlib's object API, no pyplot, no display).
+
+Three figures: the distribution of error/allowed over all comparisons, the heatmap of a pooled
+∂C/∂w difference (harness.diffmap), and ‖δ^l‖ per layer. Text stays text (``svg.fonttype``
+``none``) so figures are small, and a fixed hash salt with no date makes the same data give the
+same bytes. Every SVG's ids get a prefix, so many figures can share one HTML page.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import LogFormatter, NullFormatter
+
+from harness import diffmap
+
+RC: dict[Any, Any] = {  # matplotlib types its keys as literals
+    "svg.fonttype": "none",
+    "svg.hashsalt": "backprop-crossval",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # the page's CSS falls back to any sans-serif
+    "font.size": 8,
+    "axes.titlesize": 8.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+ORACLE_COLOURS = ("#1f77b4", "#d95f02", "#7570b3", "#1b9e77", "#e7298a", "#66a61e")
+_ID = re.compile(r'\bid="([^"]+)"')
+_REFERENCE = re.compile(r'(url\(#|href="#)([^")]+)')
+
+
+def _svg(fig: Figure, prefix: str) -> str:
+    """The figure as an ``<svg>`` element for inline HTML: without metadata, without the ids
+    nothing refers to, and with the rest prefixed by ``prefix`` so figures on a page never clash.
+    """
+    buf = io.StringIO()
+    with mpl.rc_context(RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r">\s+<", "><", svg)
+    used = {m.group(2) for m in _REFERENCE.finditer(svg)}
+    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"' if m.group(1) in used else "", svg)
+    svg = re.sub(r"<g\s*>", "<g>", svg)
+    return _REFERENCE.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)
+
+
+def _plain_log_labels(axis: Any) -> None:
+    """Label a log axis 1e-12, not 10^{−12}: mathtext labels take most of the drawing time."""
+    axis.set_major_formatter(LogFormatter(labelOnlyBase=True))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _figure(width: float, height: float) -> Figure:
+    with mpl.rc_context(RC):
+        return Figure(figsize=(width, height))
+
+
+def _axes(fig: Figure, left: float, right: float, bottom: float, top: float) -> Any:
+    """An axes with fixed margins in inches (a layout engine would triple the drawing time)."""
+    w, h = fig.get_size_inches()
+    return fig.add_axes((left / w, bottom / h, 1 - (left + right) / w, 1 - (bottom + top) / h))
+
+
+def superscript(n: int | str) -> str:
+    """w⁵ rather than w^5, without mathtext."""
+    return str(n).translate(str.maketrans("0123456789-l", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ˡ"))
+
+
+def ratio_histogram(ratios: Mapping[str, Sequence[float]], prefix: str) -> str:
+    """How far below (or above) its allowed error each comparison lies, one line per oracle."""
+    with mpl.rc_context(RC):
+        fig = _figure(6.4, 2.4)
+        ax = _axes(fig, 0.6, 0.15, 0.45, 0.1)
+        finite = [r for rs in ratios.values() for r in rs if 0 < r < math.inf]
+        low = math.floor(math.log10(min(finite))) if finite else -6
+        high = max(1, math.ceil(math.log10(max(finite)))) if finite else 1
+        edges = np.logspace(low, high, 4 * (high - low) + 1)
+        for colour, (oracle, rs) in zip(ORACLE_COLOURS * 4, sorted(ratios.items()), strict=False):
+            values = np.clip([r for r in rs if r > 0], edges[0], edges[-1])
+            ax.hist(values, edges, histtype="step", lw=1.6, color=colour, label=oracle)
+        ax.axvline(1.0, color="#b2182b", lw=1.2, ls="--")
+        ax.text(
+            1.0,
+            0.97,
+            "allowed ",
+            color="#b2182b",
+            ha="right",
+            va="top",
+            transform=ax.get_xaxis_transform(),
+        )
+        ax.set_xscale("log")
+        _plain_log_labels(ax.xaxis)
+        ax.set_xlabel("max |reference − oracle| / allowed, one comparison (a quantity of a layer)")
+        ax.set_ylabel("comparisons")
+        ax.legend(frameon=False, loc="upper left")
+        return _svg(fig, prefix)
+
+
+def heatmap(
+    entry: Mapping[str, Any], layer: int, title: str, worst: Sequence[int], prefix: str
+) -> str:
+    """The pooled |reference − oracle| of ∂C/∂w^l on a log colour scale, the worst element
+    boxed. Rows are neurons j of layer l, columns neurons k of layer l − 1 (w^l_jk)."""
+    values = diffmap.decode(entry)
+    rows, cols = entry["shape"]
+    block = entry["block"]
+    with mpl.rc_context(RC):
+        aspect = values.shape[0] / max(values.shape[1], 1)
+        height = max(1.0, min(2.6, 2.6 * aspect, 0.25 + 0.08 * values.shape[0]))  # inches
+        fig = _figure(3.9, height + 0.95)
+        ax = _axes(fig, 0.55, 0.85, 0.45, 0.5)
+        positive = values[values > 0]
+        cmap = mpl.colormaps["magma_r"].with_extremes(bad="#eeeeee")
+        norm = None
+        if positive.size:  # at least two decades, so the colour bar has two labels
+            norm = LogNorm(min(positive.min(), positive.max() / 100), positive.max())
+        image = ax.imshow(
+            np.ma.masked_less_equal(values, 0),
+            cmap=cmap,
+            norm=norm,
+            aspect="auto",
+            interpolation="none",  # the raw ≤32×32 pixels, scaled by the browser
+        )
+        if positive.size:
+            bar = fig.colorbar(image, cax=_axes(fig, 3.9 - 0.75, 0.63, 0.45, 0.5))
+            if bar.solids is not None:  # one image, not 256 paths
+                bar.solids.set_rasterized(True)
+            _plain_log_labels(bar.ax.yaxis)
+        else:
+            ax.text(0.5, 0.5, "identical", ha="center", va="center", transform=ax.transAxes)
+        if len(worst) == 2:
+            j, k = worst[0] // block[0], worst[1] // block[1]
+            ax.add_patch(Rectangle((k - 0.5, j - 0.5), 1, 1, fill=False, ec="#00b4d8", lw=1.8))
+        for axis, n in ((ax.xaxis, values.shape[1]), (ax.yaxis, values.shape[0])):
+            axis.set_ticks(np.unique(np.linspace(0, n - 1, min(n, 6)).round().astype(int)))
+        pooled = "" if list(block) == [1, 1] else f"; pixel = max of {block[0]}×{block[1]}"
+        ax.set_title(title, loc="left")
+        ax.set_xlabel(f"k, neuron of layer {layer - 1} ({cols}{pooled})")
+        ax.set_ylabel(f"j, neuron of layer {layer} ({rows})")
+        return _svg(fig, prefix)
+
+
+def delta_norms(
+    layers: Sequence[int],
+    norms: Sequence[float],
+    errors: Mapping[str, Sequence[float]],
+    prefix: str,
+) -> str:
+    """‖δ^l‖ per layer (the reference), and each oracle's max |Δδ^l| on the same log axis."""
+    with mpl.rc_context(RC):
+        fig = _figure(3.9, 3.0)
+        ax = _axes(fig, 0.65, 0.15, 0.9, 0.25)
+        ax.plot(layers, norms, "o-", color="black", lw=1.8, label="‖δˡ‖/√m, reference")
+        for colour, (oracle, errs) in zip(ORACLE_COLOURS * 4, sorted(errors.items()), strict=False):
+            ax.plot(layers, errs, ".--", color=colour, lw=1, label=f"max |Δδˡ|, {oracle}")
+        ax.set_yscale("log", nonpositive="mask")
+        _plain_log_labels(ax.yaxis)
+        ax.set_xticks(list(layers))
+        ax.set_xlabel("layer l (input = 1, output = L)")
+        ax.set_title("‖δˡ‖ going back through the net", loc="left")
+        fig.legend(loc="lower center", ncols=2, frameon=False, fontsize=7)
+        return _svg(fig, prefix)

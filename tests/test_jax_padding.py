@@ -1,0 +1,48 @@
+"""The JAX oracle's shared padded program gives the gradients of the unpadded net.
+
+Padding is claimed exact (padded weights are 0, padded outputs and samples masked out), so the
+padded program must agree with a program compiled for the net's own shapes as two autograd
+computations do: within the autograd error model. A leak of one padded unit (σ(0) = 0.5, ln 2)
+into a real one would be off by O(1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.tolerances import autograd_allowed
+from oracles import jax_grad
+from reference import Architecture, make_case
+
+A = Architecture
+NETS = [
+    A((1, 1), "sigmoid", "quadratic", batch=1),  # the smallest: almost all padding
+    A((3, 5, 2), ("relu", "sigmoid"), "cross_entropy", batch=7),
+    A((4, 6, 6, 3), ("softplus", "leaky_relu", "identity"), "quadratic", batch=5, seed=2),
+    A(
+        (32,) * 9, ("tanh", "relu", "softplus", "sigmoid") * 2, "cross_entropy", batch=16
+    ),  # fills it
+]
+
+
+@pytest.mark.parametrize("arch", NETS, ids=lambda a: a.id)
+def test_padded_program_matches_one_compiled_for_the_net(arch):
+    assert max(arch.sizes) <= jax_grad.SMALL["width"] and arch.batch <= jax_grad.SMALL["batch"]
+    params, batch = make_case(arch)
+    padded = jax_grad._padded(arch, params, batch)
+    own = jax_grad._per_shape(arch, params, batch)
+    for (quantity, layer, ours), (_, _, theirs) in zip(padded.items(), own.items(), strict=True):
+        s = max(np.abs(ours).max(), np.abs(theirs).max())
+        allowed = autograd_allowed(arch, layer, s, np.float64)
+        assert np.abs(ours - theirs).max() <= allowed, f"{arch.id}: {quantity} of layer {layer}"
+
+
+def test_only_nets_that_fit_are_padded(monkeypatch):
+    used = []
+    monkeypatch.setattr(jax_grad, "_padded", lambda *args: used.append("padded"))
+    monkeypatch.setattr(jax_grad, "_per_shape", lambda *args: used.append("per shape"))
+    for arch in (NETS[-1], A((33, 2)), A((2, 2), batch=17), A((2,) * 10)):
+        params, batch = make_case(arch)
+        jax_grad.gradients(arch, params, batch)
+    assert used == ["padded", "per shape", "per shape", "per shape"]
