@@ -7,6 +7,7 @@ Every session installs from pyproject.toml (the project with its oracles, torch 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import nox
 
@@ -17,6 +18,7 @@ nox.options.reuse_existing_virtualenvs = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 # pytest's logging plugin attaches a handler to every non-propagating logger (torch makes dozens)
 # around each test phase: a third of the gate's pytest time. No test here reads logs.
+TRAINING_JSON = "reports/training.json"
 GATE = ["-n", "auto", "--dist", "loadgroup", "-p", "no:logging"]
 
 
@@ -52,7 +54,11 @@ def report(session: nox.Session) -> None:
         *session.posargs,
         success_codes=[0, 1],  # 1: some comparison failed; render the report, then fail below
     )
-    session.run("python", "-m", "harness.report", "reports/results.json", "reports/index.html")
+    # training curves (nox -s training) join the page when they have been written
+    training = ["--training", TRAINING_JSON] if Path(TRAINING_JSON).exists() else []
+    session.run(
+        "python", "-m", "harness.report", "reports/results.json", "reports/index.html", *training
+    )
     session.run("python", "-m", "harness.summary", "reports/results.json")
 
 
@@ -147,6 +153,16 @@ def training(session: nox.Session) -> None:
     session.run(
         "python", "-m", "harness.training_plot", "reports/training.json", "reports/training.png"
     )
+    if Path("reports/results.json").exists():  # add the curves to the gate's HTML report
+        session.run(
+            "python",
+            "-m",
+            "harness.report",
+            "reports/results.json",
+            "reports/index.html",
+            "--training",
+            TRAINING_JSON,
+        )
 
 
 @nox.session

@@ -298,8 +298,41 @@ def oracle_rows(records: Sequence[dict[str, Any]], oracles: Sequence[str]) -> li
     return rows
 
 
-def render(results: dict[str, Any], figures: int = FIGURES, source: str = "results.json") -> str:
-    """The page for a results file's contents."""
+def training_view(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The training section from harness.training's JSON (or None): its curves as inline SVG and,
+    per case and run, the final drift, its worst ratio to the drift model, and the accuracy."""
+    if data is None:
+        return None
+    import tempfile
+
+    from harness import training_plot
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "training.svg"
+        training_plot.plot(data, path)
+        svg = path.read_text(encoding="utf-8")
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog to inline it
+    cases = [
+        {
+            "id": case["id"],
+            "steps": case["steps"],
+            "runs": [
+                {"trainer": run["trainer"], "dtype": run["dtype"], **run["final"]}
+                for run in case["runs"]
+            ],
+        }
+        for case in data["cases"]
+    ]
+    return {"svg": svg, "cases": cases}
+
+
+def render(
+    results: dict[str, Any],
+    figures: int = FIGURES,
+    source: str = "results.json",
+    training: dict[str, Any] | None = None,
+) -> str:
+    """The page for a results file's contents (and, if given, harness.training's curves)."""
     if results.get("schema") != SCHEMA:
         raise ValueError(f"results schema {results.get('schema')}, this report reads {SCHEMA}")
     records = results["records"]
@@ -347,6 +380,8 @@ def render(results: dict[str, Any], figures: int = FIGURES, source: str = "resul
         message=message,
         rerun=lambda rec: rerun_command(rec, env),
         fmt_ratio=fmt_ratio,
+        training=training_view(training),
+        fmt_num=fmt_num,
     )
 
 
@@ -391,11 +426,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"draw figures for at most this many architectures, failing ones first "
         f"(default {FIGURES})",
     )
+    parser.add_argument(
+        "--training",
+        type=Path,
+        default=None,
+        help="also show the training runs of this file (python -m harness.training --out PATH)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
         results = json.loads(args.results.read_text(encoding="utf-8"))
-        page = render(results, args.figures, source=str(args.results))
+        training = json.loads(args.training.read_text(encoding="utf-8")) if args.training else None
+        page = render(results, args.figures, source=str(args.results), training=training)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"harness.report: cannot render {args.results}: {exc}", file=sys.stderr)
         return 2

@@ -351,3 +351,12 @@ def test_report_records_every_curve(tmp_path):
     pytest.importorskip("matplotlib")
     training_plot.plot(data, tmp_path / "training.png")
     assert (tmp_path / "training.png").stat().st_size > 0
+    # the HTML report shows the same runs: one table row per run, and the curves inline
+    from harness import report
+    from tests import report_samples
+
+    page = report.render(report_samples.passing(), training=data)
+    section = page[page.index('<section id="training">') : page.index('<section id="environment">')]
+    assert TINY.id in section and "<svg" in section
+    assert section.count("<tr><td>") == len(expected)
+    assert report.render(report_samples.passing()).count('id="training"') == 0
