@@ -36,6 +36,8 @@ def arch_record(arch: Architecture) -> dict[str, Any]:
         "batch": arch.batch,
         "seed": arch.seed,
         "init": arch.init,
+        "weight_scale": arch.weight_scale,
+        "input_scale": arch.input_scale,
         "entry": repr(arch),
     }
 

@@ -16,8 +16,9 @@ Scaling ``allowed`` with S, the largest magnitude of the compared arrays, fails 
 - large weighted inputs: z^l is computed with an error ≈ n·ε·(|w||a| + |b|); σ'(z) moves with it
   by σ''(z)·Δz, which for |z| ~ 100 is 100× more than the ε·|σ'| a result-scaled bound expects.
 
-Measured on nets with weights ×10 or ×100 or inputs ×1000, the result-scaled bound raised false
-alarms at up to 6e9× its tolerance; the bound below stays under 0.25 on the same cases.
+On nets with weights ×10…×100 or inputs ×1e3, a result-scaled tolerance (4·N_l·ε·S, kept below
+as :func:`autograd_allowed` for callers that hold only arrays) flagged correct autograd gradients
+at up to 6e9× itself; the bound below stays under 0.33 on the same nets.
 
 Rounding: a first-order running error bound
 -------------------------------------------
@@ -30,7 +31,7 @@ a length-n dot product adds n·|w|^T|v|, the size of its terms, not of its resul
 - forward: ζ^l ≥ |Δz^l| / ε, from the dot product's terms and the error α^{l−1} of a^{l−1}:
   ζ^l = (n_{l−1} + 1)(|w^l||a^{l−1}| + |b^l|) + |w^l| α^{l−1};
   α^l = |σ'(z^l)| ζ^l + SIGMA_ULPS·|a^l| (α^1 = 0: the inputs are exact);
-- output (BP1): per cost, :data:`OUTPUT_ERRORS` (quadratic: the terms |a − y|, α^L and σ';
+- output (BP1): per cost, :data:`COST_ERRORS` (quadratic: the terms |a − y|, α^L and σ';
   cross-entropy: δ^L = a − y whatever formula computes it, so 2(|a| + |y|) + α^L);
 - backward (BP2), p = (w^{l+1})^T δ^{l+1}:
   β^l = (n_{l+1}|w^{l+1}|^T|δ^{l+1}| + |w^{l+1}|^T β^{l+1} + |p|) ⊙ |σ'(z^l)|
@@ -60,7 +61,7 @@ samples by t; ∂C/∂w_jk: sample x by t·a^{x,l−1}_k) and takes [f(h) − f(
   bounded over the interval the step sweeps, and the cost's derivatives in z^L at the end;
 - rounding: each C_x is computed within ε·R_x, where R_x sums, over the layers l…L a difference
   re-runs, |δ^{x,k}| times the rounding committed in z^k (the perturbed z^l itself rounds by
-  |z^l|), plus the cost's own evaluation (:func:`_cost_rounding`); the difference quotient turns
+  |z^l|), plus the cost's own evaluation (:data:`COST_ERRORS`); the difference quotient turns
   2ε·R_x into ε·R_x/h;
 
 and the reference compared with it errs by its own ε_reference·B:
@@ -68,7 +69,20 @@ and the reference compared with it errs by its own ε_reference·B:
     allowed = FD_SAFETY · (h²/6 · F3 + ε_64 · R / h) + ε_reference · B,
 
 with F3 and R the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w: batch means). No
-constant is fitted to data: the safety factors only absorb the first-order approximations.
+constant is fitted to data: the safety factors only absorb the first-order approximations. A
+difference across a relu kink is outside this model (it is not smooth); the FD oracle owns that.
+
+Measured
+--------
+Soak, float64, 2,019 gate architectures (random seed 1; 63,972 comparisons): largest
+error/allowed 0.11 (torch), 0.33 (jax: its tanh' on a saturated output), 0.45 (FD: the truncation
+bound nearly attained by a single output element); medians 4e-4, 4e-4, 4e-3. The one failure was
+an FD step across a relu kink. 2,000 generated architectures per oracle (weights up to ×100,
+inputs up to ×1e8): no failure. float32 reference, 219 architectures: error/allowed p50 1.1e-3,
+p99 0.058, max 0.18 for every oracle (FD's kink crossing aside). The smallest relative error a
+comparison sees (allowed/S) has median 6e-13 for autograd and 7e-8 for FD in float64, 1.3e-4 in
+float32; 0.75% (autograd) and 0.8% (FD) of comparisons are blind (allowed ≥ S: values below
+their own rounding noise, e.g. a saturated layer).
 """
 
 from __future__ import annotations
