@@ -24,7 +24,8 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def _per_sample_cost(name: str, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def per_sample_cost(name: str, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """C_x per column: ½‖a − y‖² or −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]."""
     if name == "quadratic":
         return 0.5 * ((a - y) ** 2).sum(dim=0)
     if name == "cross_entropy":
@@ -44,7 +45,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
         z = w @ a + b
         zs.append(z)
         a = ACTIVATIONS[name](z)
-    total = _per_sample_cost(arch.cost, a, torch.tensor(batch.y)).sum()
+    total = per_sample_cost(arch.cost, a, torch.tensor(batch.y)).sum()
     grads = torch.autograd.grad(total, [*zs, *ws, *bs])
     n, m = len(zs), batch.x.shape[1]
     as_np: Callable[[torch.Tensor], np.ndarray] = lambda t: t.detach().numpy()  # noqa: E731

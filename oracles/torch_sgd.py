@@ -23,19 +23,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from oracles.torch_autograd import ACTIVATIONS
+from oracles.torch_autograd import ACTIVATIONS, per_sample_cost
 from oracles.training import Order, check_run
 from reference import Architecture, Params, Step
 from reference.types import Array
-
-
-def _per_sample_cost(name: str, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """C_x per column: ½‖a − y‖² or −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]."""
-    if name == "quadratic":
-        return 0.5 * ((a - y) ** 2).sum(dim=0)
-    if name == "cross_entropy":
-        return -(y * torch.log(a) + (1 - y) * torch.log1p(-a)).sum(dim=0)
-    raise KeyError(f"torch training oracle has no cost {name!r}")
 
 
 def trajectory(
@@ -73,7 +64,7 @@ def _train(
         for w, b, name in zip(ws, bs, names, strict=True):
             a = ACTIVATIONS[name](w @ a + b)
         optimizer.zero_grad()
-        _per_sample_cost(arch.cost, a, y_batch).mean().backward()  # type: ignore[no-untyped-call]
+        per_sample_cost(arch.cost, a, y_batch).mean().backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         steps.append(
             Params(
