@@ -65,9 +65,21 @@ def report(session: nox.Session) -> None:
 @nox.session(default=False)
 def check(session: nox.Session) -> None:
     """Check FILE.py:CLASS (network.py/network2.py style) equation by equation; with no argument,
-    run the mutant catalogue and print its verdict table."""
+    run the mutant catalogue and print its verdict table. Writes reports/check.{json,html}."""
     session.install("-e", ".")
-    session.run("python", "-m", "checker", *session.posargs)
+    install(session, "report")
+    session.run(
+        "python",
+        "-m",
+        "checker",
+        "--results",
+        "reports/check.json",
+        *session.posargs,
+        success_codes=[0, 1],
+    )
+    # the verdicts as a page too (reports/check.html); the session still fails on a violation
+    session.run("python", "-m", "harness.report", "reports/check.json", "reports/check.html")
+    session.run("python", "-m", "harness.summary", "reports/check.json")
 
 
 @nox.session(default=False)

@@ -335,7 +335,10 @@ def render(
     """The page for a results file's contents (and, if given, harness.training's curves)."""
     if results.get("schema") != SCHEMA:
         raise ValueError(f"results schema {results.get('schema')}, this report reads {SCHEMA}")
-    records = results["records"]
+    every = results["records"]
+    records = [r for r in every if r["kind"] in ("comparison", "error")]
+    # implementations under test (checker/): one overall verdict record each
+    verdicts = [r for r in every if r["kind"] == "verdict" and r.get("arch") is None]
     env = results.get("environment", {})
     oracles = sorted({r["oracle"] for r in records})
     archs = sorted(group(records).values(), key=lambda a: a.sort_key)
@@ -381,6 +384,7 @@ def render(
         rerun=lambda rec: rerun_command(rec, env),
         fmt_ratio=fmt_ratio,
         training=training_view(training),
+        verdicts=verdicts,
         fmt_num=fmt_num,
     )
 

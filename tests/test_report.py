@@ -217,3 +217,33 @@ def test_a_gate_run_renders_with_its_heatmaps(pytester, monkeypatch):
     assert "could not be made" in page and "malformed architecture 2-0_sigmoid" in page
     assert '<figure class="heatmap">' in page and '<figure class="norms">' in page
     assert grid_ids(page) == ["2-0_sigmoid_quadratic_m1_s0", "3-5-2_tanh_quadratic_m2_s0"]
+
+
+def test_implementation_verdicts_are_shown_with_their_diagnosis():
+    def verdict(impl: str, label: str, expected: str, layer: int | None) -> dict:
+        line = f"{'PASS' if label == 'PASS' else 'FAIL ' + label} {impl}: diagnosis of {impl}"
+        return {
+            "kind": "verdict",
+            "impl": impl,
+            "arch": None,
+            "label": label,
+            "layer": layer,
+            "line": line,
+            "passed": label == "PASS",
+            "expected": expected,
+            "as_expected": label == expected,
+        }
+
+    data = rs.results([])
+    data["records"] = [
+        verdict("Network", "PASS", "PASS", None),
+        verdict("StepUphill", "SGD", "SGD", 3),
+        verdict("Missed", "PASS", "BP2", None),
+    ]
+    page = report.render(data)
+    section = page[page.index('<section id="implementations">') :]
+    section = section[: section.index("</section>")]
+    assert section.count("<tr class=") == 3
+    assert "FAIL SGD StepUphill: diagnosis of StepUphill" in section
+    assert '<tr class="fail"><td><code>Missed</code></td><td>BP2</td>' in section
+    assert 'id="implementations"' not in report.render(rs.passing())
