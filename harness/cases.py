@@ -145,6 +145,10 @@ def compare_one(
     )
 
 
-def compare_all(case: Case, theirs: Gradients, oracle: str) -> list[Comparison]:
-    """Every quantity of every layer."""
-    return [compare_one(case, theirs, oracle, q, layer) for q, layer, _ in case.reference.items()]
+def compare_all(case: Case, theirs: Gradients | Output, oracle: str) -> list[Comparison]:
+    """Every quantity of every layer; given an oracle's Output, its excluded elements stay out."""
+    output = theirs if isinstance(theirs, Output) else Output(theirs)
+    return [
+        compare_one(case, output.gradients, oracle, q, layer, output.mask(q, layer))
+        for q, layer, _ in case.reference.items()
+    ]

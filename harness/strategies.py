@@ -20,7 +20,7 @@ import hypothesis
 from hypothesis import HealthCheck, reject
 from hypothesis import strategies as st
 
-from harness.cases import ReferenceFailure, build_case, compare_all, oracle_gradients
+from harness.cases import ReferenceFailure, build_case, compare_all, oracle_output
 from harness.compare import Comparison
 from reference import Architecture
 from reference.architecture import INITS
@@ -104,7 +104,7 @@ def check_architecture(arch: Architecture, oracle: str) -> list[Comparison]:
     except ReferenceFailure as exc:
         hypothesis.event(f"reference failure: {exc.__cause__}")
         reject()
-    comparisons = compare_all(case, oracle_gradients(arch, oracle), oracle)
+    comparisons = compare_all(case, oracle_output(arch, oracle), oracle)
     for comparison in comparisons:
         if not comparison.passed:
             raise Disagreement(arch, comparison)
