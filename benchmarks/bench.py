@@ -199,9 +199,8 @@ def naive_central_differences(arch: Architecture, params: Params, batch: Batch) 
     h, sigmas, cost = finite_diff.STEP, arch.layer_activations, arch.cost_fn
 
     def mean_cost() -> float:
-        return float(
-            np.mean(cost.fn(feedforward(params, sigmas, batch.x).activations[-1], batch.y))
-        )
+        fwd = feedforward(params, sigmas, batch.x)
+        return float(np.mean(cost.fn(fwd.zs[-1], fwd.activations[-1], batch.y)))
 
     out = []
     for p in (*params.weights, *params.biases):

@@ -87,7 +87,7 @@ their own rounding noise, e.g. a saturated layer).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,12 +281,11 @@ def _quadratic_cost_rounding(out: OutputLayer) -> Array:
 
 
 def _cross_entropy_cost_rounding(out: OutputLayer) -> Array:
-    """−Σ[y ln a + (1 − y) ln(1 − a)]: its terms, and a's rounding times each term's slope."""
-    a, y = out.a, out.y
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.abs(y * np.log(a)) + np.abs((1 - y) * np.log1p(-a))
-        slope = y / a + (1 - y) / (1 - a)
-    return (a.shape[0] + 2) * terms.sum(axis=0) + np.sum(SIGMA_ULPS * slope * a, axis=0)
+    """Σ[y softplus(−z) + (1 − y) softplus(z)], the form every oracle evaluates from z^L: each
+    softplus within SIGMA_ULPS, then the products and the sum's n_L + 2 roundings of its terms."""
+    z, y = out.z, out.y
+    terms = np.abs(y) * np.logaddexp(0.0, -z) + np.abs(1 - y) * np.logaddexp(0.0, z)
+    return (z.shape[0] + 2 + SIGMA_ULPS) * terms.sum(axis=0)
 
 
 @dataclass(frozen=True)
@@ -515,7 +514,7 @@ def sgd_step_rounding(
 
 
 def drift_allowed(
-    start: float, roundings: Sequence[float], expansions: Sequence[float]
+    start: float, roundings: Iterable[float], expansions: Iterable[float]
 ) -> np.ndarray[Any, Any]:
     """GROWTH_SAFETY · E_t for t = 0…k: E_0 = ``start``, E_t = g_t · E_{t−1} + r_t."""
     bound = [start]

@@ -133,7 +133,9 @@ class _Net:
             crossed |= _crossed(z_row, zs[i][rows], axis=1)
         a_row = self.sigmas[i].fn(z_row)
         p = np.arange(len(rows))
-        if i == len(zs) - 1:  # the output layer: only row j of a^L differs
+        if i == len(zs) - 1:  # the output layer: only row j of z^L and a^L differs
+            z = np.repeat(zs[-1][:, None, :], len(rows), axis=1)
+            z[rows, p] = z_row
             a = np.repeat(activations[-1][:, None, :], len(rows), axis=1)
             a[rows, p] = a_row
         else:
@@ -149,7 +151,7 @@ class _Net:
                     dz = (weights[k + 1] @ change.reshape(change.shape[0], -1)).reshape(
                         -1, *change.shape[1:]
                     )
-        return self.cost.fn(a.transpose(1, 0, 2), self.y), crossed
+        return self.cost.fn(z.transpose(1, 0, 2), a.transpose(1, 0, 2), self.y), crossed
 
 
 def _crossed(z: Array, base: Array, axis: int | tuple[int, ...]) -> Mask:

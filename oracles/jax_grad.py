@@ -21,6 +21,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from reference import Architecture, Batch, Gradients, Params
 
@@ -42,12 +43,14 @@ COSTS = ("quadratic", "cross_entropy")  # the order of the padded program's cost
 SMALL = {"width": 32, "batch": 16, "layers": 8}
 
 
-def _cost_terms(name: str, a: jax.Array, y: jax.Array) -> jax.Array:
-    """The summands of C_x, one per output neuron (row) and sample (column)."""
+def cost_terms(name: str, z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
+    """The summands of C_x, one per output neuron (row) and sample (column), from the output
+    layer's z and a = σ(z): ½(a − y)², or −[y ln a + (1 − y) ln(1 − a)] by optax's logits form
+    (finite where σ(z) rounds to 1)."""
     if name == "quadratic":
         return 0.5 * (a - y) ** 2
     if name == "cross_entropy":
-        return -(y * jnp.log(a) + (1 - y) * jnp.log1p(-a))
+        return optax.sigmoid_binary_cross_entropy(z, y)
     raise KeyError(f"jax oracle has no cost {name!r}")
 
 
@@ -88,10 +91,11 @@ def _compiled(names: tuple[str, ...], cost: str) -> Callable[..., Any]:
         x: jax.Array,
         y: jax.Array,
     ) -> jax.Array:
-        a = x
+        a = z = x
         for w, b, off, name in zip(ws, bs, offsets, names, strict=True):
-            a = ACTIVATIONS[name](w @ a + b + off)
-        return jnp.sum(_cost_terms(cost, a, y))
+            z = w @ a + b + off
+            a = ACTIVATIONS[name](z)
+        return jnp.sum(cost_terms(cost, z, a, y))
 
     return jax.jit(jax.grad(total_cost, argnums=(0, 1, 2)))
 
@@ -132,10 +136,11 @@ def _padded(arch: Architecture, params: Params, batch: Batch) -> Gradients:
 def _compiled_padded() -> Callable[..., Any]:
     """jit(grad(Σ_x C_x)) of a :data:`SMALL`-shaped net whose layers pick σ, and which picks its
     cost, by code."""
-    branches: list[Callable[..., jax.Array]] = [
-        functools.partial(lambda act, z, a: act(z), act) for act in ACTIVATIONS.values()
+    branches: list[Callable[..., tuple[jax.Array, jax.Array]]] = [
+        functools.partial(lambda act, z_new, a, z: (act(z_new), z_new), act)
+        for act in ACTIVATIONS.values()
     ]
-    branches.append(lambda z, a: a)  # a layer past the output
+    branches.append(lambda z_new, a, z: (a, z))  # a layer past the output passes a^L, z^L on
 
     def total_cost(
         ws: jax.Array,
@@ -147,13 +152,18 @@ def _compiled_padded() -> Callable[..., Any]:
         y: jax.Array,
         mask: jax.Array,
     ) -> jax.Array:
-        def layer(a: jax.Array, p: tuple[jax.Array, ...]) -> tuple[jax.Array, None]:
+        def layer(
+            carry: tuple[jax.Array, jax.Array], p: tuple[jax.Array, ...]
+        ) -> tuple[tuple[jax.Array, jax.Array], None]:
+            a, z = carry
             w, b, off, code = p
-            return jax.lax.switch(code, branches, w @ a + b + off, a), None
+            return jax.lax.switch(code, branches, w @ a + b + off, a, z), None
 
-        a, _ = jax.lax.scan(layer, x, (ws, bs, offsets, codes))
-        a = jnp.where(mask, a, 0.5)  # padded outputs and samples: a finite stand-in, masked out
-        terms = jax.lax.switch(cost, [functools.partial(_cost_terms, c) for c in COSTS], a, y)
+        (a, z), _ = jax.lax.scan(layer, (x, x), (ws, bs, offsets, codes))
+        # padded outputs and samples: finite stand-ins, masked out of the cost
+        a, z = jnp.where(mask, a, 0.5), jnp.where(mask, z, 0.0)
+        costs = [functools.partial(cost_terms, c) for c in COSTS]
+        terms = jax.lax.switch(cost, costs, z, a, y)
         return jnp.sum(jnp.where(mask, terms, 0.0))
 
     return jax.jit(jax.grad(total_cost, argnums=(0, 1, 2)))

@@ -21,21 +21,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from oracles.jax_grad import ACTIVATIONS
+from oracles.jax_grad import ACTIVATIONS, cost_terms
 from oracles.training import Order, check_run
 from reference import Architecture, Params, Step
 from reference.types import Array
 
 Tree = tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]  # (weights, biases)
-
-
-def _per_sample_cost(name: str, a: jax.Array, y: jax.Array) -> jax.Array:
-    """C_x per column: ½‖a − y‖² or −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]."""
-    if name == "quadratic":
-        return 0.5 * jnp.sum((a - y) ** 2, axis=0)
-    if name == "cross_entropy":
-        return -jnp.sum(y * jnp.log(a) + (1 - y) * jnp.log1p(-a), axis=0)
-    raise KeyError(f"jax training oracle has no cost {name!r}")
 
 
 def _weights_only(params: Tree) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
@@ -52,10 +43,11 @@ def _compiled_step(
     optimizer = optax.chain(optax.add_decayed_weights(decay, mask=_weights_only), optax.sgd(eta))
 
     def mean_cost(params: Tree, x: jax.Array, y: jax.Array) -> jax.Array:
-        a = x
+        a = z = x
         for w, b, name in zip(*params, names, strict=True):
-            a = ACTIVATIONS[name](w @ a + b)
-        return jnp.mean(_per_sample_cost(cost, a, y))
+            z = w @ a + b
+            a = ACTIVATIONS[name](z)
+        return jnp.mean(jnp.sum(cost_terms(cost, z, a, y), axis=0))
 
     def one_step(
         params: Tree, state: optax.OptState, x: jax.Array, y: jax.Array

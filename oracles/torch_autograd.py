@@ -24,12 +24,15 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def per_sample_cost(name: str, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """C_x per column: ½‖a − y‖² or −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)]."""
+def per_sample_cost(name: str, z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """C_x per column from the output layer's z and a = σ(z): ½‖a − y‖², or
+    −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] by torch's own logits form (finite where σ(z)
+    rounds to 1)."""
     if name == "quadratic":
         return 0.5 * ((a - y) ** 2).sum(dim=0)
     if name == "cross_entropy":
-        return -(y * torch.log(a) + (1 - y) * torch.log1p(-a)).sum(dim=0)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
+        return bce.sum(dim=0)
     raise KeyError(f"torch oracle has no cost {name!r}")
 
 
@@ -45,7 +48,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
         z = w @ a + b
         zs.append(z)
         a = ACTIVATIONS[name](z)
-    total = per_sample_cost(arch.cost, a, torch.tensor(batch.y)).sum()
+    total = per_sample_cost(arch.cost, zs[-1], a, torch.tensor(batch.y)).sum()
     grads = torch.autograd.grad(total, [*zs, *ws, *bs])
     n, m = len(zs), batch.x.shape[1]
     as_np: Callable[[torch.Tensor], np.ndarray] = lambda t: t.detach().numpy()  # noqa: E731

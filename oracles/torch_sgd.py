@@ -62,9 +62,11 @@ def _train(
         index = torch.as_tensor(np.asarray(batch))
         a, y_batch = x_all[:, index], y_all[:, index]
         for w, b, name in zip(ws, bs, names, strict=True):
-            a = ACTIVATIONS[name](w @ a + b)
+            z = w @ a + b
+            a = ACTIVATIONS[name](z)
         optimizer.zero_grad()
-        per_sample_cost(arch.cost, a, y_batch).mean().backward()  # type: ignore[no-untyped-call]
+        cost = per_sample_cost(arch.cost, z, a, y_batch).mean()
+        cost.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
         steps.append(
             Params(

@@ -14,12 +14,7 @@ import numpy as np
 from reference.activations import Activation
 from reference.architecture import Architecture
 from reference.costs import Cost
-from reference.equations import (
-    backpropagate_error,
-    bias_gradient,
-    output_error,
-    weight_gradient,
-)
+from reference.equations import backpropagate_error, bias_gradient, weight_gradient
 from reference.forward import feedforward
 from reference.gradients import Gradients
 from reference.params import Params
@@ -54,9 +49,8 @@ def backprop_matrix(
     fwd = feedforward(params, sigmas, x)
     L = len(fwd.zs)
     deltas: list[Array] = [np.empty(0)] * L
-    deltas[-1] = output_error(
-        cost.gradient(fwd.activations[-1], y), sigmas[-1].prime(fwd.zs[-1], fwd.activations[-1])
-    )
+    z_out, a_out = fwd.zs[-1], fwd.activations[-1]
+    deltas[-1] = cost.delta(z_out, a_out, y, sigmas[-1].prime(z_out, a_out))  # BP1
     for i in range(L - 2, -1, -1):
         deltas[i] = backpropagate_error(
             params.weights[i + 1], deltas[i + 1], sigmas[i].prime(fwd.zs[i], fwd.activations[i + 1])
@@ -87,4 +81,4 @@ def backprop_per_sample(arch: Architecture, params: Params, x: Array, y: Array) 
 def cost(arch: Architecture, params: Params, x: Array, y: Array) -> float:
     """C = (1/m) Σ_x C_x, the mean cost of the mini-batch."""
     fwd = feedforward(params, arch.layer_activations, x)
-    return float(np.mean(arch.cost_fn.fn(fwd.activations[-1], y)))
+    return float(np.mean(arch.cost_fn.fn(fwd.zs[-1], fwd.activations[-1], y)))

@@ -81,21 +81,43 @@ def test_sigmoid_never_overflows_and_saturates_exactly():
     np.testing.assert_array_equal(ACTIVATIONS["sigmoid"].fn(z), [[0.0, 1.0]])
 
 
-def test_quadratic_cost_and_gradient():
+def test_quadratic_cost_and_its_bp1():
     a, y = np.array([[1.0, 0.0], [3.0, 2.0]]), np.array([[0.0, 0.0], [1.0, 2.0]])
-    np.testing.assert_array_equal(COSTS["quadratic"].fn(a, y), [0.5 * (1 + 4), 0.0])
-    np.testing.assert_array_equal(COSTS["quadratic"].gradient(a, y), a - y)
-
-
-def test_cross_entropy_gradient_times_sigmoid_prime_is_a_minus_y():
-    # the book's eq. 66: with σ'(z) = a(1 − a), BP1 gives δ^L = a − y
-    z = np.array([[-1.5], [0.3]])
-    a, y = ACTIVATIONS["sigmoid"].fn(z), np.array([[0.2], [1.0]])
-    delta = output_error(COSTS["cross_entropy"].gradient(a, y), ACTIVATIONS["sigmoid"].prime(z))
-    np.testing.assert_allclose(delta, a - y, rtol=1e-14)
-    np.testing.assert_allclose(
-        COSTS["cross_entropy"].fn(np.array([[0.5]]), np.array([[1.0]])), [np.log(2.0)], rtol=1e-15
+    z, sigma_prime = np.full_like(a, np.nan), np.array([[0.5, 2.0], [0.25, 3.0]])  # z unused
+    np.testing.assert_array_equal(COSTS["quadratic"].fn(z, a, y), [0.5 * (1 + 4), 0.0])
+    np.testing.assert_array_equal(
+        COSTS["quadratic"].delta(z, a, y, sigma_prime), [[0.5, 0.0], [0.5, 0.0]]
     )
+
+
+def test_cross_entropy_is_the_books_formula_and_bp1_multiplied_out():
+    # eq. 63 written out, and BP1 with ∇_a C = (a − y)/(a(1 − a)) times σ'(z) = a(1 − a)
+    z = np.array([[-1.5, 4.0], [0.3, -20.0]])
+    a, y = ACTIVATIONS["sigmoid"].fn(z), np.array([[0.2, 0.0], [1.0, 0.7]])
+    sigma_prime = ACTIVATIONS["sigmoid"].prime(z)
+    book_cost = -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=0)
+    np.testing.assert_allclose(COSTS["cross_entropy"].fn(z, a, y), book_cost, rtol=1e-13)
+    multiplied_out = output_error((a - y) / (a * (1 - a)), sigma_prime)
+    np.testing.assert_allclose(
+        COSTS["cross_entropy"].delta(z, a, y, sigma_prime), multiplied_out, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        COSTS["cross_entropy"].fn(np.zeros((1, 1)), np.array([[0.5]]), np.array([[1.0]])),
+        [np.log(2.0)],
+        rtol=1e-15,
+    )
+
+
+def test_cross_entropy_stays_finite_where_sigmoid_rounds_to_0_or_1():
+    # σ(±40) and σ(±1000) round to 1 and 0: ln(1 − a) would be −∞ and BP1 multiplied out ∞ · 0.
+    # C_x → (1 − y)z for z → +∞ and −yz for z → −∞; δ^L = a − y.
+    z = np.array([[40.0, 1000.0, -40.0, -1000.0]])
+    a, y = ACTIVATIONS["sigmoid"].fn(z), np.full_like(z, 0.25)
+    assert a[0, 0] == 1.0 and a[0, 3] == 0.0
+    cost = COSTS["cross_entropy"]
+    np.testing.assert_allclose(cost.fn(z, a, y), [30.0, 750.0, 10.0, 250.0], rtol=1e-15)
+    delta = cost.delta(z, a, y, ACTIVATIONS["sigmoid"].prime(z))
+    np.testing.assert_allclose(delta, [[0.75, 0.75, -0.25, -0.25]], rtol=1e-15)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
