@@ -186,6 +186,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy (strict) on the reference and the oracles."""
-    install(session, "typecheck")
-    session.run("mypy", "reference", "oracles", *session.posargs)
+    """mypy (strict) on every package: the reference, the oracles, the harness, the checker and
+    the benchmarks (with their libraries installed, so their types are checked too)."""
+    install(session, "typecheck", "test", "report")
+    packages = ("reference", "oracles", "harness", "checker", "benchmarks")
+    session.run("mypy", *packages, *session.posargs)

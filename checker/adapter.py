@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 import random
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,11 @@ from checker.load import describe, quiet, source_files
 from checker.verdict import Finding, ImplementationError
 from reference import Architecture, Params, Step
 from reference.types import Array
+
+#: Seconds one call into the learner's code may run before it is stopped and reported as HANG:
+#: the slowest honest call here (a mini-batch of [784, 30, 10]) takes milliseconds, and an endless
+#: loop would otherwise stall the whole run.
+CALL_LIMIT_S = 10.0
 
 #: The book's names for its cost classes (network2.py), looked up in the implementation's modules.
 COST_CLASSES = {"quadratic": "QuadraticCost", "cross_entropy": "CrossEntropyCost"}
@@ -241,14 +248,45 @@ class Adapter:
         return [arrays[layer] for layer in self.layers]
 
 
+class _Overran(BaseException):
+    """Raised inside the learner's code when its time is up: a BaseException, so that the
+    learner's own ``except Exception`` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_Overran` in the running code after ``seconds`` (SIGALRM). Only the main
+    thread receives signals: elsewhere, or without setitimer, the call runs unlimited."""
+    main = threading.current_thread() is threading.main_thread()
+    if not (main and hasattr(signal, "setitimer")):
+        yield
+        return
+
+    def overrun(signum: int, frame: object) -> None:
+        raise _Overran
+
+    previous = signal.signal(signal.SIGALRM, overrun)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @contextlib.contextmanager
 def guarded(cls: type, what: str, label: str) -> Iterator[None]:
-    """Run the learner's code quietly; an exception becomes a finding naming the call and line."""
+    """Run the learner's code quietly and for at most :data:`CALL_LIMIT_S`; an exception becomes
+    a finding naming the call and line, an overrun a HANG finding."""
     try:
-        with quiet():
+        with quiet(), time_limit(CALL_LIMIT_S):
             yield
     except ImplementationError:
         raise
+    except _Overran:
+        raise ImplementationError(
+            Finding("HANG", f"{what} did not return within {CALL_LIMIT_S:g} s, so it was stopped")
+        ) from None
     except (Exception, SystemExit) as exc:
         raise ImplementationError(
             Finding(label, f"{what} raised {describe(exc, source_files(cls))}")

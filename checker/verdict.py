@@ -3,10 +3,10 @@
 A finding's label is the first equation that breaks — BP1, BP2, BP3, BP4 (backprop for one
 sample), SGD (``update_mini_batch``), COST (network2's ``total_cost``) — or, when the
 implementation's output cannot be judged as numbers, what is wrong with its form: LOAD,
-INTERFACE, SHAPE, NONFINITE, CRASH. :data:`LABELS` is also the order in which a verdict prefers
-one case's finding to another's: the earliest equation in the chain that any case shows broken
-(a bug that crashes on most shapes but is wrong on square layers is named by the equation), then
-the most basic fault of form.
+INTERFACE, SHAPE, NONFINITE, CRASH, HANG (a call that did not return in time). :data:`LABELS` is
+also the order in which a verdict prefers one case's finding to another's: the earliest equation
+in the chain that any case shows broken (a bug that crashes on most shapes but is wrong on square
+layers is named by the equation), then the most basic fault of form.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from reference import Architecture
 
 EQUATIONS = ("BP1", "BP2", "BP3", "BP4", "SGD", "COST")
-FORMS = ("LOAD", "INTERFACE", "SHAPE", "NONFINITE", "CRASH")
+FORMS = ("LOAD", "INTERFACE", "SHAPE", "NONFINITE", "CRASH", "HANG")
 LABELS = EQUATIONS + FORMS
 
 

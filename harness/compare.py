@@ -89,7 +89,7 @@ def compare(
     ``exclude`` marks elements the oracle cannot judge: they are left out of the error and counted
     in ``excluded``, never given a wider tolerance. Non-finite values are flagged even there.
     """
-    where = {"quantity": quantity, "layer": layer, "oracle": oracle}
+    where: dict[str, Any] = {"quantity": quantity, "layer": layer, "oracle": oracle}
     reference, other = np.asarray(reference), np.asarray(other)
     if exclude is not None and exclude.shape != reference.shape:
         raise ValueError(f"exclude mask has shape {exclude.shape}, expected {reference.shape}")

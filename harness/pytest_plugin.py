@@ -142,7 +142,7 @@ class Recorder:
             self.gate_reports.append(report)
         for name, value in report.user_properties:
             if name == results.PROPERTY:
-                self.records.append((report.nodeid, json.loads(value)))
+                self.records.append((report.nodeid, json.loads(str(value))))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         path = self.config.getoption("--results")

@@ -71,7 +71,7 @@ def verdict_record(
     """An implementation under test's verdict (checker/): on one case, or overall (no arch).
 
     ``verdict`` holds ``label`` (PASS; BP1…BP4, SGD, COST: the first equation that breaks; or
-    what is wrong with the implementation's form: SHAPE, NONFINITE, CRASH, INTERFACE, LOAD),
+    what is wrong with the implementation's form: SHAPE, NONFINITE, CRASH, HANG, INTERFACE, LOAD),
     ``layer`` (book numbering), ``message``, ``line`` (the verdict line printed), ``passed``
     and, overall, ``expected``/``as_expected`` (a mutant must get its intended label).
     """

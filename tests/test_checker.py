@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker import cli
+from checker import adapter, cli
 from checker.architectures import sigmoid_architectures
 from checker.diagnosis import diagnose_sample
 from checker.load import load_class
@@ -33,7 +34,7 @@ MATRIX_NETWORK = str(Path(__file__).parent / "data" / "matrix_network.py") + ":M
 #: square, width-1 and batch-1 cases each mutant needs).
 RANDOM = 4
 LINE = re.compile(
-    r"^(PASS|FAIL (BP[1-4]|SGD|COST|SHAPE|NONFINITE|CRASH|INTERFACE|LOAD)"
+    r"^(PASS|FAIL (BP[1-4]|SGD|COST|SHAPE|NONFINITE|CRASH|HANG|INTERFACE|LOAD)"
     r"( at layer \d+)?): "
 )
 
@@ -64,7 +65,8 @@ def test_every_mutant_is_caught_with_its_intended_label(mutant, request):
         (mutants.StepWithoutAveraging, lambda a: a.batch == 1),
         (mutants.GradientsOverwrittenNotSummed, lambda a: a.batch == 1),
         (mutants.HiddenErrorFromOutputLayer, lambda a: a.depth <= 3),
-        (mutants.HiddenErrorWithoutTranspose, lambda a: set(a.sizes) == {1}),
+        # no BP2 with one weight layer; w = w^T with widths 1
+        (mutants.HiddenErrorWithoutTranspose, lambda a: a.depth == 2 or set(a.sizes) == {1}),
         (mutants.WeightGradientTransposed, lambda a: set(a.sizes) == {1}),
     ],
     ids=lambda v: getattr(v, "__name__", ""),
@@ -260,6 +262,33 @@ def test_a_bad_implementation_gets_a_one_line_answer(tmp_path, source, label, sa
     assert verdict.label == label, line
     assert says in line and also in line and "\n" not in line, line
     assert LINE.match(line)
+
+
+HANGS = {
+    "endless-loop": "def backprop(self, x, y):\n    while True:\n        pass",
+    "swallows-exceptions": (
+        "def backprop(self, x, y):\n    while True:\n        try:\n            time.sleep(1)\n"
+        "        except Exception:\n            pass"
+    ),
+    "hangs-in-update": "def update_mini_batch(self, mini_batch, eta):\n    time.sleep(60)",
+}
+
+
+@pytest.mark.parametrize("body", HANGS.values(), ids=HANGS.keys())
+def test_a_call_that_does_not_return_is_stopped_and_later_cases_are_not_run(
+    tmp_path, monkeypatch, body
+):
+    monkeypatch.setattr(adapter, "CALL_LIMIT_S", 0.2)
+    path = tmp_path / "hangs.py"
+    path.write_text("import time\n" + subclass(body))
+    verdict = check_spec(f"{path}:Net", 0, 0)
+    line = verdict.line()
+    assert verdict.label == "HANG" and "did not return within 0.2 s, so it was stopped" in line
+    assert LINE.match(line) and "\n" not in line
+    waited = [c for c in verdict.cases if "not run" not in c.finding.message]
+    assert len(waited) == 1 and len(verdict.cases) > 1  # one case waited out the limit
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm left behind
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 
 
 @pytest.mark.parametrize(
