@@ -81,6 +81,14 @@ def pytest_configure(config: pytest.Config) -> None:
     one_thread_each()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with linear bookkeeping (:mod:`harness.scheduling`)."""
+    from harness.scheduling import make_scheduler
+
+    return make_scheduler(config, log)
+
+
 def one_thread_each() -> None:
     """Run NumPy's BLAS, torch and XLA single-threaded in this process (each xdist worker).
 

@@ -1,0 +1,55 @@
+"""The gate's xdist scheduler (harness.scheduling): every test runs once, groups stay whole, and a
+worker's assigned work holds only groups in flight (xdist's keeps every finished group too, and
+recounts them all after each test: quadratic in the run's length)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from harness.scheduling import GroupScheduling, make_scheduler
+
+
+class FakeWorker:
+    """What the scheduler sees of a worker: an id; it is sent test indices, told to shut down."""
+
+    def __init__(self, name: str) -> None:
+        self.gateway = SimpleNamespace(id=name)
+        self.queue: list[int] = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.queue += indices
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def test_groups_run_whole_once_each_and_finished_ones_are_forgotten(pytester):
+    config = pytester.parseconfig("--tx", "2*popen", "--dist", "loadgroup")
+    sched = make_scheduler(config, None)
+    assert isinstance(sched, GroupScheduling)
+    collection = [f"test_g.py::test_{i}[{g}]@arch{g}" for g in range(40) for i in range(3)]
+    workers = [FakeWorker("gw0"), FakeWorker("gw1")]
+    for worker in workers:
+        sched.add_node(worker)
+    for worker in workers:
+        sched.add_node_collection(worker, collection)
+    sched.schedule()
+    ran: dict[str, FakeWorker] = {}
+    while any(w.queue for w in workers):
+        for worker in (w for w in workers if w.queue):
+            index = worker.queue.pop(0)
+            ran[collection[index]] = worker
+            sched.mark_test_complete(worker, index)
+            in_flight = sched.assigned_work[worker]
+            assert all(not all(unit.values()) for unit in in_flight.values())  # none finished
+            assert len(in_flight) <= 2
+    assert sorted(ran) == sorted(collection)  # every test ran, once
+    for g in range(40):  # each group on one worker
+        assert len({ran[n] for n in collection if n.endswith(f"@arch{g}")}) == 1
+    assert all(w in ran.values() for w in workers)
+    assert sched.tests_finished and not sched.has_pending
+
+
+def test_other_distribution_modes_keep_xdists_scheduler(pytester):
+    assert make_scheduler(pytester.parseconfig("--tx", "2*popen", "--dist", "load"), None) is None
