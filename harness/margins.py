@@ -2,8 +2,9 @@
 
 ``python -m harness.margins reports/soak.json [--seconds T]`` prints, per (dtype, oracle), the
 number of comparisons, failures and errors, quantiles of error/allowed (the margin is 1 / the
-largest), and the resolution allowed/S (the smallest relative error a comparison can see) with
-the count of comparisons that cannot see even a 100% error. Exits 1 if anything failed.
+largest), the elements left out (an FD step across a relu kink) of all compared, and the
+resolution allowed/S (the smallest relative error a comparison can see) with the count of
+comparisons that cannot see even a 100% error. Exits 1 if anything failed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def margin_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     resolution: dict[tuple[str, str], list[float]] = defaultdict(list)
     worst: dict[tuple[str, str], tuple[float, str]] = {}
     failed: dict[tuple[str, str], int] = defaultdict(int)
+    excluded: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     errors: dict[str, int] = defaultdict(int)
     for rec in records:
         if rec["kind"] == "error":
@@ -34,6 +36,10 @@ def margin_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ratios[key].append(rec["ratio"])
         resolution[key].append(rec.get("resolution", float("nan")))
         failed[key] += not rec["passed"]
+        left_out = excluded[key]  # elements left out, elements in all, comparisons with any
+        left_out[0] += rec.get("excluded", 0)
+        left_out[1] += int(np.prod(rec.get("shape", [0])))
+        left_out[2] += rec.get("excluded", 0) > 0
         if rec["ratio"] >= worst.get(key, (-1.0, ""))[0]:
             worst[key] = (rec["ratio"], rec["test"])
     rows = []
@@ -49,6 +55,9 @@ def margin_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "quantiles": dict(zip(QUANTILES, np.quantile(r, QUANTILES).tolist(), strict=True)),
                 "max": float(r.max()),
                 "worst_test": worst[key][1],
+                "excluded": excluded[key][0],
+                "elements": excluded[key][1],
+                "comparisons_excluding": excluded[key][2],
                 "resolution_median": float(np.nanmedian(res)),
                 "blind": int(np.sum(res >= 1)),
             }
@@ -61,6 +70,7 @@ def margin_table(records: list[dict[str, Any]]) -> str:
     rows = margin_rows(records)
     head = ["dtype", "oracle", "comparisons", "failed", "errors"]
     head += [f"p{100 * q:g}" for q in QUANTILES] + ["max ratio", "margin", "res p50", "blind"]
+    head += ["excluded"]
     lines = [head]
     for row in rows:
         lines.append(
@@ -69,6 +79,7 @@ def margin_table(records: list[dict[str, Any]]) -> str:
             + [f"{v:.2g}" for v in row["quantiles"].values()]
             + [f"{row['max']:.3g}", f"{1 / row['max']:.3g}×" if row["max"] > 0 else "inf"]
             + [f"{row['resolution_median']:.2g}", str(row["blind"])]
+            + [f"{row['excluded']} of {row['elements']} ({row['comparisons_excluding']} cmp.)"]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     text = [
@@ -82,7 +93,8 @@ def margin_table(records: list[dict[str, Any]]) -> str:
     text += [f"worst {row['dtype']} {row['oracle']}: {row['worst_test']}" for row in rows]
     text.append(
         "(ratio = max abs error / allowed, ≤ 1 passes; margin = 1 / max ratio; res = allowed / S, "
-        "the smallest relative error seen; blind = comparisons with res ≥ 1)"
+        "the smallest relative error seen; blind = comparisons with res ≥ 1; excluded = elements "
+        "left out, an FD step across a relu kink, of all elements compared)"
     )
     return "\n".join(text)
 
