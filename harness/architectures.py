@@ -51,6 +51,7 @@ CURATED: list[Architecture] = [
     A((6, 5, 2), ("tanh", "sigmoid"), "cross_entropy", batch=3, weight_scale=10.0),
     A((3, 2), "sigmoid", "cross_entropy", batch=4, input_scale=1e3),  # σ(z^L) rounds to 1
     A((6, 5, 3), ("tanh", "sigmoid"), "cross_entropy", batch=4, weight_scale=30.0),  # after tanh ±1
+    A((1, 5), "sigmoid", "cross_entropy", seed=102109006, weight_scale=10.0),  # jax: σ(33.3) = 1
     A((13, 1, 7), ("tanh", "leaky_relu"), batch=7, seed=1148698862, input_scale=1e3),
     A((5, 4, 3), ("tanh", "sigmoid"), "quadratic", batch=3, input_scale=1e8),  # |z| ~ 3e8
 ]
