@@ -38,7 +38,7 @@ from functools import partial  # noqa: E402
 import numpy as np  # noqa: E402
 
 from oracles import finite_diff  # noqa: E402
-from reference import Architecture, Batch, Params, backprop, backprop_per_sample  # noqa: E402
+from reference import Architecture, Batch, Params, backprop, backprop_per_sample, cost  # noqa: E402
 from reference import make_case as _make_case  # noqa: E402
 from reference.forward import feedforward  # noqa: E402
 from reference.types import Array  # noqa: E402
@@ -196,21 +196,16 @@ def jax_modes(count: int) -> Iterator[Row]:
 
 def naive_central_differences(arch: Architecture, params: Params, batch: Batch) -> list[Array]:
     """One parameter at a time: w ± h in place, the full forward pass and the mean cost, twice."""
-    h, sigmas, cost = finite_diff.STEP, arch.layer_activations, arch.cost_fn
-
-    def mean_cost() -> float:
-        fwd = feedforward(params, sigmas, batch.x)
-        return float(np.mean(cost.fn(fwd.zs[-1], fwd.activations[-1], batch.y)))
-
+    h = finite_diff.STEP
     out = []
     for p in (*params.weights, *params.biases):
         slopes = np.empty_like(p)
         for index in np.ndindex(p.shape):
             kept = p[index]
             p[index] = kept + h
-            plus = mean_cost()
+            plus = cost(arch, params, batch.x, batch.y)
             p[index] = kept - h
-            minus = mean_cost()
+            minus = cost(arch, params, batch.x, batch.y)
             p[index] = kept
             slopes[index] = (plus - minus) / (2 * h)
         out.append(slopes)

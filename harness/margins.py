@@ -26,7 +26,9 @@ def margin_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     resolution: dict[tuple[str, str], list[float]] = defaultdict(list)
     worst: dict[tuple[str, str], tuple[float, str]] = {}
     failed: dict[tuple[str, str], int] = defaultdict(int)
-    excluded: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    excluded: dict[tuple[str, str], int] = defaultdict(int)  # elements left out (FD kinks)
+    elements: dict[tuple[str, str], int] = defaultdict(int)  # elements compared in all
+    excluding: dict[tuple[str, str], int] = defaultdict(int)  # comparisons leaving any out
     errors: dict[str, int] = defaultdict(int)
     for rec in records:
         if rec["kind"] == "error":
@@ -36,10 +38,9 @@ def margin_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ratios[key].append(rec["ratio"])
         resolution[key].append(rec.get("resolution", float("nan")))
         failed[key] += not rec["passed"]
-        left_out = excluded[key]  # elements left out, elements in all, comparisons with any
-        left_out[0] += rec.get("excluded", 0)
-        left_out[1] += int(np.prod(rec.get("shape", [0])))
-        left_out[2] += rec.get("excluded", 0) > 0
+        excluded[key] += rec.get("excluded", 0)
+        elements[key] += int(np.prod(rec.get("shape", [0])))
+        excluding[key] += rec.get("excluded", 0) > 0
         if rec["ratio"] >= worst.get(key, (-1.0, ""))[0]:
             worst[key] = (rec["ratio"], rec["test"])
     rows = []
@@ -55,9 +56,9 @@ def margin_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "quantiles": dict(zip(QUANTILES, np.quantile(r, QUANTILES).tolist(), strict=True)),
                 "max": float(r.max()),
                 "worst_test": worst[key][1],
-                "excluded": excluded[key][0],
-                "elements": excluded[key][1],
-                "comparisons_excluding": excluded[key][2],
+                "excluded": excluded[key],
+                "elements": elements[key],
+                "comparisons_excluding": excluding[key],
                 "resolution_median": float(np.nanmedian(res)),
                 "blind": int(np.sum(res >= 1)),
             }

@@ -266,9 +266,8 @@ def _cross_entropy_delta_rounding(out: OutputLayer, zeta: Array, alpha: Array) -
     off), errs in σ(x) by ε·softplus(x) relative: y(1 − a) by y(1 − a)·softplus(−z) and
     (1 − y)a by (1 − y)a·softplus(z), up to ε|z| where the output saturates the wrong way.
     """
-    z, a, y = out.z, out.a, out.y
-    through_values = np.abs(y) * (1 - a) * np.logaddexp(0.0, -z)
-    through_values += np.abs(1 - y) * a * np.logaddexp(0.0, z)
+    z, a, y, softplus = out.z, out.a, out.y, ACTIVATIONS["softplus"].fn
+    through_values = np.abs(y) * (1 - a) * softplus(-z) + np.abs(1 - y) * a * softplus(z)
     return 2 * (np.abs(a) + np.abs(y)) + through_values + alpha
 
 
@@ -294,8 +293,8 @@ def _quadratic_cost_rounding(out: OutputLayer) -> Array:
 def _cross_entropy_cost_rounding(out: OutputLayer) -> Array:
     """Σ[y softplus(−z) + (1 − y) softplus(z)], the form every oracle evaluates from z^L: each
     softplus within SIGMA_ULPS, then the products and the sum's n_L + 2 roundings of its terms."""
-    z, y = out.z, out.y
-    terms = np.abs(y) * np.logaddexp(0.0, -z) + np.abs(1 - y) * np.logaddexp(0.0, z)
+    z, y, softplus = out.z, out.y, ACTIVATIONS["softplus"].fn
+    terms = np.abs(y) * softplus(-z) + np.abs(1 - y) * softplus(z)
     return (z.shape[0] + 2 + SIGMA_ULPS) * terms.sum(axis=0)
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from reference.activations import Softplus
 from reference.equations import output_error
 from reference.types import Array
 
@@ -51,6 +52,9 @@ class Quadratic:
         return output_error(a - y, sigma_prime)
 
 
+_SOFTPLUS = Softplus()
+
+
 @dataclass(frozen=True)
 class CrossEntropy:
     """C_x = −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] (book eq. 63), for sigmoid outputs.
@@ -64,8 +68,7 @@ class CrossEntropy:
     requires_output: str | None = "sigmoid"
 
     def fn(self, z: Array, a: Array, y: Array) -> Array:
-        terms = y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)
-        return np.sum(terms, axis=-2)
+        return np.sum(y * _SOFTPLUS.fn(-z) + (1.0 - y) * _SOFTPLUS.fn(z), axis=-2)
 
     def delta(self, z: Array, a: Array, y: Array, sigma_prime: Array) -> Array:
         """BP1 with ∇_a C = (a − y) / (a(1 − a)) and σ'(z) = a(1 − a): the factors cancel, so
