@@ -6,11 +6,13 @@ is not rejected here: its cases fail alone with a message naming it, and the oth
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from reference import Architecture
-from reference.activations import ACTIVATIONS
 from reference.costs import COSTS
+from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES
 
 A = Architecture
 
@@ -60,26 +62,49 @@ CURATED: list[Architecture] = [
 WEIGHT_LAYERS = (1, 6)
 WIDTHS = (1, 32)
 BATCH = (1, 16)
+#: How many names of each vocabulary order the random draw picks from uniformly by the case's own
+#: generator (the names of the first draw). A name appended later enters by its own coins.
+FIRST_ACTIVATIONS = 6
+FIRST_COSTS = 2
 
 
 def random_architectures(count: int, seed: int) -> list[Architecture]:
     """``count`` architectures drawn from ``seed``: 1–6 weight layers, widths 1–32, an activation
     per layer, a cost (cross-entropy gets a sigmoid output layer), batch size 1–16.
 
-    Case i depends only on (seed, i), so raising ``count`` keeps the earlier cases.
+    Case i depends only on (seed, i), so raising ``count`` keeps the earlier cases; and the names
+    are drawn from the append-only vocabulary orders (:mod:`reference.vocabulary`) so that adding
+    a name keeps every earlier draw except where the new name itself is drawn (:func:`_names`).
     """
     if count < 0:
         raise ValueError(f"random architecture count must be >= 0, got {count}")
-    names, costs = sorted(ACTIVATIONS), sorted(COSTS)
     archs = []
     for i in range(count):
         rng = np.random.default_rng([seed, i])
         depth = int(rng.integers(WEIGHT_LAYERS[0], WEIGHT_LAYERS[1] + 1))
         sizes = tuple(int(n) for n in rng.integers(WIDTHS[0], WIDTHS[1] + 1, depth + 1))
-        acts = [str(a) for a in rng.choice(names, depth)]
-        cost = str(rng.choice(costs))
+        first = [str(a) for a in rng.choice(ACTIVATION_NAMES[:FIRST_ACTIVATIONS], depth)]
+        acts = _names(first, ACTIVATION_NAMES, FIRST_ACTIVATIONS, (seed, i, 0))
+        first_cost = str(rng.choice(COST_NAMES[:FIRST_COSTS]))
+        cost = _names([first_cost], COST_NAMES, FIRST_COSTS, (seed, i, 1))[0]
         if COSTS[cost].requires_output:
             acts[-1] = COSTS[cost].requires_output or acts[-1]
         batch = int(rng.integers(BATCH[0], BATCH[1] + 1))
         archs.append(A(sizes, tuple(acts), cost, batch=batch, seed=int(rng.integers(2**31))))
     return archs
+
+
+def _names(
+    drawn: list[str], order: Sequence[str], first: int, key: tuple[int, int, int]
+) -> list[str]:
+    """Each of ``drawn`` (uniform over ``order[:first]``) made uniform over all of ``order``: the
+    name at position k ≥ first replaces a draw with probability 1/(k + 1), by a coin of its own
+    (seeded by ``key`` and k), as in reservoir sampling. A name appended later changes only the
+    draws its own coins take; the case's generator is not touched."""
+    for k in range(first, len(order)):
+        coins = np.random.default_rng([*key, k]).random(len(drawn))
+        drawn = [
+            order[k] if coin * (k + 1) < 1 else name
+            for coin, name in zip(coins, drawn, strict=True)
+        ]
+    return drawn

@@ -24,6 +24,7 @@ import numpy as np
 import optax
 
 from reference import Architecture, Batch, Gradients, Params
+from reference.vocabulary import LEAKY_RELU_ALPHA
 
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
 
@@ -32,26 +33,37 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh,
     "relu": lambda z: jnp.where(z > 0, z, 0.0),
     # σ'(0) = α as in the reference (jax.nn.leaky_relu takes σ'(0) = 1).
-    "leaky_relu": lambda z: jnp.where(z > 0, z, 0.01 * z),
+    "leaky_relu": lambda z: jnp.where(z > 0, z, LEAKY_RELU_ALPHA * z),
     "softplus": lambda z: jnp.logaddexp(z, 0.0),
     "identity": lambda z: z,
 }
-
-COSTS = ("quadratic", "cross_entropy")  # the order of the padded program's cost codes
 
 #: The shared shape: widths (input included), batch and weight layers a small net is padded to.
 SMALL = {"width": 32, "batch": 16, "layers": 8}
 
 
+def _quadratic(z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
+    return 0.5 * (a - y) ** 2
+
+
+def _cross_entropy(z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
+    return optax.sigmoid_binary_cross_entropy(z, y)
+
+
+#: The summands of C_x, one per output neuron (row) and sample (column), from the output layer's
+#: z and a = σ(z): ½(a − y)², or −[y ln a + (1 − y) ln(1 − a)] by optax's logits form (finite
+#: where σ(z) rounds to 1). The order is the padded program's cost codes.
+COSTS: dict[str, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = {
+    "quadratic": _quadratic,
+    "cross_entropy": _cross_entropy,
+}
+
+
 def cost_terms(name: str, z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
-    """The summands of C_x, one per output neuron (row) and sample (column), from the output
-    layer's z and a = σ(z): ½(a − y)², or −[y ln a + (1 − y) ln(1 − a)] by optax's logits form
-    (finite where σ(z) rounds to 1)."""
-    if name == "quadratic":
-        return 0.5 * (a - y) ** 2
-    if name == "cross_entropy":
-        return optax.sigmoid_binary_cross_entropy(z, y)
-    raise KeyError(f"jax oracle has no cost {name!r}")
+    """The summands of C_x by the cost named ``name`` (:data:`COSTS`)."""
+    if name not in COSTS:
+        raise KeyError(f"jax oracle has no cost {name!r}")
+    return COSTS[name](z, a, y)
 
 
 def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:

@@ -12,28 +12,42 @@ import numpy as np
 import torch
 
 from reference import Architecture, Batch, Gradients, Params
+from reference.vocabulary import LEAKY_RELU_ALPHA
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "relu": torch.relu,
-    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01),
+    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, LEAKY_RELU_ALPHA),
     # logaddexp rather than F.softplus, whose default threshold=20 switches to z (an approximation).
     "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
     "identity": lambda z: z,
 }
 
 
+def _quadratic(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((a - y) ** 2).sum(dim=0)
+
+
+def _cross_entropy(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
+    return bce.sum(dim=0)
+
+
+#: C_x per column from the output layer's z and a = σ(z): ½‖a − y‖², or
+#: −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] by torch's own logits form (finite where σ(z)
+#: rounds to 1).
+COSTS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "quadratic": _quadratic,
+    "cross_entropy": _cross_entropy,
+}
+
+
 def per_sample_cost(name: str, z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """C_x per column from the output layer's z and a = σ(z): ½‖a − y‖², or
-    −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] by torch's own logits form (finite where σ(z)
-    rounds to 1)."""
-    if name == "quadratic":
-        return 0.5 * ((a - y) ** 2).sum(dim=0)
-    if name == "cross_entropy":
-        bce = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
-        return bce.sum(dim=0)
-    raise KeyError(f"torch oracle has no cost {name!r}")
+    """C_x per column by the cost named ``name`` (:data:`COSTS`)."""
+    if name not in COSTS:
+        raise KeyError(f"torch oracle has no cost {name!r}")
+    return COSTS[name](z, a, y)
 
 
 def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:

@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from reference.types import Array
+from reference.vocabulary import LEAKY_RELU_ALPHA
 
 
 class Activation(Protocol):
@@ -78,7 +79,7 @@ class ReLU:
 class LeakyReLU:
     """σ(z) = z for z > 0 and αz otherwise; σ'(z) = 1 or α (σ'(0) = α)."""
 
-    alpha: float = 0.01
+    alpha: float = LEAKY_RELU_ALPHA
     name: str = "leaky_relu"
 
     def fn(self, z: Array) -> Array:
