@@ -196,7 +196,7 @@ def jax_modes(count: int) -> Iterator[Row]:
 
 def naive_central_differences(arch: Architecture, params: Params, batch: Batch) -> list[Array]:
     """One parameter at a time: w ± h in place, the full forward pass and the mean cost, twice."""
-    h = finite_diff.STEP
+    h = finite_diff.FD_STEP
     out = []
     for p in (*params.weights, *params.biases):
         slopes = np.empty_like(p)

@@ -20,21 +20,21 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from checker.tolerances import cost_slope_allowed, implementation_allowed
 from checker.verdict import Finding
 from harness.compare import Comparison, compare, scale
-from harness.tolerances import (
-    cost_slope_allowed,
-    implementation_allowed,
-    sigmoid_term_scales,
-    update_allowed,
-)
-from oracles.finite_diff import STEP
+from harness.rounding import ErrorScales, error_scales
+from harness.tolerances import sgd_step_allowed
+from oracles.finite_diff import FD_STEP
 from reference import Architecture, Batch, Params, Step, backprop, update_mini_batch_per_sample
 from reference.forward import feedforward
+from reference.layers import at_layer
 from reference.types import Array
 
 #: Entries of each layer's w^l and b^l whose total_cost slope is taken (seeded choice).
 COST_ENTRIES = {"weights": 3, "biases": 2}
+#: The gradient each parameter array's update and cost slope is judged by.
+GRADIENT_OF = {"weights": "nabla_w", "biases": "nabla_b"}
 
 
 def diagnose_sample(
@@ -50,15 +50,14 @@ def diagnose_sample(
     ``arch`` is the one-sample architecture (batch 1); x and y are column vectors.
     """
     ref = backprop(arch, params, x, y)
-    terms = sigmoid_term_scales(arch, params, x, y)
+    scales = error_scales(arch, params, Batch(x, y), np.float64)
     a = feedforward(params, arch.layer_activations, x).activations
     L = arch.depth
     for l in range(L, 1, -1):  # noqa: E741 — the book's layer index
         delta, right_w = ref.get("delta", l), ref.get("nabla_w", l)
-        ours_b, ours_w = nabla_b[l - 2], nabla_w[l - 2]
-        w_terms = terms.get("nabla_w", l)
-        b = _compare(arch, delta, ours_b, terms.get("nabla_b", l), "nabla_b", l)
-        w = _compare(arch, right_w, ours_w, w_terms, "nabla_w", l)
+        ours_b, ours_w = at_layer(nabla_b, l), at_layer(nabla_w, l)
+        b = _compare(scales, delta, ours_b, "nabla_b", l)
+        w = _compare(scales, right_w, ours_w, "nabla_w", l)
         if b.passed and w.passed:
             continue
         if b.passed:
@@ -68,7 +67,7 @@ def diagnose_sample(
             what = f"nabla_b ≠ δ^{l} while nabla_w = δ^{l} (a^{l - 1})ᵀ holds with the right δ^{l}"
             return _finding("BP3", b, what, right=delta, got=ours_b)
         # Both wrong: δ^l itself is, unless nabla_w is not even nabla_b (a^{l−1})ᵀ (BP4 too).
-        own = _compare(arch, ours_b @ a[l - 2].T, ours_w, w_terms, "nabla_w", l)
+        own = _compare(scales, ours_b @ a[l - 2].T, ours_w, "nabla_w", l)
         also = "" if own.passed else "; nabla_w ≠ its own nabla_b (a^(l−1))ᵀ either (BP4 too)"
         if l == L:
             what = f"δ^{L} wrong (BP1: δ^L = ∇_a C ⊙ σ'(z^L)), seen in nabla_b = δ^{L}"
@@ -86,18 +85,24 @@ def diagnose_update(
 ) -> Finding | None:
     """SGD: the parameters after one ``update_mini_batch`` against the reference's step."""
     want = update_mini_batch_per_sample(arch, params, batch.x, batch.y, step)
-    terms = sigmoid_term_scales(arch, params, batch.x, batch.y)
+    grads = backprop(arch, params, batch.x, batch.y)
+    scales = error_scales(arch, params, batch, np.float64)
     how = f"m={arch.batch}, η={step.eta:g}" + (
         f", λ={step.lmbda:g}, n={step.n}" if step.lmbda else ""
     )
     for layer in range(arch.depth, 1, -1):
         i = layer - 2
-        for name, ours, theirs, old, g in (
-            ("weights", want.weights[i], new.weights[i], params.weights[i], terms.nabla_w[i]),
-            ("biases", want.biases[i], new.biases[i], params.biases[i], terms.nabla_b[i]),
+        for name, ours, theirs, old in (
+            ("weights", want.weights[i], new.weights[i], params.weights[i]),
+            ("biases", want.biases[i], new.biases[i], params.biases[i]),
         ):
-            allowed = update_allowed(
-                arch, layer, step.eta, float(np.abs(g).max()), float(np.abs(old).max()), np.float64
+            quantity = GRADIENT_OF[name]
+            allowed = sgd_step_allowed(
+                step.eta,
+                scales.rounding[quantity, layer],
+                float(np.abs(grads.get(quantity, layer)).max()),
+                float(np.abs(old).max()),
+                np.float64,
             )
             c = compare(ours, theirs, allowed, quantity=name, layer=layer, oracle="implementation")
             if not c.passed:
@@ -123,6 +128,7 @@ def diagnose_total_cost(
     """
     data = [(batch.x[:, s : s + 1], batch.y[:, s : s + 1]) for s in range(arch.batch)]
     grads = backprop(arch, params, batch.x, batch.y)
+    scales = error_scales(arch, params, batch, np.float64)
     for lam in (0.0, lmbda):
         squares = sum(w.size for w in params.weights) if lam else 0
         for layer in range(arch.depth, 1, -1):
@@ -138,14 +144,22 @@ def diagnose_total_cost(
                 slopes, costs = [], []
                 for entry in entries:
                     plus, minus = (
-                        total_cost(_nudged(params, name, i, entry, sign * STEP), data, lam)
+                        total_cost(_nudged(params, name, i, entry, sign * FD_STEP), data, lam)
                         for sign in (1.0, -1.0)
                     )
-                    slopes.append((plus - minus) / (2 * STEP))
+                    slopes.append((plus - minus) / (2 * FD_STEP))
                     costs += [abs(plus), abs(minus)]
                 want = np.array([exact[e] for e in entries])
                 got = np.array(slopes)
-                allowed = cost_slope_allowed(arch, layer, scale(exact, got), max(costs), squares)
+                allowed = cost_slope_allowed(
+                    arch,
+                    scales,
+                    GRADIENT_OF[name],
+                    layer,
+                    scale(exact, got),
+                    max(costs),
+                    squares,
+                )
                 c = compare(want, got, allowed, quantity=name, layer=layer, oracle="implementation")
                 if not c.passed:
                     entry = entries[c.worst_index[0]]
@@ -160,10 +174,10 @@ def diagnose_total_cost(
 
 
 def _compare(
-    arch: Architecture, ref: Array, ours: Array, terms: Array, quantity: str, layer: int
+    scales: ErrorScales, ref: Array, ours: Array, quantity: str, layer: int
 ) -> Comparison:
-    """``ours`` against ``ref``, allowed the error model's bound for terms of size ``terms``."""
-    allowed = implementation_allowed(arch, layer, float(terms.max()), np.float64)
+    """``ours`` against ``ref``, allowed the running rounding bound of ``quantity``."""
+    allowed = implementation_allowed(scales, quantity, layer)
     return compare(ref, ours, allowed, quantity=quantity, layer=layer, oracle="implementation")
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare import Comparison, compare, scale
-from harness.tolerances import ErrorScales, allowed_error, error_scales
+from harness.compare import Comparison, compare
+from harness.rounding import ErrorScales, error_scales
+from harness.tolerances import allowed_error
 from oracles import Mask, Output, get_oracle
 from reference import Architecture, Batch, Gradients, Params, backprop, make_case
 
@@ -45,7 +46,7 @@ class Case:
     params: Params
     batch: Batch
     reference: Gradients
-    scales: ErrorScales  # the error model's scales for this case (harness.tolerances)
+    scales: ErrorScales  # the error model's scales for this case (harness.rounding)
     dtype: Any
 
 
@@ -129,17 +130,8 @@ def compare_one(
     error model's rounding bounds are per layer and cover the excluded elements too.
     """
     ours, other = case.reference.get(quantity, layer), theirs.get(quantity, layer)
-    kept = np.ones(ours.shape, dtype=bool) if exclude is None else ~exclude
-    allowed = allowed_error(
-        oracle,
-        case.arch,
-        layer,
-        scale(ours[kept], other[kept]),
-        case.scales.fd_rounding[quantity, layer],
-        case.dtype,
-        quantity=quantity,
-        scales=case.scales,
-    )
+    kind = get_oracle(oracle).kind
+    allowed = allowed_error(kind, case.scales, quantity, layer, case.dtype)
     return compare(
         ours, other, allowed, quantity=quantity, layer=layer, oracle=oracle, exclude=exclude
     )

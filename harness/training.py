@@ -4,8 +4,8 @@ A :class:`TrainingCase` is one run as a record: the book's sigmoid network train
 scikit-learn's digits (:mod:`harness.digits`) with a cost, η, λ, a mini-batch size, epochs and
 seeds. Every trainer starts from the same parameters and follows the same mini-batch order; the
 parameters after each step form its trajectory (index t: after t steps, 0 the start). The drift of
-a trajectory from the float64 reference is judged against the model of :mod:`harness.tolerances`
-(``drift_allowed``), whose expansion factors :func:`expansion_factors` measures.
+a trajectory from the float64 reference is judged against :mod:`harness.drift_model`
+(``allowed_drift``), which measures the model's inputs along the reference's path.
 
 ``python -m harness.training --out reports/training.json`` (or ``nox -s training``) writes every
 curve as data; :mod:`harness.training_plot` draws them. The JSON file's schema (``"schema": 1``):
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -47,11 +46,10 @@ from typing import Any
 
 import numpy as np
 
-from harness import digits, tolerances
+from harness import digits
 from oracles.training import TRAINERS, Order, TrainerFn, get_trainer
 from reference import (
     Architecture,
-    Batch,
     Params,
     Step,
     cost,
@@ -69,9 +67,6 @@ PER_SAMPLE = "per_sample"
 #: Everything compared with the float64 reference: network.py's per-sample form and the oracles.
 COMPARED = (PER_SAMPLE, *TRAINERS)
 DTYPES = {"float64": np.float64, "float32": np.float32}
-#: Central-difference step of the tangent vector (unit 2-norm) in expansion_factors: rounding
-#: ε‖θ‖/h ≈ 1e-10 and truncation ~h² ≈ 1e-10 relative to the growth, for ‖θ‖ ~ 20.
-TANGENT_STEP = 1e-5
 
 
 @dataclass(frozen=True)
@@ -212,96 +207,6 @@ def drift(reference: Sequence[Params], other: Sequence[Params]) -> Drift:
     return Drift(max_abs, max_abs / np.abs(ref).max(axis=1), l2, l2 / np.linalg.norm(ref, axis=1))
 
 
-def applied_gradients(case: TrainingCase, reference: Sequence[Params]) -> list[Params]:
-    """∇C_t of every step, read off the reference's own updates: (D·θ_{t−1} − θ_t) / η."""
-    step = case.step()
-    decay = 1.0 - step.eta * step.lmbda / step.n
-    return [
-        Params(
-            tuple(
-                (decay * w0 - w1) / step.eta for w0, w1 in zip(a.weights, b.weights, strict=True)
-            ),
-            tuple((b0 - b1) / step.eta for b0, b1 in zip(a.biases, b.biases, strict=True)),
-        )
-        for a, b in itertools.pairwise(reference)
-    ]
-
-
-@functools.lru_cache(maxsize=16)
-def step_error_scales(case: TrainingCase, dtype: Any) -> tuple[tolerances.ErrorScales, ...]:
-    """The running rounding bounds of every step t = 1…k: at the reference's θ_{t−1}, batch t."""
-    data = case.data()
-    return tuple(
-        tolerances.error_scales(case.arch, theta, Batch(data.x[:, b], data.y[:, b]), dtype)
-        for theta, b in zip(reference_run(case)[:-1], case.order(), strict=True)
-    )
-
-
-def step_roundings(case: TrainingCase, dtype: Any) -> Array:
-    """r_t for t = 1…k (harness.tolerances' training section), along the reference's path."""
-    reference = reference_run(case)
-    steps = zip(
-        reference[:-1],
-        applied_gradients(case, reference),
-        step_error_scales(case, dtype),
-        strict=True,
-    )
-    return np.asarray(
-        [
-            tolerances.sgd_step_rounding(
-                case.eta,
-                list(scales.rounding_norm.values()),
-                float(np.linalg.norm(flatten(grad))),
-                float(np.linalg.norm(flatten(theta))),
-                dtype,
-            )
-            for theta, grad, scales in steps
-        ]
-    )
-
-
-def expansion_factors(
-    case: TrainingCase, reference: Sequence[Params], seed: int = 0, h: float = TANGENT_STEP
-) -> Array:
-    """g_t for t = 1…k: the growth of a tangent vector carried along the reference's path.
-
-    v_0 is a seeded random unit vector; step t maps it to J_t v ≈ [Φ_t(θ_{t−1} + hv) −
-    Φ_t(θ_{t−1} − hv)] / 2h (Φ_t the reference's step on mini-batch t), g_t = ‖J_t v‖ and v is
-    renormalised: a power iteration of the step Jacobians along the path.
-    """
-    data, step, arch = case.data(), case.step(), case.arch
-    v = np.random.default_rng(seed).standard_normal(flatten(reference[0]).size)
-    v /= np.linalg.norm(v)
-    factors = []
-    for theta, batch in zip(reference[:-1], case.order(), strict=True):
-        x, y, base = data.x[:, batch], data.y[:, batch], flatten(theta)
-        ahead, behind = (
-            flatten(update_mini_batch(arch, unflatten(base + sign * h * v, theta), x, y, step))
-            for sign in (1.0, -1.0)
-        )
-        jv = (ahead - behind) / (2 * h)
-        factors.append(float(np.linalg.norm(jv)))
-        v = jv / factors[-1]
-    return np.asarray(factors)
-
-
-@functools.lru_cache(maxsize=8)
-def _expansion(case: TrainingCase) -> Array:
-    return expansion_factors(case, reference_run(case))
-
-
-def allowed_drift(case: TrainingCase, dtype: Any) -> Array:
-    """The drift model's allowed ‖Δθ_t‖₂ for t = 0…k, a ``dtype`` run against float64."""
-    reference = reference_run(case)
-    eps = float(np.finfo(dtype).eps)
-    start = (
-        0.0
-        if eps <= np.finfo(np.float64).eps
-        else 0.5 * eps * np.linalg.norm(flatten(reference[0]))
-    )
-    return tolerances.drift_allowed(float(start), step_roundings(case, dtype), _expansion(case))
-
-
 # --- Curves as data ----------------------------------------------------------------------------
 
 
@@ -358,6 +263,8 @@ def run_record(
 
 def case_record(case: TrainingCase, dtypes: Sequence[str] = tuple(DTYPES)) -> dict[str, Any]:
     """Every run of one case, in every dtype, with the model's allowed drift."""
+    from harness.drift_model import allowed_drift, expansion  # the model reads this module's runs
+
     allowed = {name: allowed_drift(case, DTYPES[name]) for name in dtypes}
     runs = []
     for dtype_name in dtypes:
@@ -384,7 +291,7 @@ def case_record(case: TrainingCase, dtypes: Sequence[str] = tuple(DTYPES)) -> di
         "n_test": int(data.x_test.shape[1]),
         "steps": len(case.order()),
         "steps_per_epoch": -(-data.n // case.mini_batch_size),
-        "expansion": _expansion(case).tolist(),
+        "expansion": expansion(case).tolist(),
         "allowed": {name: a.tolist() for name, a in allowed.items()},
         "runs": runs,
     }

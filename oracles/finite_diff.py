@@ -8,7 +8,7 @@ network is the unperturbed one plus these changes (exact algebra, not a derivati
 perturbations of a layer run at once as an extra array axis, in chunks of bounded memory.
 
 The step h: a central difference errs by truncation ≈ h²|f'''|/6 and by rounding ≈ ε|C|/h, so
-the best h is ~ (3ε|C|/|f'''|)^{1/3} ≈ ε^{1/3} ≈ 6e-6 for |C|, |f'''| ~ 1. :data:`STEP` is that
+the best h is ~ (3ε|C|/|f'''|)^{1/3} ≈ ε^{1/3} ≈ 6e-6 for |C|, |f'''| ~ 1. :data:`FD_STEP` is that
 order; :mod:`harness.tolerances` turns the same two terms into the allowed error. Always float64:
 a float32 central difference has ε^{2/3} ≈ 2e-5 relative error at best, too coarse to judge by.
 
@@ -34,24 +34,32 @@ from reference.forward import Forward, feedforward
 from reference.types import Array
 
 #: The central-difference step, ≈ ε^{1/3} for float64 (see the module docstring).
-STEP = 2.0**-17  # ≈ 7.6e-6; a power of two, so ±h is exact relative to the values it is added to
+FD_STEP = 2.0**-17  # ≈ 7.6e-6; a power of two, so ±h is exact relative to the values it is added to
 #: Upper bound on the bytes of one array of a chunk of perturbations (a dozen live at once). Small
 #: enough to stay in cache and in glibc's heap (measured: 72 KiB chunks ran 2.5x slower than
 #: 64 KiB, as two freed temporaries pass the 128 KiB trim threshold and every NumPy temporary then
 #: page-faults back in), large enough that NumPy's per-call overhead stays under a third.
 CHUNK_BYTES = 2**16
-#: Activations whose σ' jumps at z = 0.
-KINKED = frozenset({"relu", "leaky_relu"})
+#: Per activation: whether its σ' jumps at z = 0.
+KINKS = {
+    "identity": False,
+    "leaky_relu": True,
+    "relu": True,
+    "sigmoid": False,
+    "softplus": False,
+    "tanh": False,
+}
+KINKED = frozenset(name for name, kinked in KINKS.items() if kinked)
 
 Index = np.ndarray[Any, np.dtype[np.intp]]
 
 
-def gradients(arch: Architecture, params: Params, batch: Batch, h: float = STEP) -> Gradients:
+def gradients(arch: Architecture, params: Params, batch: Batch, h: float = FD_STEP) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l by central differences of the cost with step h."""
     return differences(arch, params, batch, h).gradients
 
 
-def differences(arch: Architecture, params: Params, batch: Batch, h: float = STEP) -> Output:
+def differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_STEP) -> Output:
     """The central differences, and per (quantity, layer) a mask of the elements whose ±h
     evaluations crossed a relu/leaky_relu kink (``Output.excluded``)."""
     arch.check()
@@ -59,7 +67,7 @@ def differences(arch: Architecture, params: Params, batch: Batch, h: float = STE
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     net = _Net(
         arch.layer_activations,
-        arch.cost_fn,
+        arch.cost_object,
         params,
         y,
         feedforward(params, arch.layer_activations, x),

@@ -82,7 +82,7 @@ class Architecture:
 
     @functools.cached_property  # checked and looked up once per record, not once per backprop
     def layer_activations(self) -> tuple[Activation, ...]:
-        """σ for layers 2…L (index 0 is layer 2)."""
+        """σ for layers 2…L (a per-layer tuple, :mod:`reference.layers`)."""
         self.check()
         names = self.activations
         if isinstance(names, str):
@@ -90,7 +90,8 @@ class Architecture:
         return tuple(ACTIVATIONS[n] for n in names)
 
     @functools.cached_property
-    def cost_fn(self) -> Cost:
+    def cost_object(self) -> Cost:
+        """The :class:`~reference.costs.Cost` named by ``cost``: C_x and BP1's δ^L."""
         self.check()
         return COSTS[self.cost]
 

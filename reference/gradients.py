@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from reference.layers import at_layer, book_layers
 from reference.types import Array
 
 QUANTITIES = ("delta", "nabla_b", "nabla_w")
@@ -24,7 +25,7 @@ QUANTITIES = ("delta", "nabla_b", "nabla_w")
 
 @dataclass(frozen=True)
 class Gradients:
-    """δ^l, ∂C/∂b^l and ∂C/∂w^l for layers 2…L (tuple index 0 is layer 2)."""
+    """δ^l, ∂C/∂b^l and ∂C/∂w^l for layers 2…L (per-layer tuples, :mod:`reference.layers`)."""
 
     deltas: tuple[Array, ...]
     nabla_b: tuple[Array, ...]
@@ -62,7 +63,7 @@ class Gradients:
     @property
     def layers(self) -> range:
         """Book layer numbers 2…L."""
-        return range(2, len(self.deltas) + 2)
+        return book_layers(len(self.deltas))
 
     def get(self, quantity: str, layer: int) -> Array:
         """One quantity (``"delta"``, ``"nabla_b"`` or ``"nabla_w"``) of layer l (2…L)."""
@@ -70,9 +71,8 @@ class Gradients:
             raise KeyError(f"unknown quantity {quantity!r}; known: {QUANTITIES}")
         if layer not in self.layers:
             raise IndexError(f"layer {layer} out of range {self.layers.start}…{self.layers[-1]}")
-        return {"delta": self.deltas, "nabla_b": self.nabla_b, "nabla_w": self.nabla_w}[quantity][
-            layer - 2
-        ]
+        per_layer = {"delta": self.deltas, "nabla_b": self.nabla_b, "nabla_w": self.nabla_w}
+        return at_layer(per_layer[quantity], layer)
 
     def items(self) -> Iterator[tuple[str, int, Array]]:
         """(quantity, layer, array) for every quantity of every layer."""

@@ -13,15 +13,24 @@ from typing import Any
 import numpy as np
 
 from reference.architecture import Architecture
+from reference.layers import at_layer
 from reference.types import Array
 
 
 @dataclass(frozen=True)
 class Params:
-    """w^l and b^l for layers 2…L (index 0 is layer 2)."""
+    """w^l and b^l for layers 2…L (per-layer tuples, :mod:`reference.layers`)."""
 
     weights: tuple[Array, ...]
     biases: tuple[Array, ...]
+
+    def weight(self, layer: int) -> Array:
+        """w^l, the weights into book layer ``layer`` (2…L)."""
+        return at_layer(self.weights, layer)
+
+    def bias(self, layer: int) -> Array:
+        """b^l, the biases of book layer ``layer`` (2…L)."""
+        return at_layer(self.biases, layer)
 
     def astype(self, dtype: Any) -> Params:
         return Params(

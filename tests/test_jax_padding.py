@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.tolerances import autograd_allowed
+from harness.rounding import error_scales
+from harness.tolerances import bound_allowed
 from oracles import jax_grad
 from reference import Architecture, make_case
 
@@ -32,9 +33,9 @@ def test_padded_program_matches_one_compiled_for_the_net(arch):
     params, batch = make_case(arch)
     padded = jax_grad._padded(arch, params, batch)
     own = jax_grad._per_shape(arch, params, batch)
+    bounds = error_scales(arch, params, batch, np.float64).rounding
     for (quantity, layer, ours), (_, _, theirs) in zip(padded.items(), own.items(), strict=True):
-        s = max(np.abs(ours).max(), np.abs(theirs).max())
-        allowed = autograd_allowed(arch, layer, s, np.float64)
+        allowed = bound_allowed(bounds[quantity, layer], np.float64)
         assert np.abs(ours - theirs).max() <= allowed, f"{arch.id}: {quantity} of layer {layer}"
 
 

@@ -13,11 +13,11 @@ from harness.cases import assemble_case, compare_one
 from harness.compare import compare
 from harness.results import comparison_record
 from oracles import get_oracle
-from oracles.finite_diff import STEP, differences, gradients
+from oracles.finite_diff import FD_STEP, differences, gradients
 from reference import Architecture, Batch, Params
 from reference.forward import feedforward
 
-h = STEP
+h = FD_STEP
 X = np.array([[1.0, 2.0], [0.5, -1.0]])
 Y = np.array([[0.1, 0.9]])
 

@@ -3,7 +3,7 @@
 Every trainer starts from the same parameters and follows the same mini-batch order
 (:mod:`harness.training`). Each step taken from the reference's own path must match it to one
 step's rounding; each whole trajectory must stay under the drift model of
-:mod:`harness.tolerances`; the model is itself tested (its growth factors bound injected
+:mod:`harness.drift_model`; the model is itself tested (its growth factors bound injected
 perturbations, wrong training runs exceed it); and the reference must learn the digits.
 """
 
@@ -15,8 +15,10 @@ import math
 import numpy as np
 import pytest
 
-from harness import training, training_plot
-from harness.tolerances import GROWTH_SAFETY, drift_allowed, error_scales, sgd_step_allowed
+from harness import drift_model, training, training_plot
+from harness.drift_model import GROWTH_SAFETY, drift_bound
+from harness.rounding import error_scales
+from harness.tolerances import sgd_step_allowed
 from oracles.training import TRAINERS
 from reference import (
     Architecture,
@@ -82,8 +84,8 @@ def test_every_step_matches_from_the_reference_path(case, name):
         case.step(),
     )
     train = training.trainer(name)
-    gradients = training.applied_gradients(case, reference)
-    scales = training.step_error_scales(case, np.float64)
+    gradients = drift_model.applied_gradients(case, reference)
+    scales = drift_model.step_error_scales(case, np.float64)
     ratios, where = np.zeros(len(order) + 1), [""] * (len(order) + 1)
     for t, batch in enumerate(order, start=1):
         x, y = data.x[:, batch], data.y[:, batch]
@@ -120,7 +122,7 @@ def test_trajectory_stays_under_the_drift_model(case, name, dtype):
     """‖θ_t − θ_t^ref‖₂ ≤ allowed_t at every step t of the run (float32 runs: against float64)."""
     trajectory = training.run(case, name, training.DTYPES[dtype])
     drift = training.drift(training.reference_run(case), trajectory)
-    allowed = training.allowed_drift(case, training.DTYPES[dtype])
+    allowed = drift_model.allowed_drift(case, training.DTYPES[dtype])
     ratios = _ratios(drift.l2, allowed)
     assert ratios.max() <= 1.0, _worst_line(ratios, f"{case.id}: {name} {dtype} trajectory")
 
@@ -137,7 +139,7 @@ def test_reference_learns_the_digits(case):
 
 def test_drift_bound_is_the_stated_recursion():
     """E_0 = start, E_t = g_t · E_{t−1} + r_t, times GROWTH_SAFETY."""
-    got = drift_allowed(1.0, roundings=[1.0, 0.5], expansions=[2.0, 3.0])
+    got = drift_bound(1.0, roundings=[1.0, 0.5], expansions=[2.0, 3.0])
     np.testing.assert_array_equal(got, GROWTH_SAFETY * np.array([1.0, 3.0, 9.5]))
 
 
@@ -145,7 +147,7 @@ def test_drift_bound_is_the_stated_recursion():
 def test_expansion_factors_bound_the_growth_of_injected_perturbations(case):
     """A random perturbation injected at step s grows by ≤ GROWTH_SAFETY · Π_{u>s} g_u."""
     reference, data = training.reference_run(case), case.data()
-    expansion = training.expansion_factors(case, reference)
+    expansion = drift_model.expansion_factors(case, reference)
     train = training.trainer(training.REFERENCE)
     k = len(reference) - 1
     for s in (0, k // 5, 2 * k // 5):
@@ -219,7 +221,7 @@ def test_drift_model_flags_wrong_training(case, mutant):
     """
     wrong = _wrong_run(case, mutant)
     drift = training.drift(training.reference_run(case), wrong)
-    ratios = _ratios(drift.l2, training.allowed_drift(case, np.float64))
+    ratios = _ratios(drift.l2, drift_model.allowed_drift(case, np.float64))
     assert ratios.max() > 1.0, f"{case.id}: {mutant} stays under the model ({ratios.max():.3g})"
     if mutant == "two_batches_swapped_midway":
         assert not drift.l2[: len(ratios) // 2].any()

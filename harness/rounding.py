@@ -1,0 +1,185 @@
+"""The running rounding bound of one case: B, and the FD oracle's R and F, from the
+reference's own numbers (the tables :data:`ACTIVATION_ERRORS` and :data:`COST_ERRORS` are in
+:mod:`harness.error_tables`). The gate's policy (:mod:`harness.tolerances`), the drift model
+(:mod:`harness.drift_model`) and the checker (:mod:`checker.tolerances`) all judge with it.
+
+Rounding: a first-order running error bound
+-------------------------------------------
+Every case carries B, a componentwise bound on the rounding error of each quantity in units of ε,
+computed alongside the reference from the absolute values of its own numbers (Higham, *Accuracy
+and Stability of Numerical Algorithms*, §3.1 and §3.3). Each operation errs by at most ε relative
+plus η = ε·tiny absolute (gradual underflow), so in units of ε an operation on x adds |x| + tiny;
+a length-n dot product adds n·|w|^T|v|, the size of its terms, not of its result:
+
+- forward: ζ^l ≥ |Δz^l| / ε, from the dot product's terms and the error α^{l−1} of a^{l−1}:
+  ζ^l = (n_{l−1} + 1)(|w^l||a^{l−1}| + |b^l|) + |w^l| α^{l−1};
+  α^l = |σ'(z^l)| ζ^l + SIGMA_ULPS·|a^l| (α^1 = 0: the inputs are exact);
+- output (BP1): per cost, :data:`COST_ERRORS` (quadratic: the terms |a − y|, α^L and σ';
+  cross-entropy: δ^L = a − y whatever formula computes it, so 2(|a| + |y|) + α^L, plus what a
+  σ taken through softplus's value loses, y(1 − a)·softplus(−z) + (1 − y)a·softplus(z));
+- backward (BP2), p = (w^{l+1})^T δ^{l+1}:
+  β^l = (n_{l+1}|w^{l+1}|^T|δ^{l+1}| + |w^{l+1}|^T β^{l+1} + |p|) ⊙ |σ'(z^l)|
+        + |p| ⊙ (κ(z^l) + |σ''(z^l)| ζ^l),
+  with κ the absolute error of the computed σ' (:data:`ACTIVATION_ERRORS`);
+- BP3: B_b = mean_x β^l + m·mean_x |δ^l| + |∂C/∂b^l|;
+- BP4: B_w = (β^l |a^{l−1}|^T + |δ^l| (α^{l−1})^T + m·|δ^l||a^{l−1}|^T) / m + |∂C/∂w^l|.
+
+B is the largest element of the layer's bound: the comparison stays normwise (the worst element
+decides) while the bound knows where the terms were large. Zero and subnormal layers get the
+absolute part (tiny per operation, carried through |w| like every other error), so exact zeros
+compare exactly and a gradient of 1e-300 is judged against its own terms, not against 1.
+
+Finite differences: truncation and rounding, both computed
+----------------------------------------------------------
+The FD oracle (always float64) moves one row j of z^l along t (δ: one sample by t; ∂C/∂b: all
+samples by t; ∂C/∂w_jk: sample x by t·a^{x,l−1}_k) and takes [f(h) − f(−h)]/2h, which errs by
+
+- truncation, h²/6·|f'''(ξ)|: f''' is bounded by pushing a third-order Taylor jet of the
+  perturbation through layers l…L in absolute values (Faà di Bruno: a₁ = σ'c₁,
+  a₂ = σ'c₂ + σ''c₁²/2, a₃ = σ'c₃ + σ''c₁c₂ + σ'''c₁³/6, then c_k ← |w|a_k), with each σ^{(n)}
+  bounded over the interval the step sweeps, and the cost's derivatives in z^L at the end;
+- rounding: each C_x is computed within ε·R_x, where R_x sums, over the layers l…L a difference
+  re-runs, |δ^{x,k}| times the rounding committed in z^k (the perturbed z^l itself rounds by
+  |z^l|), plus the cost's own evaluation (:data:`COST_ERRORS`); the difference quotient turns
+  2ε·R_x into ε·R_x/h;
+
+F3 and R are the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w: batch means).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.error_tables import (
+    COST_ERRORS,
+    SIGMA_ULPS,
+    ActivationErrors,
+    CostErrors,
+    OutputLayer,
+    activation_errors,
+)
+from oracles.finite_diff import FD_STEP
+from reference import Architecture, Batch, Params, backprop
+from reference.forward import feedforward
+from reference.types import Array
+
+
+@dataclass(frozen=True)
+class ErrorScales:
+    """For one case, per (quantity, layer): B, the rounding bound in units of ε; for the FD
+    oracle, R (its cost-rounding scale) and F (its truncation error, h²/6·F3, absolute)."""
+
+    rounding: dict[tuple[str, int], float]
+    fd_rounding: dict[tuple[str, int], float]
+    fd_truncation: dict[tuple[str, int], float]
+    #: ∂C/∂b and ∂C/∂w only: the 2-norm of the componentwise bound whose largest element is B.
+    rounding_norm: dict[tuple[str, int], float] = field(default_factory=dict)
+
+
+def error_scales(
+    arch: Architecture, params: Params, batch: Batch, dtype: Any, step: float = FD_STEP
+) -> ErrorScales:
+    """B, R and F of every quantity of every layer (module docstring), from the reference's own
+    numbers in float64; ``dtype`` (the reference's) sets the underflow unit ``tiny``."""
+    params = params.astype(np.float64)
+    x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
+    tiny = float(np.finfo(dtype).tiny)
+    sigmas = arch.layer_activations
+    errs = [activation_errors(s.name) for s in sigmas]
+    cost = COST_ERRORS[arch.cost]
+    fwd = feedforward(params, sigmas, x)
+    grads = backprop(arch, params, x, y)
+    ws, bs, zs = params.weights, params.biases, fwd.zs
+    acts = [np.abs(a) for a in fwd.activations]
+    primes = [np.abs(e.derivatives(z)[0]) for e, z in zip(errs, zs, strict=True)]
+    deltas = [np.abs(d) for d in grads.deltas]
+    out = OutputLayer(zs[-1], fwd.activations[-1], y, errs[-1])
+    L, m = len(ws), x.shape[1]
+
+    # forward: ζ bounds |Δz^l| / ε, α bounds |Δa^l| / ε (list index i is layer i + 2)
+    local = [
+        (w.shape[1] + 1) * (np.abs(w) @ acts[i] + np.abs(b) + tiny)
+        for i, (w, b) in enumerate(zip(ws, bs, strict=True))
+    ]
+    zetas, alphas = [], [np.zeros_like(x)]
+    for i, w in enumerate(ws):
+        zetas.append(local[i] + np.abs(w) @ alphas[-1])
+        alphas.append(primes[i] * zetas[i] + SIGMA_ULPS * acts[i + 1] + tiny)
+
+    # backward: β bounds |Δδ^l| / ε
+    betas: list[Array] = [np.empty(0)] * L
+    betas[-1] = cost.delta_rounding(out, zetas[-1], alphas[-1]) + tiny
+    for i in range(L - 2, -1, -1):
+        absw = np.abs(ws[i + 1])
+        p = np.abs(ws[i + 1].T @ grads.deltas[i + 1])
+        dp = absw.shape[0] * (absw.T @ deltas[i + 1]) + absw.T @ betas[i + 1] + p + tiny
+        d2 = np.abs(errs[i].derivatives(zs[i])[1])
+        betas[i] = dp * primes[i] + p * (errs[i].prime_rounding(zs[i]) + d2 * zetas[i]) + tiny
+
+    rounding: dict[tuple[str, int], float] = {}
+    rounding_norm: dict[tuple[str, int], float] = {}
+    for i in range(L):
+        layer = i + 2
+        bias = betas[i].mean(axis=1) + m * deltas[i].mean(axis=1) + np.abs(grads.nabla_b[i][:, 0])
+        weight = (betas[i] @ acts[i].T + deltas[i] @ alphas[i].T + m * deltas[i] @ acts[i].T) / m
+        rounding["delta", layer] = float(betas[i].max())
+        weight = weight + np.abs(grads.nabla_w[i])
+        rounding["nabla_b", layer] = float(bias.max() + m * tiny)
+        rounding["nabla_w", layer] = float(weight.max() + m * tiny)
+        rounding_norm["nabla_b", layer] = float(np.linalg.norm(bias + m * tiny))
+        rounding_norm["nabla_w", layer] = float(np.linalg.norm(weight + m * tiny))
+
+    # FD rounding: a difference at layer l re-runs l…L, R_x = Σ_k Σ_j |δ^{x,k}_j| λ^{x,k}_j + …
+    cost_part = cost.cost_rounding(out)
+    later = np.zeros(m)
+    fd_rounding: dict[tuple[str, int], float] = {}
+    for i in range(L - 1, -1, -1):
+        layer = i + 2
+        r = later + np.sum(deltas[i] * np.abs(zs[i]), axis=0) + cost_part + tiny
+        fd_rounding["delta", layer] = float(r.max())
+        fd_rounding["nabla_b", layer] = fd_rounding["nabla_w", layer] = float(r.mean())
+        # what layer i's re-run rounds: its dot products and σ's rounding of its input a^{l−1}
+        rerun = local[i] + np.abs(ws[i]) @ (SIGMA_ULPS * acts[i]) if i else local[i]
+        later = later + np.sum(deltas[i] * rerun, axis=0)
+
+    fd_truncation: dict[tuple[str, int], float] = {}
+    for i in range(L):
+        third = _third_derivatives(ws, zs, errs, cost, out, i, step * max(1.0, acts[i].max()))
+        layer, h2 = i + 2, step * step / 6
+        fd_truncation["delta", layer] = h2 * float(third.max())
+        fd_truncation["nabla_b", layer] = h2 * float(third.mean(axis=1).max())
+        fd_truncation["nabla_w", layer] = h2 * float((third @ acts[i].T ** 3 / m).max())
+    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm)
+
+
+def _third_derivatives(
+    ws: tuple[Array, ...],
+    zs: tuple[Array, ...],
+    errs: list[ActivationErrors],
+    cost: CostErrors,
+    out: OutputLayer,
+    i: int,
+    reach: float,
+) -> Array:
+    """|∂³C_x/∂(z^l_j)³| bounded over a step of ``reach``, shape (n_l, m): row j, sample x.
+
+    A jet (c₁, c₂, c₃) per perturbed row j, leading axis, goes through layers l…L in absolute
+    values (module docstring); each σ^{(n)} is bounded over the reach c₁·reach (doubled, for
+    the higher-order terms).
+    """
+    n, m = zs[i].shape
+    c1 = np.repeat(np.eye(n)[:, :, None], m, axis=2)
+    c2, c3 = np.zeros_like(c1), np.zeros_like(c1)
+    for k in range(i, len(zs) - 1):
+        d1, d2, d3 = errs[k].bounds(zs[k], 2 * reach * c1)
+        a1, a2 = d1 * c1, d1 * c2 + d2 * c1**2 / 2
+        a3 = d1 * c3 + d2 * c1 * c2 + d3 * c1**3 / 6
+        absw = np.abs(ws[k + 1])
+        c1, c2, c3 = (np.einsum("ab,jbx->jax", absw, a) for a in (a1, a2, a3))
+    g1, g2, g3 = cost.z_derivatives(
+        OutputLayer(out.z[None], out.a[None], out.y[None], out.errors), 2 * reach * c1
+    )
+    return 6 * np.sum(g1 * c3 + g2 * c1 * c2 + g3 * c1**3 / 6, axis=1)

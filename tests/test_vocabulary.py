@@ -1,0 +1,94 @@
+"""One vocabulary: every table of activations or costs names the same set, and random draws stay
+put when a name is appended to it (reference.vocabulary)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+import pytest
+
+from harness import architectures, strategies
+from harness.error_tables import ACTIVATION_ERRORS, COST_ERRORS
+from oracles import finite_diff, jax_grad, torch_autograd
+from reference.activations import ACTIVATIONS, LeakyReLU
+from reference.costs import COSTS
+from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES, LEAKY_RELU_ALPHA
+
+#: Every table keyed by an activation name, and every one keyed by a cost name.
+ACTIVATION_TABLES: Mapping[str, Collection[str]] = {
+    "reference.activations.ACTIVATIONS": ACTIVATIONS,
+    "oracles.torch_autograd.ACTIVATIONS": torch_autograd.ACTIVATIONS,
+    "oracles.jax_grad.ACTIVATIONS": jax_grad.ACTIVATIONS,
+    "oracles.finite_diff.KINKS": finite_diff.KINKS,
+    "harness.error_tables.ACTIVATION_ERRORS": ACTIVATION_ERRORS,
+    "harness.strategies.ACTIVATION_ORDER": strategies.ACTIVATION_ORDER,
+}
+COST_TABLES: Mapping[str, Collection[str]] = {
+    "reference.costs.COSTS": COSTS,
+    "oracles.torch_autograd.COSTS": torch_autograd.COSTS,
+    "oracles.jax_grad.COSTS": jax_grad.COSTS,
+    "harness.error_tables.COST_ERRORS": COST_ERRORS,
+    "harness.strategies.COST_ORDER": strategies.COST_ORDER,
+}
+VOCABULARIES = {
+    "activation": (ACTIVATION_NAMES, ACTIVATION_TABLES),
+    "cost": (COST_NAMES, COST_TABLES),
+}
+
+
+def mismatches(names: Collection[str], tables: Mapping[str, Collection[str]]) -> list[str]:
+    """One line per table whose names differ from the vocabulary's."""
+    return [
+        f"{where}: missing {sorted(set(names) - set(t))}, extra {sorted(set(t) - set(names))}"
+        for where, t in tables.items()
+        if set(t) != set(names)
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(VOCABULARIES))
+def test_every_table_names_the_same_set(kind):
+    names, tables = VOCABULARIES[kind]
+    assert len(set(names)) == len(names)
+    assert mismatches(names, tables) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "table"), [(k, t) for k, (_, tables) in VOCABULARIES.items() for t in tables]
+)
+def test_the_check_sees_a_name_removed_from_any_one_table(kind, table):
+    names, tables = VOCABULARIES[kind]
+    removed = names[-1]
+    short = {**tables, table: [n for n in tables[table] if n != removed]}
+    assert mismatches(names, short) == [f"{table}: missing [{removed!r}], extra []"]
+
+
+def test_leaky_relu_alpha_is_read_from_the_vocabulary():
+    assert LeakyReLU().alpha == LEAKY_RELU_ALPHA
+    assert ACTIVATION_ERRORS["leaky_relu"].derivatives(-1.0)[0] == LEAKY_RELU_ALPHA
+
+
+def test_the_random_draw_keeps_todays_order():
+    """The first draw's names are the vocabulary's first names, in today's (sorted) order: the
+    seeds of every results file and failing id drawn before the vocabulary existed."""
+    first = ACTIVATION_NAMES[: architectures.FIRST_ACTIVATIONS]
+    assert first == tuple(sorted(first))
+    assert COST_NAMES[: architectures.FIRST_COSTS] == tuple(sorted(COST_NAMES[:2]))
+
+
+def test_appending_a_name_changes_only_the_draws_of_the_new_name(monkeypatch):
+    before = architectures.random_architectures(300, seed=3)
+    monkeypatch.setattr(architectures, "ACTIVATION_NAMES", (*ACTIVATION_NAMES, "new_activation"))
+    monkeypatch.setattr(architectures, "COST_NAMES", (*COST_NAMES, "new_cost"))
+    monkeypatch.setitem(COSTS, "new_cost", COSTS["quadratic"])  # needs no particular output
+    after = architectures.random_architectures(300, seed=3)
+    new_acts = new_costs = 0
+    for old, new in zip(before, after, strict=True):
+        assert (old.sizes, old.batch, old.seed) == (new.sizes, new.batch, new.seed)
+        assert new.cost in (old.cost, "new_cost")
+        new_costs += new.cost == "new_cost"
+        if new.cost != old.cost:
+            continue  # the output layer may have followed the old cost's requirement
+        for a, b in zip(old.activations, new.activations, strict=True):
+            assert b in (a, "new_activation"), (old, new)
+            new_acts += b == "new_activation"
+    assert new_acts > 0 and new_costs > 0  # the new names are drawn, uniformly in the long run
