@@ -11,62 +11,43 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from harness.records import Record, by_dtype_and_oracle, read_records, tally
+
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
 
-def margin_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def margin_rows(records: list[Record]) -> list[dict[str, Any]]:
     """One row per (dtype, oracle): counts, ratio quantiles and the worst case, resolution."""
-    ratios: dict[tuple[str, str], list[float]] = defaultdict(list)
-    resolution: dict[tuple[str, str], list[float]] = defaultdict(list)
-    worst: dict[tuple[str, str], tuple[float, str]] = {}
-    failed: dict[tuple[str, str], int] = defaultdict(int)
-    excluded: dict[tuple[str, str], int] = defaultdict(int)  # elements left out (FD kinks)
-    elements: dict[tuple[str, str], int] = defaultdict(int)  # elements compared in all
-    excluding: dict[tuple[str, str], int] = defaultdict(int)  # comparisons leaving any out
-    errors: dict[str, int] = defaultdict(int)
-    for rec in records:
-        if rec["kind"] == "error":
-            errors[rec["oracle"]] += 1
-            continue
-        key = (rec.get("dtype", "float64"), rec["oracle"])
-        ratios[key].append(rec["ratio"])
-        resolution[key].append(rec.get("resolution", float("nan")))
-        failed[key] += not rec["passed"]
-        excluded[key] += rec.get("excluded", 0)
-        elements[key] += int(np.prod(rec.get("shape", [0])))
-        excluding[key] += rec.get("excluded", 0) > 0
-        if rec["ratio"] >= worst.get(key, (-1.0, ""))[0]:
-            worst[key] = (rec["ratio"], rec["test"])
     rows = []
-    for key in sorted(ratios):
-        r, res = np.array(ratios[key]), np.array(resolution[key])
+    for (dtype, oracle), t in sorted(tally(records, by_dtype_and_oracle).items()):
+        r, res = np.array(t.ratios), np.array(t.resolutions)
+        quantiles = np.quantile(r, QUANTILES).tolist() if len(r) else [np.nan] * len(QUANTILES)
         rows.append(
             {
-                "dtype": key[0],
-                "oracle": key[1],
-                "comparisons": len(r),
-                "failed": failed[key],
-                "errors": errors[key[1]],
-                "quantiles": dict(zip(QUANTILES, np.quantile(r, QUANTILES).tolist(), strict=True)),
-                "max": float(r.max()),
-                "worst_test": worst[key][1],
-                "excluded": excluded[key],
-                "elements": elements[key],
-                "comparisons_excluding": excluding[key],
-                "resolution_median": float(np.nanmedian(res)),
+                "dtype": dtype,
+                "oracle": oracle,
+                "comparisons": t.comparisons,
+                "failed": t.failed,
+                "errors": t.errors,
+                "quantiles": dict(zip(QUANTILES, quantiles, strict=True)),
+                "max": float(r.max()) if len(r) else np.nan,
+                "worst_test": t.worst.test if t.worst is not None else "",
+                "excluded": t.excluded,
+                "elements": t.elements,
+                "comparisons_excluding": t.comparisons_excluding,
+                "resolution_median": float(np.nanmedian(res)) if len(res) else np.nan,
                 "blind": int(np.sum(res >= 1)),
             }
         )
     return rows
 
 
-def margin_table(records: list[dict[str, Any]]) -> str:
+def margin_table(records: list[Record]) -> str:
     """The rows as text, one line per (dtype, oracle), then each worst case's test id."""
     rows = margin_rows(records)
     head = ["dtype", "oracle", "comparisons", "failed", "errors"]
@@ -108,18 +89,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, help="wall time of the run, to print")
     args = parser.parse_args(argv)
     data = read(args.results)
-    records = data["records"]
+    records = read_records(data["records"])
     env = data["environment"]
-    archs = len({r["arch"]["id"] for r in records})
+    archs = len({r.arch_id for r in records})
     timing = f" in {args.seconds:.0f} s ({args.seconds / 60:.1f} min)" if args.seconds else ""
     print(
         f"{archs} architectures (random seed {env.get('random_seed')}, "
         f"{env.get('random_count')} random), {len(records)} records{timing}"
     )
     print(margin_table(records))
-    bad = [r for r in records if r["kind"] == "error" or not r["passed"]]
+    bad = [r for r in records if r.failed()]
     for r in bad[:20]:
-        print("FAILED", r["test"], r.get("message", ""))
+        print("FAILED", r.test, r.message)
     return 1 if bad else 0
 
 

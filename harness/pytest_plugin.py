@@ -18,6 +18,7 @@ from hypothesis import settings
 
 from harness import results, strategies
 from harness.architectures import CURATED, random_architectures
+from harness.records import read_records
 from harness.summary import summary_table
 from oracles import ORACLES
 from reference import Architecture
@@ -169,4 +170,4 @@ class Recorder:
             f"{len(self.gate_reports) - failed} passed, {failed} failed"
         )
         if self.records:
-            terminalreporter.write_line(summary_table([rec for _, rec in self.records]))
+            terminalreporter.write_line(summary_table(read_records(r for _, r in self.records)))

@@ -17,11 +17,11 @@ import numpy as np
 
 from harness import diffmap
 from harness.compare import Comparison
+from harness.records import SCHEMA
 from reference import Architecture
 from reference.types import Array
 
 PROPERTY = "crossval"
-SCHEMA = 1
 
 
 def arch_record(arch: Architecture) -> dict[str, Any]:
@@ -60,9 +60,18 @@ def comparison_record(
     return rec
 
 
-def error_record(arch: Architecture, oracle: str, message: str) -> dict[str, Any]:
-    """A case that could not be compared: a malformed entry or a crashed oracle."""
-    return {"kind": "error", "arch": arch_record(arch), "oracle": oracle, "message": message}
+def error_record(
+    arch: Architecture, oracle: str, message: str, dtype: str = "float64"
+) -> dict[str, Any]:
+    """A case that could not be compared: a malformed entry or a crashed oracle (in the gate's
+    ``dtype``, so that errors are counted per (dtype, oracle) like comparisons)."""
+    return {
+        "kind": "error",
+        "arch": arch_record(arch),
+        "oracle": oracle,
+        "dtype": dtype,
+        "message": message,
+    }
 
 
 def verdict_record(

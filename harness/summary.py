@@ -6,43 +6,28 @@
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
+from harness.records import Record, by_dtype_and_oracle, oracle_label, read_records, tally
 from reference import QUANTITIES
 
 
-def summary_table(records: list[dict[str, Any]]) -> str:
-    """Rows: oracle; columns: the worst error/allowed per quantity, comparisons, failures."""
-    worst: dict[tuple[str, str], float] = defaultdict(float)
-    count: dict[str, int] = defaultdict(int)
-    failed: dict[str, int] = defaultdict(int)
-    errors: dict[str, int] = defaultdict(int)
-    excluded: dict[str, int] = defaultdict(int)  # elements an oracle could not judge (FD kinks)
-    for rec in records:
-        if rec["kind"] not in ("comparison", "error"):  # e.g. checker verdicts: not an oracle's
-            continue
-        oracle = rec["oracle"]
-        if rec["kind"] == "error":
-            errors[oracle] += 1
-            continue
-        count[oracle] += 1
-        failed[oracle] += not rec["passed"]
-        excluded[oracle] += rec.get("excluded", 0)
-        worst[oracle, rec["quantity"]] = max(worst[oracle, rec["quantity"]], rec["ratio"])
+def summary_table(records: list[Record]) -> str:
+    """Rows: (dtype, oracle); columns: the worst error/allowed per quantity, comparisons,
+    failures, errors and elements left out."""
+    groups = tally(records, by_dtype_and_oracle)
     head = ["oracle", *(f"worst {q}" for q in QUANTITIES), "comparisons", "failed", "errors"]
     head.append("excluded")
     rows = [head]
-    for oracle in sorted(set(count) | set(errors)):
+    for (dtype, oracle), t in sorted(groups.items()):
         rows.append(
             [
-                oracle,
-                *(f"{worst[oracle, q]:.3g}" for q in QUANTITIES),
-                str(count[oracle]),
-                str(failed[oracle]),
-                str(errors[oracle]),
-                str(excluded[oracle]),
+                oracle_label(dtype, oracle, (d for d, _ in groups)),
+                *(f"{t.worst_by_quantity.get(q, 0.0):.3g}" for q in QUANTITIES),
+                str(t.comparisons),
+                str(t.failed),
+                str(t.errors),
+                str(t.excluded),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -59,25 +44,17 @@ def summary_table(records: list[dict[str, Any]]) -> str:
     )
 
 
-def is_failure(rec: dict[str, Any]) -> bool:
-    """A crashed case, a failed comparison, or a checker verdict other than the one expected
-    (``as_expected`` None: a mutant's single case, judged only in the mutant's overall record)."""
-    if rec["kind"] == "verdict":
-        return rec.get("as_expected", rec["passed"]) is False
-    return rec["kind"] == "error" or not rec["passed"]
-
-
 def main(argv: list[str]) -> int:
     from harness.results import read
 
     if len(argv) != 1:
         print("usage: python -m harness.summary RESULTS.json", file=sys.stderr)
         return 2
-    records = read(Path(argv[0]))["records"]
-    if any(r["kind"] in ("comparison", "error") for r in records):  # a checker file has none
+    records = read_records(read(Path(argv[0]))["records"])
+    if any(r.kind in ("comparison", "error") for r in records):  # a checker file has none
         print(summary_table(records))
-    bad = [r for r in records if is_failure(r)]
-    verdicts = sum(r["kind"] == "verdict" and r.get("arch") is None for r in records)
+    bad = [r for r in records if r.failed()]
+    verdicts = sum(r.kind == "verdict" and r.arch is None for r in records)
     if verdicts:
         print(f"{verdicts} implementation verdicts, {len(bad)} records not as expected")
     return 1 if bad else 0

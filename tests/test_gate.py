@@ -56,7 +56,7 @@ def test_oracle_agrees_with_reference(gate_item, request):
         case = build_case(arch, dtype)
         theirs = oracle_output(arch, oracle, dtype)
     except (ArchitectureError, OracleFailure, ReferenceFailure) as exc:
-        record(request.node, results.error_record(arch, oracle, str(exc)))
+        record(request.node, results.error_record(arch, oracle, str(exc), dtype.__name__))
         pytest.fail(str(exc), pytrace=False)
     comparison = compare_one(
         case, theirs.gradients, oracle, quantity, layer, theirs.mask(quantity, layer)

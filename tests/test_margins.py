@@ -7,6 +7,7 @@ import pytest
 
 from harness import margins, results
 from harness.compare import Comparison
+from harness.records import read_records
 from reference import Architecture
 
 ARCH = Architecture((3, 4, 2), "relu", "quadratic", batch=2)
@@ -32,14 +33,14 @@ RECORDS = [
 
 
 def test_rows_count_ratios_failures_errors_and_excluded_elements_per_oracle():
-    rows = {row["oracle"]: row for row in margins.margin_rows(RECORDS)}
+    rows = {row["oracle"]: row for row in margins.margin_rows(read_records(RECORDS))}
     fd, jax = rows["fd"], rows["jax"]
     assert (fd["comparisons"], fd["failed"], fd["errors"]) == (3, 0, 0)
     assert (jax["comparisons"], jax["failed"], jax["errors"]) == (1, 0, 1)
     assert (fd["max"], fd["worst_test"]) == (0.5, "fd-worst")
     assert (fd["excluded"], fd["elements"], fd["comparisons_excluding"]) == (4, 36, 2)
     assert jax["excluded"] == 0 and jax["quantiles"][0.5] == pytest.approx(0.25)
-    table = margins.margin_table(RECORDS)
+    table = margins.margin_table(read_records(RECORDS))
     assert "4 of 36 (2 cmp.)" in table and "2×" in table  # fd's margin 1 / 0.5
 
 

@@ -1,0 +1,190 @@
+"""Results records as one type, and the one way they are counted: per (dtype, oracle).
+
+A results file (:mod:`harness.results` writes it) holds ``{"schema": SCHEMA, "environment": …,
+"records": […]}``; each record is a comparison, an error (a case that could not be compared) or
+an implementation's verdict (checker/). :class:`Record` reads one (``from_dict``) and writes it
+back unchanged (``to_dict``); :func:`tally` aggregates any of them by a key, and
+:func:`by_dtype_and_oracle` is the key the summary table, the margins and the report all use.
+
+Plain Python only: the report imports this module and neither NumPy, pytest nor the oracles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+#: The results-file version: raise it when a record's meaning changes.
+SCHEMA = 1
+
+#: The fields every comparison record has (harness.compare.Comparison).
+_COMPARISON = ("quantity", "layer", "passed", "ratio", "max_abs", "max_rel", "allowed")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record of a results file. ``kind`` is "comparison", "error" or "verdict"; a verdict's
+    own fields (label, layer, message, …) stay in ``verdict``, a comparison's optional drawings
+    (``reference_norm``, ``diff_map``) are None when the gate did not keep them."""
+
+    test: str
+    kind: str
+    arch: Mapping[str, Any] | None
+    oracle: str = ""
+    dtype: str = "float64"
+    quantity: str = ""
+    layer: int = 0
+    passed: bool = False
+    ratio: float = math.nan
+    max_abs: float = math.nan
+    max_rel: float = math.nan
+    allowed: float = math.nan
+    scale: float = math.nan
+    resolution: float = math.nan
+    excluded: int = 0
+    shape: tuple[int, ...] = ()
+    worst_index: tuple[int, ...] | None = None
+    problem: str = ""
+    message: str = ""
+    reference_norm: float | None = None
+    diff_map: Mapping[str, Any] | None = None
+    verdict: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def arch_id(self) -> str:
+        return str((self.arch or {}).get("id", ""))
+
+    @property
+    def elements(self) -> int:
+        """How many elements the comparison covered."""
+        return math.prod(self.shape)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Record:
+        """A record as read from a results file (``test`` included)."""
+        kind = str(data["kind"])
+        common: dict[str, Any] = {"test": str(data.get("test", "")), "kind": kind}
+        common["arch"] = data.get("arch")
+        if kind == "verdict":
+            rest = {k: v for k, v in data.items() if k not in ("test", "kind", "arch")}
+            return cls(**common, verdict=rest)
+        if kind == "error":
+            return cls(
+                **common,
+                oracle=str(data["oracle"]),
+                dtype=str(data.get("dtype", "float64")),
+                message=str(data["message"]),
+            )
+        if kind != "comparison":
+            raise ValueError(f"unknown record kind {kind!r} in {common['test']!r}")
+        index = data.get("worst_index")
+        return cls(
+            **common,
+            oracle=str(data["oracle"]),
+            dtype=str(data.get("dtype", "float64")),
+            **{name: data[name] for name in _COMPARISON},
+            scale=data.get("scale", math.nan),
+            resolution=data.get("resolution", math.nan),
+            excluded=int(data.get("excluded", 0)),
+            shape=tuple(data.get("shape", ())),
+            worst_index=None if index is None else tuple(index),
+            problem=str(data.get("problem", "")),
+            reference_norm=data.get("reference_norm"),
+            diff_map=data.get("diff_map"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as the results file holds it (``test`` included when set)."""
+        out: dict[str, Any] = {"test": self.test} if self.test else {}
+        out |= {"kind": self.kind, "arch": self.arch}
+        if self.kind == "verdict":
+            return out | dict(self.verdict)
+        out |= {"oracle": self.oracle, "dtype": self.dtype}
+        if self.kind == "error":
+            return out | {"message": self.message}
+        out |= {name: getattr(self, name) for name in _COMPARISON}
+        out |= {
+            "scale": self.scale,
+            "resolution": self.resolution,
+            "excluded": self.excluded,
+            "shape": list(self.shape),
+            "worst_index": None if self.worst_index is None else list(self.worst_index),
+            "problem": self.problem,
+        }
+        for name in ("reference_norm", "diff_map"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+    def failed(self) -> bool:
+        """A crashed case, a failed comparison, or a checker verdict other than the one expected
+        (``as_expected`` None: a mutant's single case, judged only in the mutant's overall
+        record)."""
+        if self.kind == "verdict":
+            return self.verdict.get("as_expected", self.verdict.get("passed")) is False
+        return self.kind == "error" or not self.passed
+
+
+def read_records(records: Iterable[Mapping[str, Any]]) -> list[Record]:
+    """Every record of a results file's ``records`` list."""
+    return [Record.from_dict(r) for r in records]
+
+
+@dataclass
+class Tally:
+    """The comparisons and errors of one group: counts, each ratio, the worst of each quantity."""
+
+    comparisons: int = 0
+    failed: int = 0
+    errors: int = 0
+    excluded: int = 0  # elements left out (an FD step across a relu kink)
+    elements: int = 0  # elements compared in all
+    comparisons_excluding: int = 0  # comparisons that left any element out
+    ratios: list[float] = field(default_factory=list)
+    resolutions: list[float] = field(default_factory=list)
+    worst_by_quantity: dict[str, float] = field(default_factory=dict)
+    worst: Record | None = None  # the comparison closest to (or furthest past) its allowed
+
+    def add(self, rec: Record) -> None:
+        if rec.kind == "error":
+            self.errors += 1
+            return
+        self.comparisons += 1
+        self.failed += not rec.passed
+        self.excluded += rec.excluded
+        self.elements += rec.elements
+        self.comparisons_excluding += rec.excluded > 0
+        self.ratios.append(rec.ratio)
+        self.resolutions.append(rec.resolution)
+        top = self.worst_by_quantity.get(rec.quantity, 0.0)
+        self.worst_by_quantity[rec.quantity] = max(top, rec.ratio)
+        if self.worst is None or rec.ratio >= self.worst.ratio:
+            self.worst = rec
+
+    @property
+    def ratio(self) -> float | None:
+        """The worst error/allowed of the group, None without comparisons."""
+        return self.worst.ratio if self.worst is not None else None
+
+
+def by_dtype_and_oracle(rec: Record) -> tuple[str, str]:
+    return rec.dtype, rec.oracle
+
+
+def tally(records: Iterable[Record], key: Callable[[Record], K]) -> dict[K, Tally]:
+    """The comparison and error records (not verdicts) counted per ``key`` (e.g.
+    :func:`by_dtype_and_oracle`), in the order the keys first appear."""
+    groups: dict[K, Tally] = {}
+    for rec in records:
+        if rec.kind in ("comparison", "error"):
+            groups.setdefault(key(rec), Tally()).add(rec)
+    return groups
+
+
+def oracle_label(dtype: str, oracle: str, dtypes: Iterable[str]) -> str:
+    """The oracle's name, with the dtype when a file holds more than one."""
+    return oracle if len(set(dtypes)) <= 1 else f"{oracle} ({dtype})"
