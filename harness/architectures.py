@@ -58,6 +58,17 @@ CURATED: list[Architecture] = [
     A((5, 4, 3), ("tanh", "sigmoid"), "quadratic", batch=3, input_scale=1e8),  # |z| ~ 3e8
 ]
 
+
+
+def curated(arch_id: str) -> Architecture:
+    """The curated entry with this id: tests pick cases by id, which keeps its meaning when a
+    line is inserted (a position does not)."""
+    for arch in CURATED:
+        if arch.id == arch_id:
+            return arch
+    raise KeyError(f"no curated architecture {arch_id!r}")
+
+
 #: Bounds of the random architectures (inclusive).
 WEIGHT_LAYERS = (1, 6)
 WIDTHS = (1, 32)

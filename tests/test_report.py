@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from harness import diffmap, report, results
-from harness.architectures import CURATED
+from harness.architectures import curated
 from harness.cases import build_case, compare_one, oracle_gradients
 from tests import report_samples as rs
 
@@ -61,18 +61,22 @@ def test_the_environment_and_a_rerun_command_are_shown():
     ) in page.replace("&#39;", "'")
 
 
+@pytest.mark.parametrize("oracle", ["torch", "jax", "fd"])
+def test_each_failure_shows_the_gates_message_and_its_rerun_command(oracle):
+    deep = section(report.render(rs.with_failures()), rs.DEEP["id"])
+    # allowed 1e-12, error 3e6 × allowed, at (2, 1): the gate's one-line message
+    assert (
+        f"nabla_w of layer 3 ({oracle} vs reference): max abs error 3.00e-06 at (2, 1), "
+        "max rel error 6.00e-06, allowed 1.00e-12 (error/allowed 3e+06)"
+    ) in deep
+    assert f"{rs.DEEP['id']}-{oracle}-nabla_w-layer3]" in deep
+
+
 def test_failures_come_first_with_their_numbers_and_commands():
     page = report.render(rs.with_failures())
     assert "✗ Failed: 3 of 45 comparisons exceed their allowed error" in page
     assert grid_ids(page) == [rs.DEEP["id"], rs.SMALL["id"]]
     deep = section(page, rs.DEEP["id"])
-    # allowed 1e-12, error 3e6 × allowed, at (2, 1): the gate's one-line message, per oracle
-    for oracle in ("torch", "jax", "fd"):
-        assert (
-            f"nabla_w of layer 3 ({oracle} vs reference): max abs error 3.00e-06 at (2, 1), "
-            "max rel error 6.00e-06, allowed 1.00e-12 (error/allowed 3e+06)"
-        ) in deep
-        assert f"{rs.DEEP['id']}-{oracle}-nabla_w-layer3]" in deep
     assert deep.count('<td class="fail') == 3
     assert page.index('id="a0" open') < page.index(rs.DEEP["id"] + "</code>")
     # the heatmap is of the failing ∂C/∂w^3, titled with its numbers
@@ -177,13 +181,14 @@ def test_the_diff_map_of_equal_matrices_is_empty():
 
 
 def test_gate_records_carry_what_the_report_draws():
-    case = build_case(CURATED[1])  # 2-3-1: ∂C/∂w^2 is 3×2
-    theirs = oracle_gradients(CURATED[1], "jax")
+    arch = curated("2-3-1_sigmoid_quadratic_m4_s0")  # ∂C/∂w^2 is 3×2
+    case = build_case(arch)
+    theirs = oracle_gradients(arch, "jax")
     for quantity in ("delta", "nabla_w"):
         comparison = compare_one(case, theirs, "jax", quantity, 2)
         ours = case.reference.get(quantity, 2)
         rec = results.comparison_record(
-            CURATED[1], comparison, "float64", (ours, theirs.get(quantity, 2))
+            arch, comparison, "float64", (ours, theirs.get(quantity, 2))
         )
         assert rec["reference_norm"] == pytest.approx(np.sqrt((ours**2).sum()))
         assert ("diff_map" in rec) == (quantity == "nabla_w")
