@@ -9,7 +9,7 @@ perturbations of a layer run at once as an extra array axis, in chunks of bounde
 
 The step h: a central difference errs by truncation ≈ h²|f'''|/6 and by rounding ≈ ε|C|/h, so
 the best h is ~ (3ε|C|/|f'''|)^{1/3} ≈ ε^{1/3} ≈ 6e-6 for |C|, |f'''| ~ 1. :data:`FD_STEP` is that
-order; :mod:`harness.tolerances` turns the same two terms into the allowed error. Always float64:
+order; :mod:`harness.rounding` bounds the same two terms for the allowed error. Always float64:
 a float32 central difference has ε^{2/3} ≈ 2e-5 relative error at best, too coarse to judge by.
 
 Kinks: σ' of relu and leaky_relu jumps at z = 0, so a difference whose ±h evaluations put some
