@@ -118,7 +118,7 @@ def backward_cost(rounds: int) -> Iterator[Row]:
     """2. Forward + backward against the forward pass alone."""
     sizes, m = (784, 100, 100, 10), 100
     arch, params, batch = make_case(sizes, m)
-    sigmas = arch.layer_activations
+    sigmas = arch.sigmas
     t = median_times(
         {
             "forward": lambda: feedforward(params, sigmas, batch.x),

@@ -51,7 +51,7 @@ def diagnose_sample(
     """
     ref = backprop(arch, params, x, y)
     scales = error_scales(arch, params, Batch(x, y), np.float64)
-    a = feedforward(params, arch.layer_activations, x).activations
+    a = feedforward(params, arch.sigmas, x).activations
     L = arch.depth
     for l in range(L, 1, -1):  # noqa: E741 — the book's layer index
         delta, right_w = ref.get("delta", l), ref.get("nabla_w", l)

@@ -87,7 +87,7 @@ def error_scales(
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     tiny = float(np.finfo(dtype).tiny)
-    sigmas = arch.layer_activations
+    sigmas = arch.sigmas
     errs = [activation_errors(s.name) for s in sigmas]
     cost = COST_ERRORS[arch.cost]
     fwd = feedforward(params, sigmas, x)

@@ -23,7 +23,7 @@ running rounding bound B of :mod:`harness.rounding` (the size of the terms, not 
 stays under 0.33 on the same nets.
 
 The policy, per oracle kind (:data:`POLICIES`; a new kind of oracle is one entry)
--------------------------------------------------------------------------------
+--------------------------------------------------------------------------------
 Autograd oracles (torch, jax) compute the same quantity by other orders and formulas, each
 within ε·B of the truth, so their difference is within (ε_reference + ε_64)·B:
 

@@ -220,7 +220,7 @@ def training_loss(case: TrainingCase, params: Params) -> float:
 def accuracy(case: TrainingCase, params: Params) -> float:
     """The held-out fraction whose most active output neuron is the right digit."""
     data = case.data()
-    out = feedforward(params.astype(np.float64), case.arch.layer_activations, data.x_test)
+    out = feedforward(params.astype(np.float64), case.arch.sigmas, data.x_test)
     return float(np.mean(out.activations[-1].argmax(axis=0) == data.labels_test))
 
 

@@ -66,11 +66,11 @@ def differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     net = _Net(
-        arch.layer_activations,
+        arch.sigmas,
         arch.cost_object,
         params,
         y,
-        feedforward(params, arch.layer_activations, x),
+        feedforward(params, arch.sigmas, x),
     )
     found: dict[str, list[Array]] = {"delta": [], "nabla_b": [], "nabla_w": []}
     kinks: dict[tuple[str, int], Mask] = {}

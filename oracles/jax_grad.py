@@ -79,7 +79,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
 
 def _per_shape(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """jit(grad) compiled for this net's own activations and shapes (cached by jit)."""
-    names = tuple(a.name for a in arch.layer_activations)
+    names = tuple(a.name for a in arch.sigmas)
     m = batch.x.shape[1]
     offsets = [np.zeros((w.shape[0], m), w.dtype) for w in params.weights]
     g_w, g_b, g_off = _compiled(names, arch.cost)(
@@ -121,7 +121,7 @@ def _padded(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     bs = np.zeros((layers, width, 1), dtype)
     codes = np.full(layers, len(ACTIVATIONS), np.int32)  # past the output: pass a^L through
     for i, (w, b, sigma) in enumerate(
-        zip(params.weights, params.biases, arch.layer_activations, strict=True)
+        zip(params.weights, params.biases, arch.sigmas, strict=True)
     ):
         ws[i, : w.shape[0], : w.shape[1]] = w
         bs[i, : b.shape[0]] = b

@@ -64,7 +64,7 @@ def trajectory(
 ) -> list[Params]:
     """The parameters after each optax SGD step, one per mini-batch of ``order``."""
     check_run(arch, params, x, y, order, step)
-    names = tuple(a.name for a in arch.layer_activations)
+    names = tuple(a.name for a in arch.sigmas)
     optimizer, one_step = _compiled_step(names, arch.cost, step.eta, step.lmbda / step.n)
     dtype = params.weights[0].dtype
     x, y = x.astype(dtype), y.astype(dtype)

@@ -53,7 +53,7 @@ def per_sample_cost(name: str, z: torch.Tensor, a: torch.Tensor, y: torch.Tensor
 def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from torch.autograd."""
     arch.check()
-    names = [a.name for a in arch.layer_activations]
+    names = [a.name for a in arch.sigmas]
     ws = [torch.tensor(w, requires_grad=True) for w in params.weights]
     bs = [torch.tensor(b, requires_grad=True) for b in params.biases]
     a = torch.tensor(batch.x)

@@ -45,7 +45,7 @@ def trajectory(
 def _train(
     arch: Architecture, params: Params, x: Array, y: Array, order: Order, step: Step
 ) -> list[Params]:
-    names = [a.name for a in arch.layer_activations]
+    names = [a.name for a in arch.sigmas]
     dtype = params.weights[0].dtype
     ws = [torch.tensor(w, requires_grad=True) for w in params.weights]
     bs = [torch.tensor(b, requires_grad=True) for b in params.biases]

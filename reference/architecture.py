@@ -81,8 +81,9 @@ class Architecture:
         return len(self.sizes)
 
     @functools.cached_property  # checked and looked up once per record, not once per backprop
-    def layer_activations(self) -> tuple[Activation, ...]:
-        """σ for layers 2…L (a per-layer tuple, :mod:`reference.layers`)."""
+    def sigmas(self) -> tuple[Activation, ...]:
+        """The σ objects of layers 2…L, named by ``activations`` (a per-layer tuple,
+        :mod:`reference.layers`); the arrays a^l are ``reference.forward.Forward.activations``."""
         self.check()
         names = self.activations
         if isinstance(names, str):

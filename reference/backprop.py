@@ -24,7 +24,7 @@ from reference.types import Array
 def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradients:
     """δ^l, ∂C/∂b^l and ∂C/∂w^l of every layer for the mini-batch (x, y), columns as samples."""
     check_finite(arch, params, x, y)
-    return backprop_matrix(arch.layer_activations, arch.cost_object, params, x, y)
+    return backprop_matrix(arch.sigmas, arch.cost_object, params, x, y)
 
 
 def check_finite(arch: Architecture, params: Params, x: Array, y: Array) -> None:
@@ -67,7 +67,7 @@ def backprop_per_sample(arch: Architecture, params: Params, x: Array, y: Array) 
     the sums are divided by m as ``update_mini_batch`` does with η/m.
     """
     check_finite(arch, params, x, y)
-    sigmas, cost = arch.layer_activations, arch.cost_object
+    sigmas, cost = arch.sigmas, arch.cost_object
     m = x.shape[1]
     per_sample = [
         backprop_matrix(sigmas, cost, params, x[:, i : i + 1], y[:, i : i + 1]) for i in range(m)
@@ -80,5 +80,5 @@ def backprop_per_sample(arch: Architecture, params: Params, x: Array, y: Array) 
 
 def cost(arch: Architecture, params: Params, x: Array, y: Array) -> float:
     """C = (1/m) Σ_x C_x, the mean cost of the mini-batch."""
-    fwd = feedforward(params, arch.layer_activations, x)
+    fwd = feedforward(params, arch.sigmas, x)
     return float(np.mean(arch.cost_object.fn(fwd.zs[-1], fwd.activations[-1], y)))

@@ -97,7 +97,7 @@ def altered(layer, *, delta=None, bias=None, weight=None):
     changed at one layer (a changed δ^l moves both gradients, as BP3 and BP4 say)."""
     params, batch = make_case(ARCH)
     g = backprop(ARCH, params, batch.x, batch.y)
-    a = feedforward(params, ARCH.layer_activations, batch.x).activations
+    a = feedforward(params, ARCH.sigmas, batch.x).activations
     nabla_b, nabla_w = [b.copy() for b in g.nabla_b], [w.copy() for w in g.nabla_w]
     i = layer - 2
     if delta is not None:
@@ -381,7 +381,7 @@ def test_pytest_impl_runs_one_test_per_case_and_only_those():
 
 def test_the_cases_are_all_sigmoid_and_include_deep_nets_and_batches():
     cases = sigmoid_architectures(RANDOM, 0, ("quadratic", "cross_entropy"))
-    assert all({s.name for s in a.layer_activations} == {"sigmoid"} for a in cases)
+    assert all({s.name for s in a.sigmas} == {"sigmoid"} for a in cases)
     assert any(a.depth - 1 >= 3 and a.batch > 1 for a in cases)
     assert any(a.batch == 1 for a in cases)
     assert any(len(set(a.sizes)) == 1 and a.sizes[0] > 1 for a in cases)  # square layers

@@ -18,6 +18,7 @@ from harness.cases import (
     oracle_gradients,
 )
 from harness.compare import scale
+from harness.tolerances import POLICIES, allowed_error
 from oracles import ORACLES, get_oracle
 from reference import Architecture, ArchitectureError, Batch, Gradients, Params, backprop
 from reference.forward import feedforward
@@ -55,10 +56,10 @@ def test_curated_registry_holds_saturated_and_huge_input_nets():
     assert len(SCALED) >= 3
     for arch in SCALED:
         case = build_case(arch)
-        fwd = feedforward(case.params, arch.layer_activations, case.batch.x)
+        fwd = feedforward(case.params, arch.sigmas, case.batch.x)
         smallest_slope = min(
             float(np.abs(s.prime(z)).min())
-            for s, z in zip(arch.layer_activations, fwd.zs, strict=True)
+            for s, z in zip(arch.sigmas, fwd.zs, strict=True)
         )
         largest_z = max(float(np.abs(z).max()) for z in fwd.zs)
         assert smallest_slope < np.finfo(np.float64).eps or largest_z > 1e6, arch.id
@@ -92,7 +93,7 @@ def cancelling_case():
     arch = Architecture((3, 4, 2), ("tanh", "identity"), "quadratic", batch=2, seed=5)
     case = build_case(arch)
     x = np.repeat(case.batch.x[:, :1], 2, axis=1)
-    a = feedforward(case.params, arch.layer_activations, x).activations[-1][:, 0]
+    a = feedforward(case.params, arch.sigmas, x).activations[-1][:, 0]
     y1 = case.batch.y[:, 0]
     y = np.stack([y1, 2 * a - y1], axis=1)  # δ^L of sample 2 = −δ^L of sample 1
     return assemble_case(arch, case.params, Batch(x, y), np.float64)
@@ -182,7 +183,7 @@ def test_the_curated_cross_entropy_nets_saturate_and_the_reference_stays_finite(
     z^L (the oracles' agreement on them is the test above)."""
     assert len(SATURATED_CROSS_ENTROPY) == len(SATURATING)  # both lines are still curated
     case = build_case(arch)
-    fwd = feedforward(case.params, arch.layer_activations, case.batch.x)
+    fwd = feedforward(case.params, arch.sigmas, case.batch.x)
     a_out = fwd.activations[-1]
     assert np.any(a_out == 1.0), arch.id
     assert np.all(np.isfinite(arch.cost_object.fn(fwd.zs[-1], a_out, case.batch.y)))
@@ -246,3 +247,10 @@ def test_float32_tolerances_come_from_float32_epsilon():
     # and float32 still sees a 1% error
     wrong = Gradients(tuple(1.01 * d for d in theirs.deltas), theirs.nabla_b, theirs.nabla_w)
     assert not compare_one(single, wrong, "torch", "delta", 3).passed
+
+
+def test_every_oracle_kind_has_a_policy_and_an_unknown_one_is_named():
+    assert {o.kind for o in ORACLES.values()} <= set(POLICIES)
+    case = build_case(curated("2-3-1_sigmoid_quadratic_m4_s0"))
+    with pytest.raises(ValueError, match="no error model for oracle kind 'complex_step'"):
+        allowed_error("complex_step", case.scales, "delta", 2, np.float64)

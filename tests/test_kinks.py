@@ -65,7 +65,7 @@ EXPECTED = {
 @pytest.mark.parametrize("net", list(EXPECTED), ids=lambda f: f.__name__)
 def test_pre_activations_at_and_near_zero_are_detected(net, act):
     arch, params = net(act)
-    z = feedforward(params, arch.layer_activations, X).zs
+    z = feedforward(params, arch.sigmas, X).zs
     assert 0.0 in z[-2] and h / 2 in z[-2]  # the premise: one z exactly at 0, one at h/2
     out = differences(arch, params, Batch(X, Y))
     for quantity, layer, _ in out.gradients.items():
