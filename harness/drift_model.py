@@ -172,10 +172,6 @@ def expansion(case: TrainingCase) -> Array:
 def allowed_drift(case: TrainingCase, dtype: Any) -> Array:
     """The drift model's allowed ‖Δθ_t‖₂ for t = 0…k, a ``dtype`` run against float64."""
     reference = reference_run(case)
-    eps = float(np.finfo(dtype).eps)
-    start = (
-        0.0
-        if eps <= np.finfo(np.float64).eps
-        else 0.5 * eps * np.linalg.norm(flatten(reference[0]))
-    )
+    own = eps(dtype)
+    start = 0.0 if own <= eps(np.float64) else 0.5 * own * np.linalg.norm(flatten(reference[0]))
     return drift_bound(float(start), step_roundings(case, dtype), expansion(case))
