@@ -222,8 +222,9 @@ def forms(signatures: dict[str, Any]) -> Forms:
 # --- the form of what came back --------------------------------------------------------------
 
 
-def pair(arch: Architecture, got: Received, swapped: bool = False) -> tuple[list[Array],
-                                                                          list[Array], str]:
+def pair(
+    arch: Architecture, got: Received, swapped: bool = False
+) -> tuple[list[Array], list[Array], str]:
     """backprop's result as (nabla_b, nabla_w) float64 arrays, and the float dtype it came in;
     ``swapped``: read it as (nabla_w, nabla_b)."""
     node = got.node
@@ -233,7 +234,8 @@ def pair(arch: Architecture, got: Received, swapped: bool = False) -> tuple[list
         raise ImplementationError(
             Finding(
                 "INTERFACE",
-                f"backprop(x, y) returned {_text(node, 'kind')}, expected a pair (nabla_b, nabla_w)",
+                f"backprop(x, y) returned {_text(node, 'kind')}, "
+                "expected a pair (nabla_b, nabla_w)",
             )
         )
     if node.get("two_arrays"):
@@ -343,9 +345,9 @@ def coarsest(*dtypes: str) -> str:
     return str(max(floats, key=lambda d: np.finfo(d).eps, default=np.dtype(np.float64)))
 
 
-def to_params(arch: Architecture, weights: Received, biases: Received, where: str) -> tuple[
-    Params, str
-]:
+def to_params(
+    arch: Architecture, weights: Received, biases: Received, where: str
+) -> tuple[Params, str]:
     """The network's weights and biases after an update, checked like backprop's lists."""
     w, w_dtype = arrays(arch, weights, "weights", where, biases=False)
     b, b_dtype = arrays(arch, biases, "biases", where, biases=True)
@@ -384,9 +386,9 @@ def _shapes(arch: Architecture, node: Any, received: list[Any], *, biases: bool)
     return True
 
 
-def _error(reply: dict[str, Any], calls: dict[str, str], label: str = "CRASH") -> (
-    ImplementationError | None
-):
+def _error(
+    reply: dict[str, Any], calls: dict[str, str], label: str = "CRASH"
+) -> ImplementationError | None:
     """The reply's error as an ImplementationError: ``call raised Type: message (file:line)``."""
     error = reply.get("error")
     if error is None:
@@ -398,8 +400,9 @@ def _error(reply: dict[str, Any], calls: dict[str, str], label: str = "CRASH") -
     found = error.get("label")
     if found == "MEMORY":
         return ImplementationError(
-            Finding("MEMORY", f"{call} ran out of memory (MemoryError under the address-space "
-                              "limit)")
+            Finding(
+                "MEMORY", f"{call} ran out of memory (MemoryError under the address-space limit)"
+            )
         )
     if found not in ("CRASH", "INTERFACE"):
         found = label

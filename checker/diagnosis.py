@@ -119,7 +119,7 @@ def diagnose_update(
     return None
 
 
-#: One evaluation of ``total_cost``: (weights|biases, index of the layer's array, entry, nudge h, λ).
+#: One evaluation of ``total_cost``: (weights|biases, the layer's array index, entry, nudge h, λ).
 Evaluation = tuple[str, int, tuple[int, ...], float, float]
 
 
@@ -139,8 +139,14 @@ def diagnose_total_cost(
     """
     grads = backprop(arch, params, batch.x, batch.y)
     plan = [
-        (lam, layer, name, _entries(getattr(params, name)[layer - 2].shape, COST_ENTRIES[name],
-                                    (arch.seed, layer)))
+        (
+            lam,
+            layer,
+            name,
+            _entries(
+                getattr(params, name)[layer - 2].shape, COST_ENTRIES[name], (arch.seed, layer)
+            ),
+        )
         for lam in (0.0, lmbda)
         for layer in range(arch.depth, 1, -1)
         for name in ("weights", "biases")
@@ -156,7 +162,9 @@ def diagnose_total_cost(
         i = layer - 2
         squares = sum(w.size for w in params.weights) if lam else 0
         value = getattr(params, name)[i]
-        exact = grads.nabla_w[i] + lam / arch.batch * value if name == "weights" else grads.nabla_b[i]
+        exact = (
+            grads.nabla_w[i] + lam / arch.batch * value if name == "weights" else grads.nabla_b[i]
+        )
         slopes, costs = [], []
         for _ in entries:
             plus, minus = next(values), next(values)

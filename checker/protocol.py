@@ -133,5 +133,7 @@ def _spec(spec: Any) -> tuple[np.dtype[Any], tuple[int, ...], int]:
     for n in shape:
         count *= n
     if count * dtype.itemsize > MAX_ARRAY_BYTES:
-        raise ProtocolError(f"an array of {count * dtype.itemsize} bytes (at most {MAX_ARRAY_BYTES})")
+        raise ProtocolError(
+            f"an array of {count * dtype.itemsize} bytes (at most {MAX_ARRAY_BYTES})"
+        )
     return dtype, tuple(shape), count

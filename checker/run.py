@@ -43,7 +43,7 @@ class Options:
     """How implementations are checked: the limits, and whether another signature of an optional
     method is an INTERFACE failure (``--strict``) rather than a note."""
 
-    limits: Limits = Limits()
+    limits: Limits = dataclasses.field(default_factory=Limits)
     strict: bool = False
 
 
@@ -89,8 +89,8 @@ def _check_case(impl: Implementation, arch: Architecture, strict: bool, state: _
         weights, biases = impl.update(params, samples, step, forms.update)
         new, dtype = to_params(arch, weights, biases, f"after {forms.update}")
         # a step taken with float32 gradients is float32-accurate, whatever dtype it is kept in
-        precision = np.dtype(coarsest(dtype, state.precision))
-        finding = diagnose_update(arch, params, batch, step, forms.update, new, precision)
+        update_dtype = np.dtype(coarsest(dtype, state.precision))
+        finding = diagnose_update(arch, params, batch, step, forms.update, new, update_dtype)
         if finding is not None:
             raise ImplementationError(finding)
         state.checked.append("update_mini_batch")
@@ -163,12 +163,12 @@ def check_spec(
     spec: str,
     random_count: int,
     seed: int,
-    options: Options = Options(),  # noqa: B008 — frozen
+    options: Options | None = None,
     name: str | None = None,
 ) -> Verdict:
     """Load ``path.py:ClassName`` in a worker of its own and check it on every case; a load
     failure is the verdict. ``name``: how the verdict names it (default: the spec)."""
-    shown = name or spec
+    shown, options = name or spec, options or Options()
     try:
         with opened(spec, options.limits) as impl:
             cases = tuple(

@@ -33,6 +33,9 @@ from checker.verdict import Finding, ImplementationError
 CALL_LIMIT_S = 10.0
 TOTAL_LIMIT_S = 300.0
 MEMORY_LIMIT_MB = 2048
+#: Seconds the worker may take for its own part of a request (starting Python and NumPy, reading,
+#: answering) on a loaded machine: not the learner's time, which the per-call limit bounds.
+WORKER_S = 60.0
 #: The learner's output kept on disk at most (RLIMIT_FSIZE), and the tail shown on failure.
 OUTPUT_LIMIT_MB = 256
 TAIL_CHARS = 600
@@ -96,20 +99,22 @@ class Child:
         if self.dead is not None:
             raise ImplementationError(self.dead)
         pending = memoryview(encode(header, arrays or []))
-        call_deadline = time.monotonic() + self.limits.call_s
+        # the worker's own part (starting, reading, answering) may take WORKER_S; each call into
+        # the learner's code, call_s from the moment the worker recorded its start
+        limit = max(self.limits.call_s, WORKER_S)
+        call_deadline = time.monotonic() + limit
         with selectors.DefaultSelector() as sel:
             sel.register(self.res_r, selectors.EVENT_READ)
             if pending:
                 sel.register(self.req_w, selectors.EVENT_WRITE)
             while True:
+                started = self._progress()
+                if started is not None:
+                    limit = self.limits.call_s
+                    call_deadline = started + limit
                 now = time.monotonic()
                 if now >= min(call_deadline, self.deadline):
-                    started = self._progress()  # a later call may have started meanwhile
-                    if started is not None:
-                        call_deadline = max(call_deadline, started + self.limits.call_s)
-                    if now >= min(call_deadline, self.deadline):
-                        self._hang(self.current, whole=self.deadline <= call_deadline)
-                    continue
+                    self._hang(self.current, limit, whole=self.deadline <= call_deadline)
                 wait = min(call_deadline, self.deadline, now + 0.5) - now
                 for key, _ in sel.select(wait):
                     if key.fd == self.req_w:
@@ -130,9 +135,7 @@ class Child:
                             return reply["reply"], got
                     except ProtocolError as exc:
                         self._progress()
-                        self._end(
-                            Finding("CRASH", f"during {self.current} the process sent {exc}")
-                        )
+                        self._end(Finding("CRASH", f"during {self.current} the process sent {exc}"))
                 if self.proc.poll() is not None:
                     self._died()
 
@@ -169,17 +172,13 @@ class Child:
                 os.close(fd)
         self.tmp.cleanup()
 
-    def _hang(self, call: str, *, whole: bool) -> NoReturn:
+    def _hang(self, call: str, limit: float, *, whole: bool) -> NoReturn:
         if whole:
-            limit = f"the total limit of {self.limits.total_s:g} s for this implementation"
-            self._end(Finding("HANG", f"{call} was running when {limit} ran out; it was stopped"))
-        self._end(
-            Finding(
-                "HANG",
-                f"{call} did not return within {self.limits.call_s:g} s (the per-call limit), "
-                "so it was stopped",
-            )
-        )
+            total = f"the total limit of {self.limits.total_s:g} s for this implementation"
+            self._end(Finding("HANG", f"{call} was running when {total} ran out; it was stopped"))
+        which = "the per-call limit" if limit == self.limits.call_s else "the worker's own limit"
+        message = f"{call} did not return within {limit:g} s ({which}), so it was stopped"
+        self._end(Finding("HANG", message))
 
     def _died(self) -> NoReturn:
         self._progress()
@@ -210,4 +209,3 @@ class Child:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         raise ImplementationError(finding)
-

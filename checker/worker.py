@@ -7,8 +7,8 @@ serves requests: construct a network, call ``backprop`` on samples, ``update_min
 with stderr goes to a file). A reply carries arrays, or the exception's type, message and the
 learner's own frame; what the learner returns is described, never judged, here: the checker
 judges. Before each call into the learner's code it records in a small file which call starts
-and when, so the checker can time each call and name the one that did not return. Only the standard library, NumPy and
-:mod:`checker.protocol` are imported.
+and when, so the checker can time each call and name the one that did not return. Only the
+standard library, NumPy and :mod:`checker.protocol` are imported.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ if __name__ == "__main__":
     die_with_parent()
 
 # ruff: noqa: E402 — imports after the limits, on purpose
+import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -181,9 +182,7 @@ class Worker:
         )
         return {"weights": _list(weights, out), "biases": _list(biases, out), "_arrays": out}
 
-    def total_cost(
-        self, arrays: Arrays, layers: int, evals: list[list[Any]]
-    ) -> dict[str, Any]:
+    def total_cost(self, arrays: Arrays, layers: int, evals: list[list[Any]]) -> dict[str, Any]:
         """``total_cost(data, λ)`` at the parameters with one entry nudged, per evaluation
         ``[weights|biases, i, entry, h, λ]``; stops at the first that raises."""
         params, samples = arrays[: 2 * layers], arrays[2 * layers :]
@@ -221,8 +220,10 @@ class Worker:
                 return fn(*args, **kwargs)
         except MemoryError:
             raise Failed({"label": "MEMORY", "call": what, "text": "MemoryError"}) from None
-        except BaseException as exc:  # noqa: BLE001 — the learner's exception is the answer
-            raise Failed({"label": label, "call": what, "text": _describe(exc, self.files)}) from None
+        except BaseException as exc:  # the learner's exception is the answer
+            raise Failed(
+                {"label": label, "call": what, "text": _describe(exc, self.files)}
+            ) from None
 
     def _cost_class(self, name: str) -> Any:
         for c in self.cls.__mro__:
@@ -244,7 +245,7 @@ def _describe(exc: BaseException, files: Sequence[Path]) -> str:
         return f"{text[:MAX_TEXT]} ({Path(exc.filename or '?').name}:{exc.lineno})"
     try:
         shown = str(exc)
-    except BaseException:  # noqa: BLE001 — a learner's __str__ may raise too
+    except BaseException:  # a learner's __str__ may raise too
         shown = ""
     text = f"{type(exc).__name__}: {shown}".splitlines()[0] if shown else type(exc).__name__
     own = {p.resolve() for p in files}
@@ -258,10 +259,8 @@ def _describe(exc: BaseException, files: Sequence[Path]) -> str:
 def _source_files(cls: type) -> list[Path]:
     files = []
     for c in cls.__mro__:
-        try:
+        with contextlib.suppress(TypeError, OSError):
             files.append(Path(inspect.getfile(c)))
-        except (TypeError, OSError):
-            pass
     return files
 
 

@@ -77,9 +77,15 @@ def main(argv: list[str]) -> int:
     if any(r["kind"] in ("comparison", "error") for r in records):  # a checker file has none
         print(summary_table(records))
     bad = [r for r in records if is_failure(r)]
-    verdicts = sum(r["kind"] == "verdict" and r.get("arch") is None for r in records)
+    verdicts = [r for r in records if r["kind"] == "verdict" and r.get("arch") is None]
     if verdicts:
-        print(f"{verdicts} implementation verdicts, {len(bad)} records not as expected")
+        labels: dict[str, int] = defaultdict(int)
+        for r in verdicts:
+            labels[str(r.get("label"))] += 1
+        tally = ", ".join(f"{label} ×{n}" for label, n in sorted(labels.items()))
+        print(
+            f"{len(verdicts)} implementation verdicts ({tally}), {len(bad)} records not as expected"
+        )
     return 1 if bad else 0
 
 

@@ -307,7 +307,9 @@ def test_a_call_that_does_not_return_is_stopped_and_later_cases_are_not_run(tmp_
     assert LINE.match(line) and "\n" not in line
     assert len(verdict.failures) == 1 and len(verdict.cases) > 1  # one case waited out the limit
     assert len(verdict.not_run) == len(verdict.cases) - 1
-    assert f"1 of {len(verdict.cases)} cases fail (HANG ×1); {len(verdict.cases) - 1} not run" in line
+    assert (
+        f"1 of {len(verdict.cases)} cases fail (HANG ×1); {len(verdict.cases) - 1} not run" in line
+    )
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm left behind
     assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 

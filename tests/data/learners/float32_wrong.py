@@ -1,7 +1,8 @@
 """float32, with a BP1 bug (σ'(a^L) for σ'(z^L)) far beyond float32 rounding: BP1."""
 
-from checker.mutants.book_network import sigmoid_prime
 from float32_network import Network as Float32
+
+from checker.mutants.book_network import sigmoid_prime
 
 
 class Network(Float32):

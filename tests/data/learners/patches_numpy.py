@@ -1,13 +1,12 @@
-"""Replaces np.exp when imported, so its σ is wrong; a checker sharing its NumPy would compute the
-reference with the same wrong σ and agree (PASS). Isolated: an equation label."""
+"""A BP1 bug (no σ'(z^L)), and a NumPy patch made at import: np.abs returns zeros, so a checker
+sharing this NumPy measures every difference as 0 and passes it. Isolated: BP1."""
 
 import numpy as np
 
-from checker.mutants.book_network import Network as Book
+from checker.mutants.catalogue import OutputErrorWithoutPrime
 
-_exp = np.exp
-np.exp = lambda z: _exp(z) * 1.5
+np.abs = lambda x, *args, **kwargs: np.zeros_like(x)
 
 
-class Network(Book):
+class Network(OutputErrorWithoutPrime):
     pass

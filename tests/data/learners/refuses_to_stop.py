@@ -13,7 +13,7 @@ signal.signal(signal.SIGTERM, signal.SIG_IGN)
 class Network(Book):
     def backprop(self, x, y):
         while True:
-            try:
+            try:  # noqa: SIM105 — the misbehaviour under test
                 time.sleep(0.01)
-            except BaseException:  # noqa: BLE001, S110 — the misbehaviour under test
+            except BaseException:
                 pass
