@@ -181,6 +181,8 @@ class Implementation:
                 )
             costs.append(float(number))
         _raise(reply, {}, "CRASH")
+        if len(costs) != len(evals):
+            raise _malformed("total_cost")
         return costs
 
 
@@ -312,6 +314,8 @@ def arrays(
                 )
             )
         shape = _shape(item, got.arrays)
+        if "array" not in item and shape == want:  # sent by its shape alone: it is oversized
+            raise _malformed(name)
         if shape != want:
             raise ImplementationError(
                 Finding(
@@ -360,8 +364,8 @@ def _want(arch: Architecture, layer: int, biases: bool) -> tuple[int, int]:
 
 
 def _shape(item: dict[str, Any], received: list[np.ndarray[Any, Any]]) -> tuple[int, ...]:
-    if "shape" in item:
-        shape = item["shape"]
+    if "array" not in item:
+        shape = item.get("shape")
         if not isinstance(shape, list) or not all(isinstance(n, int) for n in shape):
             raise _malformed("an array")
         return tuple(shape)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from checker.protocol import MAX_HEADER_BYTES, ProtocolError, Reader, encode
 from checker.run import Options, check_spec
 from checker.sandbox import Limits
 
@@ -334,3 +337,45 @@ def test_pytest_impl_stops_a_crash_and_skips_the_cases_not_run():
         -2000:
     ]
     assert "exited with status 0" in run.stdout and "returned the pair swapped" in run.stdout
+
+
+# --- the reply channel: nothing received is unpickled or trusted ---------------------------------
+
+
+def test_messages_round_trip_with_their_arrays():
+    arrays = [np.arange(6.0).reshape(2, 3), np.ones((3, 1), np.float32), np.array([True])]
+    data = encode({"reply": {"x": 1}}, arrays)
+    reader = Reader()
+    got = [m for i in range(len(data)) for m in reader.feed(data[i : i + 1])]  # byte by byte
+    assert len(got) == 1 and got[0][0] == {"reply": {"x": 1}}
+    for sent, received in zip(arrays, got[0][1], strict=True):
+        assert received.dtype == sent.dtype and np.array_equal(received, sent)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ["|O", [1]],
+        ["|V8", [1]],
+        ["<c16", [1]],
+        ["<U4", [1]],
+        ["<f8", [1 << 40]],
+        ["<f8", [-1]],
+        ["<f8", [True]],
+        "<f8",
+        ["<f8", [2], 3],
+    ],
+    ids=["object", "void", "complex", "string", "huge", "negative", "bool-dim", "bare", "extra"],
+)
+def test_the_reader_refuses_anything_but_a_plain_numeric_array(spec):
+    head = json.dumps({"reply": {}, "arrays": [spec]}).encode()
+    with pytest.raises(ProtocolError):
+        list(Reader().feed(struct.pack(">I", len(head)) + head + b"\0" * 64))
+
+
+def test_the_reader_refuses_a_pickle_and_an_oversized_header():
+    pickled = pickle.dumps(np.arange(3.0))  # what np.save(allow_pickle=True) could carry
+    with pytest.raises(ProtocolError):
+        list(Reader().feed(struct.pack(">I", len(pickled)) + pickled))
+    with pytest.raises(ProtocolError):
+        list(Reader().feed(struct.pack(">I", MAX_HEADER_BYTES + 1)))
