@@ -68,8 +68,8 @@ class Implementation:
 
     @classmethod
     def open(cls, spec: str, limits: Limits) -> Implementation:
-        """Start the worker and load the class; ImplementationError (LOAD, or what killed the
-        worker) if it does not load — the worker is closed then."""
+        """Start the worker and load the class; ImplementationError (LOAD, or what ended the
+        worker while importing: HANG, CRASH) if it does not load — the worker is closed then."""
         path, name = split_spec(spec)
         check_spec_form(spec, path)
         child = Child(limits)
@@ -83,13 +83,9 @@ class Implementation:
             impl.takes_cost = reply.get("takes_cost") is True
             impl.cost_classes = tuple(_strings(reply.get("cost_classes")))
             impl.methods = tuple(_strings(reply.get("methods")))
-        except ImplementationError as exc:
-            child.close()
-            if exc.finding.label == "LOAD":
-                raise
-            raise ImplementationError(
-                Finding("LOAD", f"{path.name} does not import: {exc.finding.message}")
-            ) from None
+        except ImplementationError:
+            child.close()  # LOAD, or what ended the import: HANG, MEMORY, CRASH
+            raise
         return impl
 
     def close(self) -> None:
