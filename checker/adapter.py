@@ -83,7 +83,8 @@ class Implementation:
             impl.takes_cost = reply.get("takes_cost") is True
             impl.cost_classes = tuple(_strings(reply.get("cost_classes")))
             impl.methods = tuple(_strings(reply.get("methods")))
-        except ImplementationError:
+        except ImplementationError as exc:
+            exc.output = child.tail()  # what it printed before it failed to load
             child.close()  # LOAD, or what ended the import: HANG, MEMORY, CRASH
             raise
         return impl

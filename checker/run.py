@@ -178,7 +178,7 @@ def check_spec(
             failed = any(not c.passed for c in cases)
             return Verdict(shown, cases, output=impl.output_tail() if failed else "")
     except ImplementationError as exc:
-        return Verdict(shown, load_failure=exc.finding)
+        return Verdict(shown, load_failure=exc.finding, output=exc.output)
 
 
 def _at_sample(finding: Finding, s: int, m: int) -> Finding:

@@ -75,6 +75,7 @@ class ImplementationError(Exception):
     def __init__(self, finding: Finding) -> None:
         super().__init__(f"{finding.heading}: {finding.message}")
         self.finding = finding
+        self.output = ""  # the end of the implementation's output, when it is known
 
 
 @dataclass(frozen=True)
