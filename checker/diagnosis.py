@@ -93,8 +93,8 @@ def diagnose_update(
     new: Params,
     dtype: Any = np.float64,
 ) -> Finding | None:
-    """SGD: the parameters after one ``update_mini_batch`` against the reference's step, at the
-    precision (``dtype``) of the parameters it left."""
+    """SGD: the parameters after one ``update_mini_batch`` against the reference's step, at
+    ``dtype``'s precision (the coarser of the parameters' it left and its backprop's)."""
     want = update_mini_batch_per_sample(arch, params, batch.x, batch.y, step)
     terms = sigmoid_term_scales(arch, params, batch.x, batch.y)
     how = f"m={arch.batch}, η={step.eta:g}" + (
