@@ -19,6 +19,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 # pytest's logging plugin attaches a handler to every non-propagating logger (torch makes dozens)
 # around each test phase: a third of the gate's pytest time. No test here reads logs.
 TRAINING_JSON = "reports/training.json"
+CHECK_JSON = "reports/check.json"
 GATE = ["-n", "auto", "--dist", "loadgroup", "-p", "no:logging"]
 
 
@@ -65,21 +66,27 @@ def report(session: nox.Session) -> None:
 @nox.session(default=False)
 def check(session: nox.Session) -> None:
     """Check FILE.py:CLASS (network.py/network2.py style) equation by equation; with no argument,
-    run the mutant catalogue and print its verdict table. Writes reports/check.{json,html}."""
+    run the mutant catalogue and print its verdict table. Writes reports/check.{json,html}.
+    Fails when the checker did not finish (no fresh reports/check.json: an earlier one is removed
+    first and never rendered) or when any verdict is not as expected."""
     session.install("-e", ".")
     install(session, "report")
+    results_file = Path(CHECK_JSON)
+    results_file.unlink(missing_ok=True)
     session.run(
         "python",
         "-m",
         "checker",
         "--results",
-        "reports/check.json",
+        CHECK_JSON,
         *session.posargs,
-        success_codes=[0, 1],
+        success_codes=[0, 1],  # 1: a verdict failed; rendered below, then the session fails
     )
+    if not results_file.exists():  # exit 1 without results: the checker itself failed
+        session.error(f"the checker did not finish: it wrote no {CHECK_JSON}")
     # the verdicts as a page too (reports/check.html); the session still fails on a violation
-    session.run("python", "-m", "harness.report", "reports/check.json", "reports/check.html")
-    session.run("python", "-m", "harness.summary", "reports/check.json")
+    session.run("python", "-m", "harness.report", CHECK_JSON, "reports/check.html")
+    session.run("python", "-m", "harness.summary", CHECK_JSON)
 
 
 @nox.session(default=False)

@@ -6,10 +6,11 @@ ratios stay meaningful. Libraries run single-threaded (the BLAS, torch, XLA): on
 spinning BLAS threads cost far more than they gain, and one thread each makes the race fair.
 Times are the process's CPU time by default (``--clock cpu``): with other jobs on the cores, wall
 time measures the scheduler as much as the code; ``--clock wall`` gives wall time. The gate's
-figure (5) is always wall time.
+figure (5) and the checker's (6: a fresh process, with its worker) are wall time, with CPU time
+beside them.
 
     python -m benchmarks.bench                # every measure, the gate's wall time last
-    python -m benchmarks.bench --skip-gate    # measures 1–4 only
+    python -m benchmarks.bench --skip-gate    # measures 1–4 and 6 only
 
 Prints one row per figure: what, the figure, its target, met or not.
 """
@@ -280,6 +281,39 @@ def gate(workers: str) -> Row:
     )
 
 
+#: The checker's targets (issue 11): the book's two implementations through all their cases,
+#: each in its worker process, wall-clock seconds on 2 cores.
+CHECKER_TARGETS = {
+    "checker/mutants/book_network.py:Network": 3.0,
+    "checker/mutants/book_network2.py:Network2": 10.0,
+}
+
+
+def checker_runs() -> Iterator[Row]:
+    """6. ``python -m checker`` on the book's network.py and network2.py in a fresh process:
+    wall time, and CPU time of the checker and its worker together."""
+    for spec, target in CHECKER_TARGETS.items():
+        load_before = os.getloadavg()[0]
+        before = os.times()
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "checker", spec], capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - start
+        after = os.times()
+        cpu = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+        load = f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        status = "" if proc.stdout.startswith("PASS ") else f", exit {proc.returncode}"
+        yield Row(
+            f"6. checker, {spec.split('/')[-1]}",
+            f"{wall:.1f} s wall, {cpu:.1f} s CPU with its worker ({load}{status})",
+            f"<= {target:g} s on 2 cores",
+            wall <= target and proc.returncode == 0,
+        )
+
+
 def table(rows: list[Row]) -> str:
     head = ("measure", "figure", "target", "met")
     cells = [head] + [
@@ -307,6 +341,9 @@ def main(argv: list[str]) -> int:
         for row in measure(20 if measure is jax_modes else args.rounds):
             rows.append(row)
             print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
+    for row in checker_runs():
+        rows.append(row)
+        print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
     if not args.skip_gate:
         for workers in ("1", "auto"):
             rows.append(gate(workers))

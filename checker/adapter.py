@@ -1,35 +1,29 @@
-"""Drive a network.py- or network2.py-style class with the harness's parameters and samples.
+"""Drive a network.py- or network2.py-style class, running in its own process, with the harness's
+parameters and samples.
 
-The adapter constructs ``Class(sizes)`` (or ``Class(sizes, cost=QuadraticCost)`` /
-``cost=CrossEntropyCost`` when the constructor takes a cost), overwrites ``weights`` and ``biases``
-with a case's seeded parameters, and calls ``backprop(x, y)``, ``update_mini_batch`` and
-``total_cost``. What comes back is checked for form — a pair of lists, one array per layer 2…L of
-the right shape, all finite — before any number is compared; a form that is wrong, or an
-exception, is raised as an :class:`ImplementationError` naming what was expected.
+:class:`Implementation` loads ``path.py:ClassName`` in a worker (:mod:`checker.sandbox`), which
+constructs ``Class(sizes)`` (or ``Class(sizes, cost=QuadraticCost)`` / ``cost=CrossEntropyCost``
+when the constructor takes a cost), overwrites ``weights`` and ``biases`` with a case's seeded
+parameters, and calls ``backprop(x, y)``, ``update_mini_batch`` and ``total_cost``. What comes back
+is checked here for form — a pair of lists, one array per layer 2…L of the right shape, all
+finite — before any number is compared; a wrong form, or an exception, is raised as an
+:class:`ImplementationError` naming what was expected. Nothing of the learner's runs here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import inspect
-import random
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from checker.load import describe, quiet, source_files
+from checker.load import check_spec_form, split_spec
+from checker.sandbox import Child, Limits
 from checker.verdict import Finding, ImplementationError
 from reference import Architecture, Params, Step
 from reference.types import Array
-
-#: Seconds one call into the learner's code may run before it is stopped and reported as HANG:
-#: the slowest honest call here (a mini-batch of [784, 30, 10]) takes milliseconds, and an endless
-#: loop would otherwise stall the whole run.
-CALL_LIMIT_S = 10.0
 
 #: The book's names for its cost classes (network2.py), looked up in the implementation's modules.
 COST_CLASSES = {"quadratic": "QuadraticCost", "cross_entropy": "CrossEntropyCost"}
@@ -39,261 +33,403 @@ NETWORK, NETWORK2 = (
     "update_mini_batch(mini_batch, eta)",
     "update_mini_batch(mini_batch, eta, lmbda, n)",
 )
+TOTAL_COST = "total_cost(data, lmbda)"
 
 
-def takes_cost(cls: type) -> bool:
-    """True for network2.py's form: the constructor has a ``cost`` parameter."""
-    try:
-        return "cost" in inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return False
+@dataclass(frozen=True)
+class Received:
+    """A reply's arrays with its description of what the learner returned."""
+
+    node: Any
+    arrays: list[np.ndarray[Any, Any]]
 
 
-def costs_of(cls: type) -> tuple[str, ...]:
-    """The costs an implementation can be checked with: quadratic, and cross-entropy if it takes
-    a cost."""
-    return tuple(COST_CLASSES) if takes_cost(cls) else ("quadratic",)
+@dataclass(frozen=True)
+class Forms:
+    """How a constructed network's optional methods are called: a book form, or None with a note
+    saying why not (absent, or another signature)."""
 
-
-def cost_class(cls: type, cost: str) -> Any:
-    """The book-named cost class (``QuadraticCost``…) from the modules defining ``cls`` or its
-    bases."""
-    name = COST_CLASSES[cost]
-    for c in cls.__mro__:
-        module = inspect.getmodule(c)
-        if module is not None and hasattr(module, name):
-            return getattr(module, name)
-    raise ImplementationError(
-        Finding(
-            "INTERFACE",
-            f"{cls.__name__}(sizes, cost=…) takes a cost, but its module has no class {name} "
-            f"(expected network2.py's {', '.join(COST_CLASSES.values())})",
-        )
-    )
+    update: str | None
+    total_cost: bool
+    notes: tuple[str, ...] = ()
+    mismatches: tuple[str, ...] = ()  # the notes that are another signature (``--strict``)
 
 
 @dataclass
-class Adapter:
-    """One constructed network of the class under test, for one case."""
+class Implementation:
+    """One implementation under test, loaded in a worker of its own (close it when done)."""
 
-    cls: type
-    arch: Architecture
-    net: Any
+    spec: str
+    child: Child
+    name: str = ""
+    takes_cost: bool = False
+    cost_classes: tuple[str, ...] = ()
+    methods: tuple[str, ...] = field(default=())
 
     @classmethod
-    def construct(cls, impl: type, arch: Architecture) -> Adapter:
-        """Seed NumPy's and Python's global generators, then ``impl(sizes[, cost=…])``."""
-        sizes = list(arch.sizes)
-        kwargs = {"cost": cost_class(impl, arch.cost)} if takes_cost(impl) else {}
-        shown = f"{impl.__name__}({sizes}{', cost=' + COST_CLASSES[arch.cost] if kwargs else ''})"
-        np.random.seed(arch.seed)  # noqa: NPY002 — the learner's code may draw from it
-        random.seed(arch.seed)
-        with guarded(impl, f"constructing {shown}", "INTERFACE"):
-            net = impl(sizes, **kwargs)
-        return cls(impl, arch, net)
+    def open(cls, spec: str, limits: Limits) -> Implementation:
+        """Start the worker and load the class; ImplementationError (LOAD, or what ended the
+        worker while importing: HANG, CRASH) if it does not load — the worker is closed then."""
+        path, name = split_spec(spec)
+        check_spec_form(spec, path)
+        child = Child(limits)
+        try:
+            reply, _ = child.request({"op": "load", "path": str(path.resolve()), "name": name})
+            error = reply.get("error")
+            if error is not None:
+                raise ImplementationError(Finding("LOAD", _text(error, "text")))
+            impl = cls(spec, child)
+            impl.name = _text(reply, "name")
+            impl.takes_cost = reply.get("takes_cost") is True
+            impl.cost_classes = tuple(_strings(reply.get("cost_classes")))
+            impl.methods = tuple(_strings(reply.get("methods")))
+        except ImplementationError as exc:
+            exc.output = child.tail()  # what it printed before it failed to load
+            child.close()  # LOAD, or what ended the import: HANG, MEMORY, CRASH
+            raise
+        return impl
 
-    def has(self, method: str) -> bool:
-        """Whether the network has this (optional) method."""
-        return callable(getattr(self.net, method, None))
+    def close(self) -> None:
+        self.child.close()
 
     @property
-    def layers(self) -> range:
-        return range(2, self.arch.depth + 1)
+    def costs(self) -> tuple[str, ...]:
+        """The costs it is checked with: quadratic, and cross-entropy if it takes a cost."""
+        return tuple(COST_CLASSES) if self.takes_cost else ("quadratic",)
 
-    def set_params(self, params: Params) -> None:
-        """Overwrite ``weights`` and ``biases`` with copies of the case's parameters."""
-        with guarded(self.cls, "setting net.weights and net.biases", "INTERFACE"):
-            self.net.weights = [w.copy() for w in params.weights]
-            self.net.biases = [b.copy() for b in params.biases]
+    @property
+    def dead(self) -> Finding | None:
+        """The finding that ended its worker (HANG, CRASH…): later cases are not run."""
+        return self.child.dead
 
-    def backprop(self, params: Params, x: Array, y: Array) -> tuple[list[Array], list[Array]]:
-        """``backprop(x, y)`` for one sample (column vectors) at ``params``: checked lists."""
-        self.set_params(params)
-        with guarded(self.cls, "backprop(x, y)", "CRASH"):
-            result = self.net.backprop(x.copy(), y.copy())
-        if not isinstance(result, Sequence) or len(result) != 2:
-            raise ImplementationError(
-                Finding(
-                    "INTERFACE",
-                    f"backprop(x, y) returned {_kind(result)}, expected a pair (nabla_b, nabla_w)",
-                )
-            )
-        if any(isinstance(r, np.ndarray) and r.dtype != object for r in result):
-            raise ImplementationError(
-                Finding(
-                    "INTERFACE",
-                    "backprop(x, y) returned two arrays, expected (nabla_b, nabla_w): two lists "
-                    f"of one array per layer 2…{self.arch.depth}",
-                )
-            )
-        nabla_b = self.arrays(result[0], "nabla_b", "from backprop(x, y)", biases=True)
-        nabla_w = self.arrays(result[1], "nabla_w", "from backprop(x, y)", biases=False)
-        return nabla_b, nabla_w
+    def output_tail(self) -> str:
+        return self.child.tail()
 
-    def update_form(self) -> str | None:
-        """NETWORK or NETWORK2 by ``update_mini_batch``'s parameters; None if there is none."""
-        if not self.has("update_mini_batch"):
-            return None
-        method = self.net.update_mini_batch
-        try:
-            count = len(inspect.signature(method).parameters)
-        except (TypeError, ValueError):
-            count = 2
-        if count < 2:
-            raise ImplementationError(
-                Finding(
-                    "INTERFACE",
-                    f"update_mini_batch takes {count} arguments, expected {NETWORK} or {NETWORK2}",
-                )
-            )
-        return NETWORK2 if count >= 4 else NETWORK
+    # --- the calls ------------------------------------------------------------------------------
 
-    def update(
-        self, params: Params, samples: Sequence[tuple[Array, Array]], step: Step, form: str
-    ) -> Params:
-        """``update_mini_batch`` on a list of (x, y) pairs; the new weights and biases, checked."""
-        self.set_params(params)
-        mini_batch = [(x.copy(), y.copy()) for x, y in samples]
-        args = (step.eta, step.lmbda, step.n) if form == NETWORK2 else (step.eta,)
-        with guarded(self.cls, form, "CRASH"):
-            self.net.update_mini_batch(mini_batch, *args)
-        where = f"after {form}"
-        with guarded(self.cls, "reading net.weights and net.biases", "INTERFACE"):
-            weights, biases = self.net.weights, self.net.biases
-        return Params(
-            tuple(self.arrays(weights, "weights", where, biases=False)),
-            tuple(self.arrays(biases, "biases", where, biases=True)),
-        )
-
-    def total_cost_fn(self) -> Callable[[Params, Sequence[tuple[Array, Array]], float], float]:
-        """``(params, data, λ) → total_cost(data, λ)`` at those parameters."""
-
-        def total_cost(params: Params, data: Sequence[tuple[Array, Array]], lmbda: float) -> float:
-            self.set_params(params)
-            with guarded(self.cls, "total_cost(data, lmbda)", "CRASH"):
-                value = self.net.total_cost([(x.copy(), y.copy()) for x, y in data], lmbda)
-            try:
-                cost = float(value)
-            except (TypeError, ValueError):
-                raise ImplementationError(
-                    Finding("INTERFACE", f"total_cost returned {_kind(value)}, expected a number")
-                ) from None
-            if not np.isfinite(cost):
-                raise ImplementationError(
-                    Finding("NONFINITE", f"total_cost(data, {lmbda:g}) returned {cost}")
-                )
-            return cost
-
-        return total_cost
-
-    def arrays(self, values: Any, name: str, where: str, *, biases: bool) -> list[Array]:
-        """``values`` as float64 arrays, one per layer 2…L, of the shapes the architecture gives;
-        wrong count → SHAPE, wrong shape → SHAPE at that layer, NaN/Inf → NONFINITE there (the
-        layer nearest the output first, as backprop goes)."""
-        sizes, count = self.arch.sizes, self.arch.depth - 1
-        if not isinstance(values, Sequence | Iterator | np.ndarray) or isinstance(
-            values, str | bytes
-        ):
-            raise ImplementationError(
-                Finding(
-                    "INTERFACE",
-                    f"{name} {where} is {_kind(values)}, expected a list of "
-                    f"{count} arrays (layers 2…{self.arch.depth})",
-                )
-            )
-        values = list(values)
-        if len(values) != count:
-            raise ImplementationError(
-                Finding(
-                    "SHAPE",
-                    f"{name} {where} has {len(values)} arrays, expected {count}, one "
-                    f"per layer 2…{self.arch.depth} of {self.arch.id.split('_')[0]}",
-                )
-            )
-        arrays: dict[int, Array] = {}
-        for layer, value in reversed(list(zip(self.layers, values, strict=True))):
-            want = (sizes[layer - 1], 1) if biases else (sizes[layer - 1], sizes[layer - 2])
-            try:
-                array = np.asarray(value, dtype=np.float64)
-            except (TypeError, ValueError):
+    def backprop(
+        self, arch: Architecture, params: Params, samples: Sequence[tuple[Array, Array]]
+    ) -> tuple[Forms, list[Received], ImplementationError | None]:
+        """Construct ``Class(sizes[, cost=…])`` after seeding the worker's generators, then
+        ``backprop(x, y)`` on each sample in order (one round trip): the network's forms, what
+        each call returned, and the error that stopped the run of samples (None if all
+        returned). A constructor that raises is INTERFACE."""
+        cost = None
+        if self.takes_cost:
+            wanted = COST_CLASSES[arch.cost]
+            if wanted not in self.cost_classes:
                 raise ImplementationError(
                     Finding(
                         "INTERFACE",
-                        f"{name} of layer {layer} {where} is {_kind(value)}, "
-                        f"expected an array of shape {want}",
-                        layer,
-                    )
-                ) from None
-            if array.shape != want:
-                raise ImplementationError(
-                    Finding(
-                        "SHAPE",
-                        f"{name} of layer {layer} {where} has shape {array.shape}, expected {want}",
-                        layer,
+                        f"{self.name}(sizes, cost=…) takes a cost, but its module has no class "
+                        f"{wanted} (expected network2.py's {', '.join(COST_CLASSES.values())})",
                     )
                 )
-            bad = np.argwhere(~np.isfinite(array))
-            if len(bad):
-                at = tuple(int(i) for i in bad[0])
+            cost = arch.cost
+        sizes = list(arch.sizes)
+        shown = f"{self.name}({sizes}{', cost=' + COST_CLASSES[cost] if cost else ''})"
+        construct = {"sizes": sizes, "seed": arch.seed, "cost": cost}
+        arrays = [*params.weights, *params.biases, *(v for xy in samples for v in xy)]
+        header = {"op": "backprop", "layers": len(params.weights), "construct": construct}
+        reply, got = self.child.request(header, arrays)
+        error = _error(reply, {"constructing": f"constructing {shown}"}, "CRASH")
+        if error is not None and error.finding.message.startswith("constructing "):
+            raise error
+        signatures = reply.get("signatures")
+        results = reply.get("results")
+        if not isinstance(results, list) or len(results) > len(samples):
+            raise _malformed("backprop")
+        found = forms(signatures if isinstance(signatures, dict) else {})
+        return found, [Received(r, got) for r in results], error
+
+    def update(
+        self, params: Params, samples: Sequence[tuple[Array, Array]], step: Step, form: str
+    ) -> tuple[Received, Received]:
+        """``update_mini_batch`` on a list of (x, y) pairs: the new weights and biases as sent."""
+        args = [step.eta, step.lmbda, step.n] if form == NETWORK2 else [step.eta]
+        arrays = [*params.weights, *params.biases, *(v for xy in samples for v in xy)]
+        header = {"op": "update", "layers": len(params.weights), "args": args, "form": form}
+        reply, got = self.child.request(header, arrays)
+        _raise(reply, {}, "CRASH")
+        return Received(reply.get("weights"), got), Received(reply.get("biases"), got)
+
+    def total_costs(
+        self, params: Params, data: Sequence[tuple[Array, Array]], evals: list[list[Any]]
+    ) -> list[float]:
+        """``total_cost(data, λ)`` at ``params`` with one entry nudged per evaluation
+        ``[weights|biases, i, entry, h, λ]``: the costs, each a finite number."""
+        arrays = [*params.weights, *params.biases, *(v for xy in data for v in xy)]
+        header = {"op": "total_cost", "layers": len(params.weights), "evals": evals}
+        reply, _ = self.child.request(header, arrays)
+        values = reply.get("values")
+        if not isinstance(values, list) or len(values) > len(evals):
+            raise _malformed("total_cost")
+        costs = []
+        for value, (_, _, _, _, lmbda) in zip(values, evals, strict=False):
+            number = value.get("number") if isinstance(value, dict) else None
+            if not isinstance(number, float | int):
+                kind = _text(value, "kind") if isinstance(value, dict) else "something else"
                 raise ImplementationError(
-                    Finding(
-                        "NONFINITE",
-                        f"{name} of layer {layer} {where} has {array[at]} at "
-                        f"{at} ({len(bad)} of {array.size} elements not finite)",
-                        layer,
-                        at,
-                    )
+                    Finding("INTERFACE", f"total_cost returned {kind}, expected a number")
                 )
-            arrays[layer] = array
-        return [arrays[layer] for layer in self.layers]
+            if not np.isfinite(number):
+                raise ImplementationError(
+                    Finding("NONFINITE", f"total_cost(data, {lmbda:g}) returned {number}")
+                )
+            costs.append(float(number))
+        _raise(reply, {}, "CRASH")
+        if len(costs) != len(evals):
+            raise _malformed("total_cost")
+        return costs
 
 
-class _Overran(BaseException):
-    """Raised inside the learner's code when its time is up: a BaseException, so that the
-    learner's own ``except Exception`` cannot swallow it."""
+def forms(signatures: dict[str, Any]) -> Forms:
+    """The book form of ``update_mini_batch`` and ``total_cost`` from their signatures, or a note:
+    absent, or another signature (not checked; ``--strict`` makes it INTERFACE)."""
+    notes, mismatches = [], []
+    update: str | None = None
+    sig = signatures.get("update_mini_batch")
+    if not isinstance(sig, dict):
+        notes.append("no update_mini_batch: not checked")
+    else:
+        accepts = sig.get("accepts")
+        if not isinstance(accepts, list) or 4 in accepts:
+            update = NETWORK2 if isinstance(accepts, list) else NETWORK
+        elif 2 in accepts:
+            update = NETWORK
+        else:
+            note = (
+                f"update_mini_batch{_text(sig, 'text')} is not the book's {NETWORK} or "
+                f"{NETWORK2}: not checked"
+            )
+            notes.append(note)
+            mismatches.append(note)
+    total = False
+    sig = signatures.get("total_cost")
+    if not isinstance(sig, dict):
+        notes.append("no total_cost: not checked")
+    else:
+        accepts = sig.get("accepts")
+        total = not isinstance(accepts, list) or 2 in accepts
+        if not total:
+            note = f"total_cost{_text(sig, 'text')} is not the book's {TOTAL_COST}: not checked"
+            notes.append(note)
+            mismatches.append(note)
+    return Forms(update, total, tuple(notes), tuple(mismatches))
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`_Overran` in the running code after ``seconds`` (SIGALRM). Only the main
-    thread receives signals: elsewhere, or without setitimer, the call runs unlimited."""
-    main = threading.current_thread() is threading.main_thread()
-    if not (main and hasattr(signal, "setitimer")):
-        yield
-        return
-
-    def overrun(signum: int, frame: object) -> None:
-        raise _Overran
-
-    previous = signal.signal(signal.SIGALRM, overrun)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+# --- the form of what came back --------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def guarded(cls: type, what: str, label: str) -> Iterator[None]:
-    """Run the learner's code quietly and for at most :data:`CALL_LIMIT_S`; an exception becomes
-    a finding naming the call and line, an overrun a HANG finding."""
-    try:
-        with quiet(), time_limit(CALL_LIMIT_S):
-            yield
-    except ImplementationError:
-        raise
-    except _Overran:
+def pair(
+    arch: Architecture, got: Received, swapped: bool = False
+) -> tuple[list[Array], list[Array], str]:
+    """backprop's result as (nabla_b, nabla_w) float64 arrays, and the float dtype it came in;
+    ``swapped``: read it as (nabla_w, nabla_b)."""
+    node = got.node
+    if not isinstance(node, dict):
+        raise _malformed("backprop")
+    if "kind" in node:
         raise ImplementationError(
-            Finding("HANG", f"{what} did not return within {CALL_LIMIT_S:g} s, so it was stopped")
-        ) from None
-    except (Exception, SystemExit) as exc:
+            Finding(
+                "INTERFACE",
+                f"backprop(x, y) returned {_text(node, 'kind')}, "
+                "expected a pair (nabla_b, nabla_w)",
+            )
+        )
+    if node.get("two_arrays"):
         raise ImplementationError(
-            Finding(label, f"{what} raised {describe(exc, source_files(cls))}")
-        ) from exc
+            Finding(
+                "INTERFACE",
+                "backprop(x, y) returned two arrays, expected (nabla_b, nabla_w): two lists "
+                f"of one array per layer 2…{arch.depth}",
+            )
+        )
+    halves = node.get("pair")
+    if not isinstance(halves, list) or len(halves) != 2:
+        raise _malformed("backprop")
+    b_node, w_node = (halves[1], halves[0]) if swapped else (halves[0], halves[1])
+    where = "from backprop(x, y)"
+    nabla_b, b_dtype = arrays(arch, Received(b_node, got.arrays), "nabla_b", where, biases=True)
+    nabla_w, w_dtype = arrays(arch, Received(w_node, got.arrays), "nabla_w", where, biases=False)
+    return nabla_b, nabla_w, coarsest(b_dtype, w_dtype)
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"
+def swapped_fits(arch: Architecture, got: Received) -> bool:
+    """Whether backprop's pair has the shapes of (nabla_w, nabla_b): the book's pair reversed."""
+    node = got.node
+    halves = node.get("pair") if isinstance(node, dict) else None
+    if not isinstance(halves, list) or len(halves) != 2:
+        return False
+    return _shapes(arch, halves[0], got.arrays, biases=False) and _shapes(
+        arch, halves[1], got.arrays, biases=True
+    )
+
+
+def arrays(
+    arch: Architecture, got: Received, name: str, where: str, *, biases: bool
+) -> tuple[list[Array], str]:
+    """A list of arrays, one per layer 2…L of the shapes the architecture gives, as float64, and
+    the float dtype it came in; not a list → INTERFACE, wrong count → SHAPE, wrong shape → SHAPE at
+    that layer, NaN/Inf → NONFINITE there (the layer nearest the output first, as backprop goes).
+    """
+    count, node = arch.depth - 1, got.node
+    if not isinstance(node, dict):
+        raise _malformed(name)
+    if "kind" in node:
+        raise ImplementationError(
+            Finding(
+                "INTERFACE",
+                f"{name} {where} is {_text(node, 'kind')}, expected a list of "
+                f"{count} arrays (layers 2…{arch.depth})",
+            )
+        )
+    items = node.get("items")
+    if not isinstance(items, list):
+        raise _malformed(name)
+    if len(items) != count:
+        raise ImplementationError(
+            Finding(
+                "SHAPE",
+                f"{name} {where} has {len(items)} arrays, expected {count}, one "
+                f"per layer 2…{arch.depth} of {arch.id.split('_')[0]}",
+            )
+        )
+    found: dict[int, Array] = {}
+    dtypes = []
+    for layer, item in reversed(list(zip(range(2, arch.depth + 1), items, strict=True))):
+        want = _want(arch, layer, biases)
+        if not isinstance(item, dict):
+            raise _malformed(name)
+        if "kind" in item:
+            raise ImplementationError(
+                Finding(
+                    "INTERFACE",
+                    f"{name} of layer {layer} {where} is {_text(item, 'kind')}, "
+                    f"expected an array of shape {want}",
+                    layer,
+                )
+            )
+        shape = _shape(item, got.arrays)
+        if "array" not in item and shape == want:  # sent by its shape alone: it is oversized
+            raise _malformed(name)
+        if shape != want:
+            raise ImplementationError(
+                Finding(
+                    "SHAPE",
+                    f"{name} of layer {layer} {where} has shape {shape}, expected {want}",
+                    layer,
+                )
+            )
+        received = got.arrays[item["array"]]
+        dtypes.append(str(received.dtype))
+        array = np.asarray(received, dtype=np.float64)
+        bad = np.argwhere(~np.isfinite(array))
+        if len(bad):
+            at = tuple(int(i) for i in bad[0])
+            raise ImplementationError(
+                Finding(
+                    "NONFINITE",
+                    f"{name} of layer {layer} {where} has {array[at]} at "
+                    f"{at} ({len(bad)} of {array.size} elements not finite)",
+                    layer,
+                    at,
+                )
+            )
+        found[layer] = array
+    return [found[layer] for layer in range(2, arch.depth + 1)], coarsest(*dtypes)
+
+
+def coarsest(*dtypes: str) -> str:
+    """The float dtype with the largest ε among these (integers count as float64)."""
+    floats = [np.dtype(d) for d in dtypes if np.dtype(d).kind == "f"]
+    return str(max(floats, key=lambda d: np.finfo(d).eps, default=np.dtype(np.float64)))
+
+
+def to_params(
+    arch: Architecture, weights: Received, biases: Received, where: str
+) -> tuple[Params, str]:
+    """The network's weights and biases after an update, checked like backprop's lists."""
+    w, w_dtype = arrays(arch, weights, "weights", where, biases=False)
+    b, b_dtype = arrays(arch, biases, "biases", where, biases=True)
+    return Params(tuple(w), tuple(b)), coarsest(w_dtype, b_dtype)
+
+
+def _want(arch: Architecture, layer: int, biases: bool) -> tuple[int, int]:
+    sizes = arch.sizes
+    return (sizes[layer - 1], 1) if biases else (sizes[layer - 1], sizes[layer - 2])
+
+
+def _shape(item: dict[str, Any], received: list[np.ndarray[Any, Any]]) -> tuple[int, ...]:
+    if "array" not in item:
+        shape = item.get("shape")
+        if not isinstance(shape, list) or not all(isinstance(n, int) for n in shape):
+            raise _malformed("an array")
+        return tuple(shape)
+    index = item.get("array")
+    if not isinstance(index, int) or not 0 <= index < len(received):
+        raise _malformed("an array")
+    return tuple(received[index].shape)
+
+
+def _shapes(arch: Architecture, node: Any, received: list[Any], *, biases: bool) -> bool:
+    items = node.get("items") if isinstance(node, dict) else None
+    if not isinstance(items, list) or len(items) != arch.depth - 1:
+        return False
+    for layer, item in zip(range(2, arch.depth + 1), items, strict=True):
+        if not isinstance(item, dict) or "kind" in item:
+            return False
+        try:
+            if _shape(item, received) != _want(arch, layer, biases):
+                return False
+        except ImplementationError:
+            return False
+    return True
+
+
+def _error(
+    reply: dict[str, Any], calls: dict[str, str], label: str = "CRASH"
+) -> ImplementationError | None:
+    """The reply's error as an ImplementationError: ``call raised Type: message (file:line)``."""
+    error = reply.get("error")
+    if error is None:
+        return None
+    if not isinstance(error, dict):
+        return _malformed("an error")
+    call = _text(error, "call")
+    call = calls.get(call, call)
+    found = error.get("label")
+    if found == "MEMORY":
+        return ImplementationError(
+            Finding(
+                "MEMORY", f"{call} ran out of memory (MemoryError under the address-space limit)"
+            )
+        )
+    if found not in ("CRASH", "INTERFACE"):
+        found = label
+    return ImplementationError(Finding(str(found), f"{call} raised {_text(error, 'text')}"))
+
+
+def _raise(reply: dict[str, Any], calls: dict[str, str], label: str) -> None:
+    error = _error(reply, calls, label)
+    if error is not None:
+        raise error
+
+
+def _malformed(what: str) -> ImplementationError:
+    return ImplementationError(
+        Finding("CRASH", f"the checked process sent a malformed reply ({what})")
+    )
+
+
+def _text(node: Any, key: str) -> str:
+    value = node.get(key) if isinstance(node, dict) else None
+    return value[:600] if isinstance(value, str) else "?"
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def spec_path(spec: str) -> Path:
+    return split_spec(spec)[0]

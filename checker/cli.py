@@ -4,19 +4,29 @@ With no implementation named, the mutation self-test: the correct implementation
 mutant of the catalogue, one table row each (expected against found label). Exit status 0 only
 when every implementation passes — or, for the catalogue, when every mutant gets its intended
 label and the correct implementations pass.
+
+Each implementation runs in a process of its own under limits (``--timeout`` per call,
+``--total-timeout`` per implementation, ``--memory``); its output never reaches this stdout, so
+every verdict line starts a line. ``--results`` is removed when the run starts and written whole
+when it ends: a run that dies leaves no results file behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
 from checker.architectures import RANDOM_COUNT
 from checker.mutants import CORRECT, Mutant, list_mutants
-from checker.run import check_class, check_spec
+from checker.run import Options, check_spec
+from checker.sandbox import CALL_LIMIT_S, MEMORY_LIMIT_MB, TOTAL_LIMIT_S, Limits
 from checker.verdict import Verdict
 from harness import results
+
+#: Lines of the implementation's own output shown under a failing verdict (at most).
+TAIL_LINES = 8
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -41,25 +51,65 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--random-seed", type=int, default=0, help="their seed (default 0)")
     parser.add_argument("--cases", action="store_true", help="also print every case's verdict")
     parser.add_argument("--results", metavar="PATH", help="write the verdicts to this JSON file")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=CALL_LIMIT_S,
+        metavar="S",
+        help=f"wall-clock seconds one call into the implementation may take (default "
+        f"{CALL_LIMIT_S:g}); past it the process is killed and the verdict is HANG",
+    )
+    parser.add_argument(
+        "--total-timeout",
+        type=float,
+        default=TOTAL_LIMIT_S,
+        metavar="S",
+        help=f"wall-clock (and CPU) seconds for all of one implementation's cases (default "
+        f"{TOTAL_LIMIT_S:g})",
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=MEMORY_LIMIT_MB,
+        metavar="MIB",
+        help=f"address-space limit of the implementation's process in MiB (default "
+        f"{MEMORY_LIMIT_MB}); a MemoryError under it is the verdict MEMORY",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="an update_mini_batch or total_cost whose signature is not the book's fails "
+        "(INTERFACE) instead of being noted as not checked",
+    )
     args = parser.parse_args(argv)
     if args.random_count < 0:
         parser.error(f"--random-count must be >= 0, got {args.random_count}")
+    if args.timeout <= 0 or args.total_timeout <= 0 or args.memory <= 0:
+        parser.error("--timeout, --total-timeout and --memory must be > 0")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.results:  # no earlier verdict may stand in for this run's
+        with contextlib.suppress(FileNotFoundError):
+            Path(args.results).unlink()
+    options = Options(Limits(args.timeout, args.total_timeout, args.memory), args.strict)
     if args.impl:
-        verdicts = [check_spec(spec, args.random_count, args.random_seed) for spec in args.impl]
-        expected = ["PASS"] * len(verdicts)
-        for verdict in verdicts:
-            print(verdict.line())
+        verdicts, expected = [], []
+        for spec in args.impl:
+            verdict = check_spec(spec, args.random_count, args.random_seed, options)
+            verdicts.append(verdict)
+            expected.append("PASS")
+            print(verdict.line(), flush=True)
+            print_output(verdict)
             if args.cases:
                 print_cases(verdict)
     else:
         mutants = CORRECT + list_mutants()
         verdicts = [
-            check_class(m.cls, m.name, args.random_count, args.random_seed) for m in mutants
+            check_spec(m.spec, args.random_count, args.random_seed, options, name=m.name)
+            for m in mutants
         ]
         expected = [m.expected for m in mutants]
         print(table(mutants, verdicts))
@@ -70,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:
         write(Path(args.results), verdicts, expected, args.random_seed, args.random_count)
     return 0 if all(v.label == e for v, e in zip(verdicts, expected, strict=True)) else 1
+
+
+def print_output(verdict: Verdict) -> None:
+    """Under a failing verdict, the last lines of what the implementation printed, indented."""
+    lines = verdict.output.splitlines()[-TAIL_LINES:]
+    if lines:
+        print("    the implementation's last output:")
+        for line in lines:
+            print(f"    | {line[:200]}")
 
 
 def print_cases(verdict: Verdict) -> None:
@@ -110,7 +169,8 @@ def table(mutants: list[Mutant], verdicts: list[Verdict]) -> str:
                 verdict.label,
                 where,
                 size,
-                f"{len(verdict.failures)}/{len(verdict.cases)} fail",
+                f"{len(verdict.failures)}/{len(verdict.cases)} fail"
+                + (f", {len(verdict.not_run)} not run" if verdict.not_run else ""),
                 mutant.description if mutant.expected != "PASS" else "(correct implementation)",
             ]
         )

@@ -17,6 +17,7 @@ network2's ``total_cost`` (COST), by central differences against the gradient pl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,10 +45,12 @@ def diagnose_sample(
     y: Array,
     nabla_b: Sequence[Array],
     nabla_w: Sequence[Array],
+    dtype: Any = np.float64,
 ) -> Finding | None:
     """The first equation that one sample's (nabla_b, nabla_w) breaks, or None if all agree.
 
-    ``arch`` is the one-sample architecture (batch 1); x and y are column vectors.
+    ``arch`` is the one-sample architecture (batch 1); x and y are column vectors; ``dtype`` is
+    the precision the implementation computed in (its results' dtype): the error model's ε.
     """
     ref = backprop(arch, params, x, y)
     scales = error_scales(arch, params, Batch(x, y), np.float64)
@@ -56,8 +59,8 @@ def diagnose_sample(
     for l in range(L, 1, -1):  # noqa: E741 — the book's layer index
         delta, right_w = ref.get("delta", l), ref.get("nabla_w", l)
         ours_b, ours_w = at_layer(nabla_b, l), at_layer(nabla_w, l)
-        b = _compare(scales, delta, ours_b, "nabla_b", l)
-        w = _compare(scales, right_w, ours_w, "nabla_w", l)
+        b = _compare(scales, delta, ours_b, "nabla_b", l, dtype)
+        w = _compare(scales, right_w, ours_w, "nabla_w", l, dtype)
         if b.passed and w.passed:
             continue
         if b.passed:
@@ -67,7 +70,7 @@ def diagnose_sample(
             what = f"nabla_b ≠ δ^{l} while nabla_w = δ^{l} (a^{l - 1})ᵀ holds with the right δ^{l}"
             return _finding("BP3", b, what, right=delta, got=ours_b)
         # Both wrong: δ^l itself is, unless nabla_w is not even nabla_b (a^{l−1})ᵀ (BP4 too).
-        own = _compare(scales, ours_b @ a[l - 2].T, ours_w, "nabla_w", l)
+        own = _compare(scales, ours_b @ a[l - 2].T, ours_w, "nabla_w", l, dtype)
         also = "" if own.passed else "; nabla_w ≠ its own nabla_b (a^(l−1))ᵀ either (BP4 too)"
         if l == L:
             what = f"δ^{L} wrong (BP1: δ^L = ∇_a C ⊙ σ'(z^L)), seen in nabla_b = δ^{L}"
@@ -81,9 +84,16 @@ def diagnose_sample(
 
 
 def diagnose_update(
-    arch: Architecture, params: Params, batch: Batch, step: Step, form: str, new: Params
+    arch: Architecture,
+    params: Params,
+    batch: Batch,
+    step: Step,
+    form: str,
+    new: Params,
+    dtype: Any = np.float64,
 ) -> Finding | None:
-    """SGD: the parameters after one ``update_mini_batch`` against the reference's step."""
+    """SGD: the parameters after one ``update_mini_batch`` against the reference's step, at
+    ``dtype``'s precision (the coarser of the parameters' it left and its backprop's)."""
     want = update_mini_batch_per_sample(arch, params, batch.x, batch.y, step)
     grads = backprop(arch, params, batch.x, batch.y)
     scales = error_scales(arch, params, batch, np.float64)
@@ -102,7 +112,7 @@ def diagnose_update(
                 scales.rounding[quantity, layer],
                 float(np.abs(grads.get(quantity, layer)).max()),
                 float(np.abs(old).max()),
-                np.float64,
+                dtype,
             )
             c = compare(ours, theirs, allowed, quantity=name, layer=layer, oracle="implementation")
             if not c.passed:
@@ -114,70 +124,82 @@ def diagnose_update(
     return None
 
 
+#: One evaluation of ``total_cost``: (weights|biases, the layer's array index, entry, nudge h, λ).
+Evaluation = tuple[str, int, tuple[int, ...], float, float]
+
+
 def diagnose_total_cost(
     arch: Architecture,
     params: Params,
     batch: Batch,
-    total_cost: Callable[[Params, Sequence[tuple[Array, Array]], float], float],
+    total_costs: Callable[[list[Evaluation]], list[float]],
     lmbda: float,
 ) -> Finding | None:
     """COST: total_cost's central-difference slopes against ∂C/∂w + (λ/n)w and ∂C/∂b.
 
     First with λ = 0 (the data cost alone), then with ``lmbda`` (the L2 term (λ/2n) Σ‖w‖²), on a
     seeded few entries of every layer's w^l and b^l; n = m, the size of the data passed.
+    ``total_costs`` evaluates ``total_cost(data, λ)`` at ``params`` nudged as each evaluation says,
+    all in one go (one round trip to the implementation's process).
     """
-    data = [(batch.x[:, s : s + 1], batch.y[:, s : s + 1]) for s in range(arch.batch)]
     grads = backprop(arch, params, batch.x, batch.y)
     scales = error_scales(arch, params, batch, np.float64)
-    for lam in (0.0, lmbda):
+    plan = [
+        (
+            lam,
+            layer,
+            name,
+            _entries(
+                getattr(params, name)[layer - 2].shape, COST_ENTRIES[name], (arch.seed, layer)
+            ),
+        )
+        for lam in (0.0, lmbda)
+        for layer in range(arch.depth, 1, -1)
+        for name in ("weights", "biases")
+    ]
+    evals = [
+        (name, layer - 2, entry, sign * FD_STEP, lam)
+        for lam, layer, name, entries in plan
+        for entry in entries
+        for sign in (1.0, -1.0)
+    ]
+    values = iter(total_costs(evals))
+    for lam, layer, name, entries in plan:
+        i = layer - 2
         squares = sum(w.size for w in params.weights) if lam else 0
-        for layer in range(arch.depth, 1, -1):
-            i = layer - 2
-            for name in ("weights", "biases"):
-                value = getattr(params, name)[i]
-                exact = (
-                    grads.nabla_w[i] + lam / arch.batch * value
-                    if name == "weights"
-                    else grads.nabla_b[i]
-                )
-                entries = _entries(value.shape, COST_ENTRIES[name], (arch.seed, layer))
-                slopes, costs = [], []
-                for entry in entries:
-                    plus, minus = (
-                        total_cost(_nudged(params, name, i, entry, sign * FD_STEP), data, lam)
-                        for sign in (1.0, -1.0)
-                    )
-                    slopes.append((plus - minus) / (2 * FD_STEP))
-                    costs += [abs(plus), abs(minus)]
-                want = np.array([exact[e] for e in entries])
-                got = np.array(slopes)
-                allowed = cost_slope_allowed(
-                    arch,
-                    scales,
-                    GRADIENT_OF[name],
-                    layer,
-                    scale(exact, got),
-                    max(costs),
-                    squares,
-                )
-                c = compare(want, got, allowed, quantity=name, layer=layer, oracle="implementation")
-                if not c.passed:
-                    entry = entries[c.worst_index[0]]
-                    term = " + (λ/n)w" if lam and name == "weights" else ""
-                    what = (
-                        f"total_cost(data, {lam:g}) does not fit the gradient: its slope along "
-                        f"{name} {entry} of layer {layer} is {got[c.worst_index]:.6g} by central "
-                        f"difference, ∂C/∂{name[0]}{term} is {want[c.worst_index]:.6g}"
-                    )
-                    return Finding("COST", what, layer, entry, c.max_abs, c.allowed)
+        value = getattr(params, name)[i]
+        exact = (
+            grads.nabla_w[i] + lam / arch.batch * value if name == "weights" else grads.nabla_b[i]
+        )
+        slopes, costs = [], []
+        for _ in entries:
+            plus, minus = next(values), next(values)
+            slopes.append((plus - minus) / (2 * FD_STEP))
+            costs += [abs(plus), abs(minus)]
+        want = np.array([exact[e] for e in entries])
+        got = np.array(slopes)
+        allowed = cost_slope_allowed(
+            arch, scales, GRADIENT_OF[name], layer, scale(exact, got), max(costs), squares
+        )
+        c = compare(want, got, allowed, quantity=name, layer=layer, oracle="implementation")
+        if not c.passed:
+            entry = entries[c.worst_index[0]]
+            term = " + (λ/n)w" if lam and name == "weights" else ""
+            what = (
+                f"total_cost(data, {lam:g}) does not fit the gradient: its slope along "
+                f"{name} {entry} of layer {layer} is {got[c.worst_index]:.6g} by central "
+                f"difference, ∂C/∂{name[0]}{term} is {want[c.worst_index]:.6g}"
+            )
+            return Finding("COST", what, layer, entry, c.max_abs, c.allowed)
     return None
 
 
 def _compare(
-    scales: ErrorScales, ref: Array, ours: Array, quantity: str, layer: int
+    scales: ErrorScales, ref: Array, ours: Array, quantity: str, layer: int, dtype: Any
 ) -> Comparison:
-    """``ours`` against ``ref``, allowed the running rounding bound of ``quantity``."""
-    allowed = implementation_allowed(scales, quantity, layer)
+    """``ours`` against ``ref``, allowed the running rounding bound of ``quantity`` at ``dtype``'s
+    ε (the precision the implementation computed in)."""
+    allowed = implementation_allowed(scales, quantity, layer, dtype)
     return compare(ref, ours, allowed, quantity=quantity, layer=layer, oracle="implementation")
 
 
@@ -196,13 +218,3 @@ def _entries(shape: tuple[int, ...], count: int, seed: tuple[int, int]) -> list[
     rng = np.random.default_rng(seed)
     flat = rng.choice(int(np.prod(shape)), size=min(count, int(np.prod(shape))), replace=False)
     return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat]
-
-
-def _nudged(params: Params, name: str, i: int, entry: tuple[int, ...], h: float) -> Params:
-    """``params`` with one entry of weights[i] or biases[i] moved by h."""
-    arrays = list(getattr(params, name))
-    arrays[i] = arrays[i].copy()
-    arrays[i][entry] += h
-    if name == "weights":
-        return Params(tuple(arrays), params.biases)
-    return Params(params.weights, tuple(arrays))

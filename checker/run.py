@@ -1,98 +1,184 @@
 """Check one implementation: every case (architecture × cost), each check in order, one verdict.
 
-A case runs ``backprop(x, y)`` on every sample of its mini-batch (BP1–BP4), then, if the class
-has them, ``update_mini_batch`` on the whole mini-batch (SGD) and ``total_cost`` (COST). The first
-finding ends the case; an exception or a wrong form is that case's finding, and the next case runs.
+The implementation runs in a worker process of its own (:mod:`checker.sandbox`), one per
+implementation, reused across its cases; here, with the checker's own NumPy, the cases are built
+and the reference and the diagnosis run. A case runs ``backprop(x, y)`` on every sample of its
+mini-batch (BP1–BP4), then, if the class has them in the book's form, ``update_mini_batch`` on the
+whole mini-batch (SGD) and ``total_cost`` (COST). The first finding ends the case; an exception or
+a wrong form is that case's finding, and the next case runs. A HANG or a crash that ends the
+worker ends the implementation's run: its later cases are counted as not run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from checker.adapter import NETWORK2, Adapter, costs_of
+import numpy as np
+
+from checker.adapter import (
+    NETWORK2,
+    Implementation,
+    Received,
+    coarsest,
+    pair,
+    swapped_fits,
+    to_params,
+)
 from checker.architectures import sigmoid_architectures
 from checker.diagnosis import diagnose_sample, diagnose_total_cost, diagnose_update
-from checker.load import load_class
+from checker.sandbox import Limits
 from checker.verdict import CaseVerdict, Finding, ImplementationError, Verdict
-from reference import Architecture, Step, make_case
+from reference import Architecture, Params, Step, make_case
+from reference.types import Array
 
 #: The SGD step of every case. n ≠ m, so an L2 term divided by the wrong one shows; λ as the
 #: book's network2 examples use.
 STEP = Step(eta=0.5, lmbda=5.0, n=1000)
 
 
-#: Classes that have hung in this process: their later cases are not run (each would wait out the
-#: limit again) but answered at once.
-_HUNG: dict[type, str] = {}
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How implementations are checked: the limits, and whether another signature of an optional
+    method is an INTERFACE failure (``--strict``) rather than a note."""
+
+    limits: Limits = dataclasses.field(default_factory=Limits)
+    strict: bool = False
 
 
-def check_case(cls: type, arch: Architecture) -> CaseVerdict:
+def check_case(impl: Implementation, arch: Architecture, strict: bool = False) -> CaseVerdict:
     """Every check of one case; the first finding, or a pass listing what was compared."""
-    if cls in _HUNG:
-        return CaseVerdict(arch, Finding("HANG", f"not run: {_HUNG[cls]}"))
-    verdict = _check_case(cls, arch)
-    if verdict.finding is not None and verdict.finding.label == "HANG":
-        _HUNG[cls] = f"{verdict.finding.message} in case {arch.id}"
-    return verdict
-
-
-def _check_case(cls: type, arch: Architecture) -> CaseVerdict:
-    checked: list[str] = []
+    if impl.dead is not None:
+        why = f"not run: the implementation's process ended earlier ({impl.dead.heading})"
+        return CaseVerdict(arch, Finding(impl.dead.label, why), ran=False)
+    state = _CaseState()
     try:
-        net = Adapter.construct(cls, arch)
-        params, batch = make_case(arch)
-        one = dataclasses.replace(arch, batch=1)
-        for s in range(arch.batch):
-            x, y = batch.x[:, s : s + 1], batch.y[:, s : s + 1]
-            nabla_b, nabla_w = net.backprop(params, x, y)
-            finding = diagnose_sample(one, params, x, y, nabla_b, nabla_w)
-            if finding is not None:
-                return CaseVerdict(arch, _at_sample(finding, s, arch.batch))
-        checked.append("backprop")
-        form = net.update_form()
-        if form is not None:
-            step = STEP if form == NETWORK2 else Step(eta=STEP.eta)
-            samples = [(batch.x[:, s : s + 1], batch.y[:, s : s + 1]) for s in range(arch.batch)]
-            new = net.update(params, samples, step, form)
-            finding = diagnose_update(arch, params, batch, step, form, new)
-            if finding is not None:
-                return CaseVerdict(arch, finding)
-            checked.append("update_mini_batch")
-        if net.has("total_cost"):
-            finding = diagnose_total_cost(arch, params, batch, net.total_cost_fn(), STEP.lmbda)
-            if finding is not None:
-                return CaseVerdict(arch, finding)
-            checked.append("total_cost")
+        _check_case(impl, arch, strict, state)
     except ImplementationError as exc:
-        return CaseVerdict(arch, exc.finding)
-    return CaseVerdict(arch, None, tuple(checked))
+        return CaseVerdict(arch, exc.finding, tuple(state.checked), state.notes, state.precision)
+    return CaseVerdict(arch, None, tuple(state.checked), state.notes, state.precision)
 
 
-def cases_for(cls: type, random_count: int, seed: int) -> list[Architecture]:
+@dataclasses.dataclass
+class _CaseState:
+    checked: list[str] = dataclasses.field(default_factory=list)
+    notes: tuple[str, ...] = ()
+    precision: str = "float64"
+
+
+def _check_case(impl: Implementation, arch: Architecture, strict: bool, state: _CaseState) -> None:
+    params, batch = make_case(arch)
+    one = dataclasses.replace(arch, batch=1)
+    samples = [(batch.x[:, s : s + 1], batch.y[:, s : s + 1]) for s in range(arch.batch)]
+    forms, results, error = impl.backprop(arch, params, samples)
+    state.notes = forms.notes
+    for s, got in enumerate(results):
+        x, y = samples[s]
+        finding, precision = _judge_sample(one, params, x, y, got)
+        state.precision = min(state.precision, precision, key=_eps)
+        if finding is not None:
+            raise ImplementationError(_at_sample(finding, s, arch.batch))
+    if error is not None:
+        raise ImplementationError(_at_sample(error.finding, len(results), arch.batch))
+    state.checked.append("backprop")
+    if strict and forms.mismatches:
+        raise ImplementationError(Finding("INTERFACE", f"{forms.mismatches[0]} (--strict)"))
+    if forms.update is not None:
+        step = STEP if forms.update == NETWORK2 else Step(eta=STEP.eta)
+        weights, biases = impl.update(params, samples, step, forms.update)
+        new, dtype = to_params(arch, weights, biases, f"after {forms.update}")
+        # a step taken with float32 gradients is float32-accurate, whatever dtype it is kept in
+        update_dtype = np.dtype(coarsest(dtype, state.precision))
+        finding = diagnose_update(arch, params, batch, step, forms.update, new, update_dtype)
+        if finding is not None:
+            raise ImplementationError(finding)
+        state.checked.append("update_mini_batch")
+    if forms.total_cost:
+        data = samples
+
+        def total_costs(evals: list[tuple[str, int, tuple[int, ...], float, float]]) -> list[float]:
+            return impl.total_costs(params, data, [list(e) for e in evals])
+
+        finding = diagnose_total_cost(arch, params, batch, total_costs, STEP.lmbda)
+        if finding is not None:
+            raise ImplementationError(finding)
+        state.checked.append("total_cost")
+
+
+def _judge_sample(
+    one: Architecture, params: Params, x: Array, y: Array, got: Received
+) -> tuple[Finding | None, str]:
+    """One sample's finding (None if right) and the dtype it was judged at. A pair that fits as
+    (nabla_w, nabla_b) and then agrees is INTERFACE: the pair is swapped."""
+    swapped = swapped_fits(one, got)
+    try:
+        nabla_b, nabla_w, dtype = pair(one, got)
+    except ImplementationError as exc:
+        if swapped and _agrees_swapped(one, params, x, y, got):
+            return _swapped(), "float64"
+        raise exc from None
+    finding = diagnose_sample(one, params, x, y, nabla_b, nabla_w, np.dtype(dtype))
+    if finding is not None and swapped and _agrees_swapped(one, params, x, y, got):
+        return _swapped(), dtype
+    return finding, dtype
+
+
+def _agrees_swapped(one: Architecture, params: Params, x: Array, y: Array, got: Received) -> bool:
+    try:
+        nabla_b, nabla_w, dtype = pair(one, got, swapped=True)
+    except ImplementationError:
+        return False
+    return diagnose_sample(one, params, x, y, nabla_b, nabla_w, np.dtype(dtype)) is None
+
+
+def _swapped() -> Finding:
+    return Finding(
+        "INTERFACE",
+        "backprop(x, y) returned the pair swapped, (nabla_w, nabla_b): the shapes fit the other "
+        "way round and, swapped, the values agree with the reference; return (nabla_b, nabla_w)",
+    )
+
+
+def _eps(dtype: str) -> float:
+    return -float(np.finfo(np.dtype(dtype)).eps)
+
+
+def cases_for(impl: Implementation, random_count: int, seed: int) -> list[Architecture]:
     """The all-sigmoid architectures, once per cost the class offers (network2's form: both)."""
-    return sigmoid_architectures(random_count, seed, costs_of(cls))
+    return sigmoid_architectures(random_count, seed, impl.costs)
 
 
-def check_class(cls: type, name: str, random_count: int, seed: int) -> Verdict:
-    """The verdict on a class over every case."""
-    cases = tuple(check_case(cls, arch) for arch in cases_for(cls, random_count, seed))
-    return Verdict(name, cases, notes=_notes(cls))
-
-
-def check_spec(spec: str, random_count: int, seed: int) -> Verdict:
-    """Load ``path.py:ClassName`` and check it; a load failure is the verdict."""
+@contextmanager
+def opened(spec: str, limits: Limits) -> Iterator[Implementation]:
+    """The implementation loaded in its worker, closed (the process group ended) afterwards."""
+    impl = Implementation.open(spec, limits)
     try:
-        cls = load_class(spec)
+        yield impl
+    finally:
+        impl.close()
+
+
+def check_spec(
+    spec: str,
+    random_count: int,
+    seed: int,
+    options: Options | None = None,
+    name: str | None = None,
+) -> Verdict:
+    """Load ``path.py:ClassName`` in a worker of its own and check it on every case; a load
+    failure is the verdict. ``name``: how the verdict names it (default: the spec)."""
+    shown, options = name or spec, options or Options()
+    try:
+        with opened(spec, options.limits) as impl:
+            cases = tuple(
+                check_case(impl, arch, options.strict)
+                for arch in cases_for(impl, random_count, seed)
+            )
+            failed = any(not c.passed for c in cases)
+            return Verdict(shown, cases, output=impl.output_tail() if failed else "")
     except ImplementationError as exc:
-        return Verdict(spec, load_failure=exc.finding)
-    return check_class(cls, spec, random_count, seed)
-
-
-def _notes(cls: type) -> tuple[str, ...]:
-    missing = [
-        m for m in ("update_mini_batch", "total_cost") if not callable(getattr(cls, m, None))
-    ]
-    return tuple(f"no {m}: not checked" for m in missing)
+        return Verdict(shown, load_failure=exc.finding, output=exc.output)
 
 
 def _at_sample(finding: Finding, s: int, m: int) -> Finding:

@@ -23,6 +23,8 @@ part, unchanged: 46× and 2e7×).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from harness.rounding import ErrorScales
@@ -35,10 +37,12 @@ from reference import Architecture
 FD_TRUNCATION = 64.0
 
 
-def implementation_allowed(scales: ErrorScales, quantity: str, layer: int) -> float:
-    """An implementation's ``quantity`` of ``layer`` against the reference's, both float64 and
-    each within ε·B: the gate's autograd policy."""
-    return bound_allowed(scales.rounding[quantity, layer], np.float64)
+def implementation_allowed(
+    scales: ErrorScales, quantity: str, layer: int, dtype: Any = np.float64
+) -> float:
+    """An implementation's ``quantity`` of ``layer`` (computed in ``dtype``) against the
+    reference's (float64), each within its own ε·B: the gate's autograd policy."""
+    return bound_allowed(scales.rounding[quantity, layer], dtype)
 
 
 def cost_slope_allowed(

@@ -3,7 +3,9 @@
 A finding's label is the first equation that breaks — BP1, BP2, BP3, BP4 (backprop for one
 sample), SGD (``update_mini_batch``), COST (network2's ``total_cost``) — or, when the
 implementation's output cannot be judged as numbers, what is wrong with its form: LOAD,
-INTERFACE, SHAPE, NONFINITE, CRASH, HANG (a call that did not return in time). :data:`LABELS` is
+INTERFACE, SHAPE, NONFINITE, CRASH, MEMORY, HANG (a call that did not return in time). A case not
+run (after a HANG or a crash ended the implementation's process) is counted apart, as not run.
+:data:`LABELS` is
 also the order in which a verdict prefers one case's finding to another's: the earliest equation
 in the chain that any case shows broken (a bug that crashes on most shapes but is wrong on square
 layers is named by the equation), then the most basic fault of form.
@@ -18,7 +20,7 @@ from typing import Any
 from reference import Architecture
 
 EQUATIONS = ("BP1", "BP2", "BP3", "BP4", "SGD", "COST")
-FORMS = ("LOAD", "INTERFACE", "SHAPE", "NONFINITE", "CRASH", "HANG")
+FORMS = ("LOAD", "INTERFACE", "SHAPE", "NONFINITE", "CRASH", "MEMORY", "HANG")
 LABELS = EQUATIONS + FORMS
 
 
@@ -73,15 +75,20 @@ class ImplementationError(Exception):
     def __init__(self, finding: Finding) -> None:
         super().__init__(f"{finding.heading}: {finding.message}")
         self.finding = finding
+        self.output = ""  # the end of the implementation's output, when it is known
 
 
 @dataclass(frozen=True)
 class CaseVerdict:
-    """One case (an architecture and cost): the finding, or None when every check passed."""
+    """One case (an architecture and cost): the finding, or None when every check passed;
+    ``ran`` False when it was not run (its finding says why)."""
 
     arch: Architecture
     finding: Finding | None
     checked: tuple[str, ...] = ()  # what was compared: "backprop", "update_mini_batch", ...
+    notes: tuple[str, ...] = ()  # what was not checked, and why
+    precision: str = "float64"  # the dtype backprop's results came in, and were judged at
+    ran: bool = True
 
     @property
     def case(self) -> str:
@@ -97,12 +104,18 @@ class CaseVerdict:
             **fields(self.finding),
             "passed": self.passed,
             "checked": list(self.checked),
+            "ran": self.ran,
+            "precision": self.precision,
             "line": self.line(),
         }
 
     def line(self) -> str:
+        if not self.ran:
+            why = self.finding.message if self.finding else ""
+            return f"NOT RUN [{self.case}]: {why}"
         if self.finding is None:
-            return f"PASS [{self.case}]: {', '.join(self.checked)} agree with the reference"
+            at = f" at {self.precision} precision" if self.precision != "float64" else ""
+            return f"PASS [{self.case}]: {', '.join(self.checked)} agree with the reference{at}"
         return f"FAIL {self.finding.heading}: {self.finding.message} [{self.case}]"
 
 
@@ -114,17 +127,28 @@ class Verdict:
     cases: tuple[CaseVerdict, ...] = ()
     load_failure: Finding | None = None
     notes: tuple[str, ...] = field(default=())  # e.g. which optional methods were not found
+    output: str = ""  # the end of what the implementation printed (shown on failure)
 
     @property
     def failures(self) -> list[CaseVerdict]:
-        return [c for c in self.cases if not c.passed]
+        """The cases that ran and failed."""
+        return [c for c in self.cases if c.ran and not c.passed]
+
+    @property
+    def not_run(self) -> list[CaseVerdict]:
+        return [c for c in self.cases if not c.ran]
+
+    @property
+    def all_notes(self) -> tuple[str, ...]:
+        """The verdict's notes and its cases', each once, in order."""
+        return tuple(dict.fromkeys([*self.notes, *(n for c in self.cases for n in c.notes)]))
 
     @property
     def worst(self) -> tuple[str, Finding] | None:
         """(case, finding) whose label comes first in :data:`LABELS`; the first such case."""
         if self.load_failure is not None:
             return "", self.load_failure
-        found = [(c.case, c.finding) for c in self.cases if c.finding is not None]
+        found = [(c.case, c.finding) for c in self.cases if c.finding is not None and c.ran]
         if not found:
             return None
         return min(found, key=lambda cf: LABELS.index(cf[1].label))
@@ -150,6 +174,7 @@ class Verdict:
             "as_expected": self.label == expected,
             "cases": len(self.cases),
             "failed_cases": len(self.failures),
+            "not_run_cases": len(self.not_run),
             "line": self.line(),
         }
 
@@ -158,9 +183,11 @@ class Verdict:
         worst = self.worst
         if worst is None:
             checked = sorted({c for v in self.cases for c in v.checked}, key=CHECK_ORDER.index)
-            notes = "".join(f"; {n}" for n in self.notes)
+            notes = "".join(f"; {n}" for n in self.all_notes)
+            coarse = sorted({c.precision for c in self.cases} - {"float64"})
+            at = f" at {', '.join(coarse)} precision (backprop computes in it)" if coarse else ""
             return (
-                f"PASS {self.impl}: {', '.join(checked)} agree with the reference on "
+                f"PASS {self.impl}: {', '.join(checked)} agree with the reference{at} on "
                 f"{len(self.cases)} cases{notes}"
             )
         case, finding = worst
@@ -169,7 +196,10 @@ class Verdict:
             return line
         counts = Counter(c.finding.label for c in self.failures if c.finding is not None)
         tally = ", ".join(f"{label} ×{n}" for label, n in sorted(counts.items(), key=_rank))
-        return f"{line} [{case}]; {len(self.failures)} of {len(self.cases)} cases fail ({tally})"
+        line += f" [{case}]; {len(self.failures)} of {len(self.cases)} cases fail ({tally})"
+        if self.not_run:
+            line += f"; {len(self.not_run)} not run"
+        return line
 
 
 #: The checks a case can run, in the order they run.

@@ -20,7 +20,8 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,7 @@ def render(
     from harness import report_plots
 
     histogram = report_plots.ratio_histogram(ratios, "hist") if comparisons else ""
+    checker = checker_view(verdicts) if verdicts and not records else None
     template = environment().get_template("report.html.j2")
     return template.render(
         archs=archs,
@@ -132,8 +134,28 @@ def render(
         fmt_ratio=fmt_ratio,
         training=training_view(training),
         verdicts=verdicts,
+        checker=checker,
         fmt_num=fmt_num,
     )
+
+
+def checker_view(verdicts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A checker results file's headline: how many implementations pass and fail, with which
+    labels, and how many verdicts are not the expected one (a mutant is expected to fail)."""
+    labels: Counter[str] = Counter()
+    for v in verdicts:
+        labels[str(v.get("label"))] += 1
+    failed = sum(n for label, n in labels.items() if label != "PASS")
+    expected_failures = sum(v.get("expected", "PASS") != "PASS" for v in verdicts)
+    headline = f"{failed} of {len(verdicts)} implementations fail"
+    if expected_failures:
+        headline += f" ({expected_failures} mutants expected to)"
+    return {
+        "headline": headline,
+        "labels": ", ".join(f"{label} ×{n}" for label, n in sorted(labels.items())),
+        "unexpected": sum(v.get("as_expected") is False for v in verdicts),
+        "expected_failures": expected_failures,
+    }
 
 
 def example(records: Sequence[Record]) -> Record | None:

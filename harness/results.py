@@ -8,6 +8,7 @@ gives the same bytes whatever the worker count or order. Readers need only ``jso
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -126,14 +127,17 @@ def environment(seed: int, random_count: int) -> dict[str, Any]:
 
 
 def write(path: Path, records: list[tuple[str, dict[str, Any]]], env: dict[str, Any]) -> None:
-    """Write the results file: records sorted by test id, keys sorted, so output is stable."""
+    """Write the results file: records sorted by test id, keys sorted, so output is stable; written
+    to a temporary name and renamed into place, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {
         "schema": SCHEMA,
         "environment": env,
         "records": [{"test": nodeid, **rec} for nodeid, rec in sorted(records, key=lambda r: r[0])],
     }
-    path.write_text(json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n")
+    os.replace(partial, path)
 
 
 def read(path: Path) -> dict[str, Any]:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 from harness.records import Record, by_dtype_and_oracle, oracle_label, read_records, tally
@@ -54,9 +55,15 @@ def main(argv: list[str]) -> int:
     if any(r.kind in ("comparison", "error") for r in records):  # a checker file has none
         print(summary_table(records))
     bad = [r for r in records if r.failed()]
-    verdicts = sum(r.kind == "verdict" and r.arch is None for r in records)
+    verdicts = [r.verdict for r in records if r.kind == "verdict" and r.arch is None]
     if verdicts:
-        print(f"{verdicts} implementation verdicts, {len(bad)} records not as expected")
+        labels: Counter[str] = Counter()
+        for r in verdicts:
+            labels[str(r.get("label"))] += 1
+        tally = ", ".join(f"{label} ×{n}" for label, n in sorted(labels.items()))
+        print(
+            f"{len(verdicts)} implementation verdicts ({tally}), {len(bad)} records not as expected"
+        )
     return 1 if bad else 0
 
 

@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker import adapter, cli
+from checker import cli
 from checker.architectures import sigmoid_architectures
 from checker.diagnosis import diagnose_sample
-from checker.load import load_class
+from checker.load import DEFAULT_CLASS, split_spec
 from checker.mutants import CORRECT, list_mutants
 from checker.mutants import catalogue as mutants
-from checker.run import check_class, check_spec
+from checker.run import Options, check_spec
+from checker.sandbox import Limits
 from checker.verdict import EQUATIONS
 from harness import results, summary
 from harness.pytest_plugin import record
@@ -35,7 +36,7 @@ MATRIX_NETWORK = str(Path(__file__).parent / "data" / "matrix_network.py") + ":M
 #: square, width-1 and batch-1 cases each mutant needs).
 RANDOM = 4
 LINE = re.compile(
-    r"^(PASS|FAIL (BP[1-4]|SGD|COST|SHAPE|NONFINITE|CRASH|HANG|INTERFACE|LOAD)"
+    r"^(PASS|FAIL (BP[1-4]|SGD|COST|SHAPE|NONFINITE|CRASH|MEMORY|HANG|INTERFACE|LOAD)"
     r"( at layer \d+)?): "
 )
 
@@ -52,7 +53,7 @@ def test_catalogue_has_ten_or_more_mutants_covering_every_equation():
 
 @pytest.mark.parametrize("mutant", list_mutants(), ids=lambda m: f"{m.name}-{m.expected}")
 def test_every_mutant_is_caught_with_its_intended_label(mutant, request):
-    verdict = check_class(mutant.cls, mutant.name, RANDOM, 0)
+    verdict = check_spec(mutant.spec, RANDOM, 0, name=mutant.name)
     record(request.node, results.verdict_record(mutant.spec, verdict.as_dict(mutant.expected)))
     assert verdict.label == mutant.expected, verdict.line()
     assert LINE.match(verdict.line()), verdict.line()
@@ -73,7 +74,7 @@ def test_every_mutant_is_caught_with_its_intended_label(mutant, request):
     ids=lambda v: getattr(v, "__name__", ""),
 )
 def test_some_bugs_only_show_on_deep_nets_or_larger_batches(mutant, hidden_on):
-    verdict = check_class(mutant, mutant.__name__, RANDOM, 0)
+    verdict = check_spec(f"{mutants.__file__}:{mutant.__name__}", RANDOM, 0)
     hidden = [c for c in verdict.cases if hidden_on(c.arch)]
     shown = [c for c in verdict.cases if not hidden_on(c.arch)]
     assert hidden and all(c.passed for c in hidden), [c.line() for c in hidden if not c.passed]
@@ -188,12 +189,6 @@ BAD = {
         "backprop(x, y) returned a NoneType, expected a pair (nabla_b, nabla_w)",
         "",
     ),
-    "update-signature": (
-        subclass("def update_mini_batch(self, mini_batch):\n    pass"),
-        "INTERFACE",
-        "update_mini_batch takes 1 arguments, expected update_mini_batch(mini_batch, eta) or",
-        "",
-    ),
     "flat-bias": (
         subclass(
             "def backprop(self, x, y):\n    b, w = super().backprop(x, y)\n"
@@ -265,6 +260,33 @@ def test_a_bad_implementation_gets_a_one_line_answer(tmp_path, source, label, sa
     assert LINE.match(line)
 
 
+def test_a_load_errors_location_appears_once(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("x = 1\nprint 'hello'\n")
+    line = check_spec(f"{path}:Net", 0, 0).line()
+    assert line.count("bad.py:2") == 1 and "line 2" not in line, line
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ("def update_mini_batch(self, mini_batch):\n    pass", "update_mini_batch(mini_batch)"),
+        ("def total_cost(self):\n    return 0.0", "total_cost()"),
+    ],
+    ids=["update", "total-cost"],
+)
+def test_an_optional_method_with_another_signature_is_not_checked_unless_strict(
+    tmp_path, body, found
+):
+    path = tmp_path / "other.py"
+    path.write_text(subclass(body))
+    verdict = check_spec(f"{path}:Net", 0, 0)
+    assert verdict.passed and f"{found} is not the book's" in verdict.line(), verdict.line()
+    assert "not checked" in verdict.line()
+    strict = check_spec(f"{path}:Net", 0, 0, Options(strict=True))
+    assert strict.label == "INTERFACE" and "(--strict)" in strict.line(), strict.line()
+
+
 HANGS = {
     "endless-loop": "def backprop(self, x, y):\n    while True:\n        pass",
     "swallows-exceptions": (
@@ -276,18 +298,19 @@ HANGS = {
 
 
 @pytest.mark.parametrize("body", HANGS.values(), ids=HANGS.keys())
-def test_a_call_that_does_not_return_is_stopped_and_later_cases_are_not_run(
-    tmp_path, monkeypatch, body
-):
-    monkeypatch.setattr(adapter, "CALL_LIMIT_S", 0.2)
+def test_a_call_that_does_not_return_is_stopped_and_later_cases_are_not_run(tmp_path, body):
     path = tmp_path / "hangs.py"
     path.write_text("import time\n" + subclass(body))
-    verdict = check_spec(f"{path}:Net", 0, 0)
+    verdict = check_spec(f"{path}:Net", 0, 0, Options(Limits(call_s=0.5)))
     line = verdict.line()
-    assert verdict.label == "HANG" and "did not return within 0.2 s, so it was stopped" in line
+    assert verdict.label == "HANG", line
+    assert "did not return within 0.5 s (the per-call limit), so it was stopped" in line
     assert LINE.match(line) and "\n" not in line
-    waited = [c for c in verdict.cases if "not run" not in c.finding.message]
-    assert len(waited) == 1 and len(verdict.cases) > 1  # one case waited out the limit
+    assert len(verdict.failures) == 1 and len(verdict.cases) > 1  # one case waited out the limit
+    assert len(verdict.not_run) == len(verdict.cases) - 1
+    assert (
+        f"1 of {len(verdict.cases)} cases fail (HANG ×1); {len(verdict.cases) - 1} not run" in line
+    )
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm left behind
     assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
 
@@ -305,7 +328,9 @@ def test_a_spec_that_names_no_python_file_is_an_answer(spec, says):
 
 
 def test_the_class_name_defaults_to_the_books():
-    assert load_class(CORRECT[0].spec.rpartition(":")[0]).__name__ == "Network"
+    assert split_spec(CORRECT[0].spec.rpartition(":")[0])[1] == DEFAULT_CLASS == "Network"
+    verdict = check_spec(CORRECT[0].spec.rpartition(":")[0], 0, 0)
+    assert verdict.passed, verdict.line()
 
 
 # --- the command line, pytest --impl, the results file ---------------------------------------

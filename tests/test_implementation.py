@@ -2,7 +2,8 @@
 
 Without ``--impl`` the cases check this project's correct network.py- and network2.py-style
 implementations: every one must pass (zero false alarms). A file that cannot be loaded is one
-failing test naming why. Each case's verdict is recorded for the results file (kind "verdict").
+failing test naming why; a case not run (its implementation's process was ended by an earlier
+HANG or crash) is skipped. Each case's verdict is recorded for the results file (kind "verdict").
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.load import load_class, split_spec
-from checker.pytest_plugin import implementations
+from checker.load import split_spec
+from checker.pytest_plugin import implementation, implementations
 from checker.run import cases_for, check_case
 from checker.verdict import ImplementationError
 from harness import results
@@ -28,26 +29,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         path, name = split_spec(spec)
         short = f"{path.name}:{name}"
         try:
-            cls = load_class(spec)
+            impl = implementation(config, spec)
         except ImplementationError as exc:
             params.append(pytest.param((spec, exc, None), id=f"{short}-load"))
             continue
         count, seed = config.getoption("--random-count"), config.getoption("--random-seed")
         params += [
-            pytest.param((spec, cls, arch), id=f"{short}-{arch.id}")
-            for arch in cases_for(cls, count, seed)
+            pytest.param((spec, impl, arch), id=f"{short}-{arch.id}")
+            for arch in cases_for(impl, count, seed)
         ]
     metafunc.parametrize("impl_case", params)
 
 
 @pytest.mark.impl
 def test_implementation_agrees_with_reference(impl_case, request):
-    spec, cls, arch = impl_case
-    if isinstance(cls, ImplementationError):
-        rec = {"label": "LOAD", "layer": None, "message": str(cls), "passed": False}
+    spec, impl, arch = impl_case
+    if isinstance(impl, ImplementationError):
+        rec = {"label": "LOAD", "layer": None, "message": str(impl), "passed": False}
         record(request.node, results.verdict_record(spec, rec))
-        pytest.fail(f"FAIL {cls}", pytrace=False)
-    verdict = check_case(cls, arch)
+        pytest.fail(f"FAIL {impl}", pytrace=False)
+    verdict = check_case(impl, arch)
     record(request.node, results.verdict_record(spec, verdict.as_dict(), arch))
+    if not verdict.ran:
+        pytest.skip(verdict.line())
     if not verdict.passed:
         pytest.fail(f"{Path(spec).name}: {verdict.line()}", pytrace=False)
