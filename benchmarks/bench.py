@@ -26,6 +26,7 @@ os.environ.setdefault(
 )
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -37,8 +38,9 @@ from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks.plain import plain_backprop, plain_central_differences  # noqa: E402
 from oracles import finite_diff  # noqa: E402
-from reference import Architecture, Batch, Params, backprop, backprop_per_sample, cost  # noqa: E402
+from reference import Architecture, Batch, Params, backprop  # noqa: E402
 from reference import make_case as _make_case  # noqa: E402
 from reference.forward import feedforward  # noqa: E402
 from reference.types import Array  # noqa: E402
@@ -48,6 +50,10 @@ MIN_SAMPLE_S = 0.02
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 CLOCK_NAME = "cpu"
 clock = CLOCKS[CLOCK_NAME]
+#: The book's larger net (ch. 2's exercises use it too): three layers of weights.
+BIG = (784, 100, 100, 10)
+#: The side of the square matrix product whose speed stands for the machine's limit.
+DGEMM_N = 1000
 #: The gate as noxfile's GATE runs it, but for the worker count (appended).
 GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "--dist", "loadgroup", "-n"]
 
@@ -94,29 +100,36 @@ def name(sizes: tuple[int, ...], m: int) -> str:
     return f"[{','.join(map(str, sizes))}] m={m}"
 
 
-def matrix_vs_loop(rounds: int) -> Iterator[Row]:
-    """1. Matrix-form backprop against network.py's one-sample-at-a-time loop."""
-    sizes, m = (784, 30, 10), 100
-    arch, params, batch = make_case(sizes, m)
-    t = median_times(
-        {
-            "matrix": lambda: backprop(arch, params, batch.x, batch.y),
-            "loop": lambda: backprop_per_sample(arch, params, batch.x, batch.y),
-        },
-        rounds,
-    )
-    ratio = t["loop"] / t["matrix"]
-    yield Row(
-        f"1. matrix backprop vs per-sample loop, {name(sizes, m)}",
-        f"{ratio:.1f}x faster ({t['matrix'] * 1e3:.2f} vs {t['loop'] * 1e3:.1f} ms)",
-        ">= 30x",
-        ratio >= 30,
-    )
+def flops(sizes: tuple[int, ...], m: int) -> int:
+    """Multiply-adds ×2 of one backprop: z = w a (forward), w^T δ (BP2, not into the input layer)
+    and δ a^T (BP4), each 2·n_l·n_{l−1}·m; the elementwise work is left out."""
+    products = [n * n_prev for n_prev, n in itertools.pairwise(sizes)]
+    return 2 * m * (2 * sum(products) + sum(products[1:]))
+
+
+def against_plain(rounds: int) -> Iterator[Row]:
+    """1. The reference against a plain 25-line matrix backprop (benchmarks/plain.py)."""
+    for sizes, m in (((784, 30, 10), 10), ((784, 30, 10), 100), (BIG, 100), (BIG, 1000)):
+        arch, params, batch = make_case(sizes, m)
+        t = median_times(
+            {
+                "reference": partial(backprop, arch, params, batch.x, batch.y),
+                "plain": partial(plain_backprop, params.weights, params.biases, batch.x, batch.y),
+            },
+            rounds,
+        )
+        ratio, limit = t["reference"] / t["plain"], 1.3 if m < 100 else 1.1
+        yield Row(
+            f"1. reference / plain matrix backprop, {name(sizes, m)}",
+            f"{ratio:.2f} ({t['reference'] * 1e3:.3f} / {t['plain'] * 1e3:.3f} ms)",
+            f"<= {limit}",
+            ratio <= limit,
+        )
 
 
 def backward_cost(rounds: int) -> Iterator[Row]:
     """2. Forward + backward against the forward pass alone."""
-    sizes, m = (784, 100, 100, 10), 100
+    sizes, m = BIG, 100
     arch, params, batch = make_case(sizes, m)
     sigmas = arch.layer_activations
     t = median_times(
@@ -135,33 +148,64 @@ def backward_cost(rounds: int) -> Iterator[Row]:
     )
 
 
+def dgemm_gflops() -> Callable[[], object]:
+    """A square float64 matrix product, n = :data:`DGEMM_N`: the machine's single-thread limit."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((DGEMM_N, DGEMM_N)), rng.standard_normal((DGEMM_N, DGEMM_N))
+    return partial(np.matmul, a, b)
+
+
+def blas_name() -> str:
+    """The BLAS NumPy calls and the kernel it picked for this processor (threadpoolctl)."""
+    from threadpoolctl import threadpool_info
+
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            kernel, threads = lib.get("architecture") or "?", lib["num_threads"]
+            return f"{lib['internal_api']} {lib['version']}, {kernel} kernel, {threads} thread(s)"
+    return "BLAS unknown"
+
+
 def against_autograd(rounds: int) -> Iterator[Row]:
-    """3. The reference against torch autograd and jax.jit(jax.grad), compiled beforehand."""
+    """3. The reference against the machine (single-thread dgemm), torch autograd and
+    jax.jit(jax.grad) (compiled beforehand), at m from 10 to 1000."""
     import torch
 
     from oracles import jax_grad, torch_autograd
 
     torch.set_num_threads(1)
-    for sizes in ((784, 30, 10), (784, 100, 100, 10)):
-        for m in (10, 100):
+    for sizes in ((784, 30, 10), BIG):
+        for m in (10, 100, 1000):
             arch, params, batch = make_case(sizes, m)
             start = clock()
             jax_grad.gradients(arch, params, batch)  # the first call traces and compiles
             first = clock() - start
-            t = median_times(
-                {
-                    "reference": partial(backprop, arch, params, batch.x, batch.y),
-                    "torch": partial(torch_autograd.gradients, arch, params, batch),
-                    "jax": partial(jax_grad.gradients, arch, params, batch),
-                },
-                rounds,
-            )
+            candidates: dict[str, Callable[[], object]] = {
+                "reference": partial(backprop, arch, params, batch.x, batch.y),
+                "torch": partial(torch_autograd.gradients, arch, params, batch),
+                "jax": partial(jax_grad.gradients, arch, params, batch),
+            }
+            limit = sizes == BIG and m == 1000
+            if limit:
+                candidates["dgemm"] = dgemm_gflops()
+            t = median_times(candidates, rounds)
+            gflops = flops(sizes, m) / t["reference"] / 1e9
+            if limit:
+                peak = 2 * DGEMM_N**3 / t["dgemm"] / 1e9
+                yield Row(
+                    f"3. reference GFLOP/s / single-thread dgemm's, {name(sizes, m)}",
+                    f"{gflops / peak:.0%} ({gflops:.1f} / {peak:.1f} GFLOP/s; dgemm n={DGEMM_N}, "
+                    f"{blas_name()})",
+                    ">= 65%",
+                    gflops >= 0.65 * peak,
+                )
             for other in ("torch", "jax"):
                 ratio = t[other] / t["reference"]
                 yield Row(
                     f"3. reference vs {other}, {name(sizes, m)}",
                     f"{other} {ratio:.2f}x the reference's time "
-                    f"({t['reference'] * 1e3:.3f} vs {t[other] * 1e3:.3f} ms)",
+                    f"({t['reference'] * 1e3:.3f} vs {t[other] * 1e3:.3f} ms; "
+                    f"reference {gflops:.1f} GFLOP/s)",
                     "reference never slower (>= 1x)",
                     ratio >= 1,
                 )
@@ -194,41 +238,26 @@ def jax_modes(count: int) -> Iterator[Row]:
     )
 
 
-def naive_central_differences(arch: Architecture, params: Params, batch: Batch) -> list[Array]:
-    """One parameter at a time: w ± h in place, the full forward pass and the mean cost, twice."""
-    h = finite_diff.STEP
-    out = []
-    for p in (*params.weights, *params.biases):
-        slopes = np.empty_like(p)
-        for index in np.ndindex(p.shape):
-            kept = p[index]
-            p[index] = kept + h
-            plus = cost(arch, params, batch.x, batch.y)
-            p[index] = kept - h
-            minus = cost(arch, params, batch.x, batch.y)
-            p[index] = kept
-            slopes[index] = (plus - minus) / (2 * h)
-        out.append(slopes)
-    return out
-
-
 def fd_oracle(rounds: int) -> Iterator[Row]:
-    """4. The batched FD oracle against a naive one-parameter-at-a-time central difference."""
+    """4. The batched FD oracle against a plain one-parameter-at-a-time central difference."""
     sizes, m = (784, 30, 10), 10
     arch, params, batch = make_case(sizes, m)
     n_params = sum(w.size + b.size for w, b in zip(params.weights, params.biases, strict=True))
-    naive = naive_central_differences(arch, params, batch)
+    moved = [p.copy() for p in (*params.weights, *params.biases)]  # the plain one moves them
+    ws, bs = moved[: len(params.weights)], moved[len(params.weights) :]
+
+    def plain() -> list[Array]:
+        return plain_central_differences(ws, bs, batch.x, batch.y, finite_diff.STEP)
+
+    naive = plain()
     fd = finite_diff.gradients(arch, params, batch)
     agree = max(
         float(np.abs(a - b).max() / np.abs(b).max())
         for a, b in zip(naive, (*fd.nabla_w, *fd.nabla_b), strict=True)
     )
     t = median_times(
-        {
-            "oracle": lambda: finite_diff.gradients(arch, params, batch),
-            "naive": lambda: naive_central_differences(arch, params, batch),
-        },
-        max(3, rounds // 5),  # the naive one takes seconds a call
+        {"oracle": lambda: finite_diff.gradients(arch, params, batch), "naive": plain},
+        max(3, rounds // 5),  # the plain one takes seconds a call
     )
     tracemalloc.start()
     finite_diff.gradients(arch, params, batch)
@@ -237,7 +266,7 @@ def fd_oracle(rounds: int) -> Iterator[Row]:
     ratio = t["naive"] / t["oracle"]
     where = f"{n_params} params of {name(sizes, m)}"
     yield Row(
-        f"4. FD oracle vs naive central difference, {where}",
+        f"4. FD oracle vs plain central difference, {where}",
         f"{ratio:.0f}x faster ({t['oracle']:.3f} vs {t['naive']:.2f} s; "
         f"the two agree to {agree:.1e} of the largest)",
         ">= 35x",
@@ -303,7 +332,7 @@ def main(argv: list[str]) -> int:
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     rows: list[Row] = []
-    for measure in (matrix_vs_loop, backward_cost, against_autograd, jax_modes, fd_oracle):
+    for measure in (against_plain, backward_cost, against_autograd, jax_modes, fd_oracle):
         for row in measure(20 if measure is jax_modes else args.rounds):
             rows.append(row)
             print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
