@@ -28,10 +28,10 @@ def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradient
     A NaN or ±∞ anywhere in x, w^l or b^l reaches some z^l = w^l a^{l−1} + b^l (∞·0 is NaN), and
     one in y reaches δ^L and so ∂C/∂b^L, its sum (BP3): these sums are finite only if every input
     is. Only when one is not are the inputs scanned (:func:`check_finite`), to name the bad one in
-    the error; until then NumPy's warnings about NaN and overflow are off (an overflow from finite
-    inputs stays visible as a non-finite result).
+    the error; until then NumPy's "invalid value" warnings (∞·0, ∞ − ∞) are off. An overflow from
+    finite inputs still warns.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(invalid="ignore"):
         fwd = feedforward(params, arch.layer_activations, x)
         grads = backward(arch.layer_activations, arch.cost_fn, params, fwd, y)
         total = sum(float(z.sum()) for z in (*fwd.zs, grads.nabla_b[-1]))
