@@ -34,7 +34,8 @@ def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradient
     with np.errstate(invalid="ignore"):
         fwd = feedforward(params, arch.layer_activations, x)
         grads = backward(arch.layer_activations, arch.cost_fn, params, fwd, y)
-        total = sum(float(z.sum()) for z in (*fwd.zs, grads.nabla_b[-1]))
+        # the sums, by the ufunc itself: ndarray.sum's Python wrapper would cost as much here
+        total = sum(float(np.add.reduce(v, axis=None)) for v in (*fwd.zs, grads.nabla_b[-1]))
     if not math.isfinite(total):
         check_finite(arch, params, x, y)
     return grads
