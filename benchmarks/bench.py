@@ -1,9 +1,10 @@
 """``nox -s bench``: the speed of each part, measured against its peers in one process.
 
 Every figure is a median over rounds after a warm-up; in each round the candidates run side by
-side (in rotating order) on identical float64 inputs, so a busy machine slows them alike and the
-ratios stay meaningful. Libraries run single-threaded (the BLAS, torch, XLA): on a shared machine,
-spinning BLAS threads cost far more than they gain, and one thread each makes the race fair.
+side (in rotating order) on identical float64 inputs, so a busy machine slows them alike, and each
+ratio is the median of the ratios within a round (times are medians over rounds). Libraries run
+single-threaded (the BLAS, torch, XLA): on a shared machine, spinning BLAS threads cost far more
+than they gain, and one thread each makes the race fair.
 Times are the process's CPU time by default (``--clock cpu``): with other jobs on the cores, wall
 time measures the scheduler as much as the code; ``--clock wall`` gives wall time. The gate's
 figure (5) and the checker's (6: a fresh process, with its worker) are wall time, with CPU time
@@ -27,6 +28,7 @@ os.environ.setdefault(
 )
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -38,8 +40,9 @@ from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks.plain import plain_backprop, plain_central_differences  # noqa: E402
 from oracles import finite_diff  # noqa: E402
-from reference import Architecture, Batch, Params, backprop, backprop_per_sample, cost  # noqa: E402
+from reference import Architecture, Batch, Params, backprop  # noqa: E402
 from reference import make_case as _make_case  # noqa: E402
 from reference.forward import feedforward  # noqa: E402
 from reference.types import Array  # noqa: E402
@@ -49,6 +52,10 @@ MIN_SAMPLE_S = 0.02
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 CLOCK_NAME = "cpu"
 clock = CLOCKS[CLOCK_NAME]
+#: The book's larger net (ch. 2's exercises use it too): three layers of weights.
+BIG = (784, 100, 100, 10)
+#: The side of the square matrix product whose speed stands for the machine's limit.
+DGEMM_N = 1000
 #: The gate as noxfile's GATE runs it, but for the worker count (appended).
 GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "--dist", "loadgroup", "-n"]
 
@@ -63,6 +70,18 @@ class Row:
 
 def median_times(candidates: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
     """Median seconds per call of each candidate, timed side by side after a warm-up."""
+    return {name: float(np.median(s)) for name, s in round_times(candidates, rounds).items()}
+
+
+def median_ratio(times: dict[str, list[float]], a: str, b: str) -> float:
+    """The median over rounds of a's time / b's in the same round: two candidates timed one after
+    the other share the machine's load of the moment, so a busy machine moves their ratio less
+    than the ratio of their medians."""
+    return float(np.median(np.divide(times[a], times[b])))
+
+
+def round_times(candidates: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of each candidate in each round, timed side by side after a warm-up."""
     calls = {}
     for name, fn in candidates.items():
         fn()  # warm-up: caches, compiled code, first-touch memory
@@ -75,7 +94,7 @@ def median_times(candidates: dict[str, Callable[[], object]], rounds: int) -> di
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             samples[name].append(_seconds(candidates[name], calls[name]) / calls[name])
-    return {name: float(np.median(s)) for name, s in samples.items()}
+    return samples
 
 
 def _seconds(fn: Callable[[], object], n: int) -> float:
@@ -95,39 +114,48 @@ def name(sizes: tuple[int, ...], m: int) -> str:
     return f"[{','.join(map(str, sizes))}] m={m}"
 
 
-def matrix_vs_loop(rounds: int) -> Iterator[Row]:
-    """1. Matrix-form backprop against network.py's one-sample-at-a-time loop."""
-    sizes, m = (784, 30, 10), 100
-    arch, params, batch = make_case(sizes, m)
-    t = median_times(
-        {
-            "matrix": lambda: backprop(arch, params, batch.x, batch.y),
-            "loop": lambda: backprop_per_sample(arch, params, batch.x, batch.y),
-        },
-        rounds,
-    )
-    ratio = t["loop"] / t["matrix"]
-    yield Row(
-        f"1. matrix backprop vs per-sample loop, {name(sizes, m)}",
-        f"{ratio:.1f}x faster ({t['matrix'] * 1e3:.2f} vs {t['loop'] * 1e3:.1f} ms)",
-        ">= 30x",
-        ratio >= 30,
-    )
+def flops(sizes: tuple[int, ...], m: int) -> int:
+    """Multiply-adds ×2 of one backprop: z = w a (forward), w^T δ (BP2, not into the input layer)
+    and δ a^T (BP4), each 2·n_l·n_{l−1}·m; the elementwise work is left out."""
+    products = [n * n_prev for n_prev, n in itertools.pairwise(sizes)]
+    return 2 * m * (2 * sum(products) + sum(products[1:]))
+
+
+def against_plain(rounds: int) -> Iterator[Row]:
+    """1. The reference against a plain 25-line matrix backprop (benchmarks/plain.py)."""
+    for sizes, m in (((784, 30, 10), 10), ((784, 30, 10), 100), (BIG, 100), (BIG, 1000)):
+        arch, params, batch = make_case(sizes, m)
+        times = round_times(
+            {
+                "reference": partial(backprop, arch, params, batch.x, batch.y),
+                "plain": partial(plain_backprop, params.weights, params.biases, batch.x, batch.y),
+            },
+            rounds,
+        )
+        t = {name: float(np.median(s)) for name, s in times.items()}
+        ratio, limit = median_ratio(times, "reference", "plain"), 1.3 if m < 100 else 1.1
+        yield Row(
+            f"1. reference / plain matrix backprop, {name(sizes, m)}",
+            f"{ratio:.3f} ({t['reference'] * 1e3:.3f} / {t['plain'] * 1e3:.3f} ms)",
+            f"<= {limit}",
+            ratio <= limit,
+        )
 
 
 def backward_cost(rounds: int) -> Iterator[Row]:
     """2. Forward + backward against the forward pass alone."""
-    sizes, m = (784, 100, 100, 10), 100
+    sizes, m = BIG, 100
     arch, params, batch = make_case(sizes, m)
     sigmas = arch.sigmas
-    t = median_times(
+    times = round_times(
         {
             "forward": lambda: feedforward(params, sigmas, batch.x),
             "backprop": lambda: backprop(arch, params, batch.x, batch.y),
         },
         rounds,
     )
-    ratio = t["backprop"] / t["forward"]
+    t = {name: float(np.median(s)) for name, s in times.items()}
+    ratio = median_ratio(times, "backprop", "forward")
     yield Row(
         f"2. forward+backward / forward, {name(sizes, m)}",
         f"{ratio:.2f} ({t['backprop'] * 1e3:.2f} / {t['forward'] * 1e3:.2f} ms)",
@@ -136,33 +164,68 @@ def backward_cost(rounds: int) -> Iterator[Row]:
     )
 
 
+def square_dgemm() -> Callable[[], object]:
+    """A square float64 matrix product, n = :data:`DGEMM_N`: the machine's single-thread limit."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((DGEMM_N, DGEMM_N)), rng.standard_normal((DGEMM_N, DGEMM_N))
+    return partial(np.matmul, a, b)
+
+
+def blas_name() -> str:
+    """The BLAS NumPy calls and the kernel it picked for this processor (threadpoolctl)."""
+    from threadpoolctl import threadpool_info
+
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            kernel, threads = lib.get("architecture") or "?", lib["num_threads"]
+            return f"{lib['internal_api']} {lib['version']}, {kernel} kernel, {threads} thread(s)"
+    return "BLAS unknown"
+
+
 def against_autograd(rounds: int) -> Iterator[Row]:
-    """3. The reference against torch autograd and jax.jit(jax.grad), compiled beforehand."""
+    """3. The reference against the machine (single-thread dgemm), torch autograd and
+    jax.jit(jax.grad) (compiled beforehand), at m from 10 to 1000."""
     import torch
 
     from oracles import jax_grad, torch_autograd
 
     torch.set_num_threads(1)
-    for sizes in ((784, 30, 10), (784, 100, 100, 10)):
-        for m in (10, 100):
+    for sizes in ((784, 30, 10), BIG):
+        for m in (10, 100, 1000):
             arch, params, batch = make_case(sizes, m)
             start = clock()
             jax_grad.gradients(arch, params, batch)  # the first call traces and compiles
             first = clock() - start
-            t = median_times(
-                {
-                    "reference": partial(backprop, arch, params, batch.x, batch.y),
-                    "torch": partial(torch_autograd.gradients, arch, params, batch),
-                    "jax": partial(jax_grad.gradients, arch, params, batch),
-                },
-                rounds,
-            )
+            candidates: dict[str, Callable[[], object]] = {
+                "reference": partial(backprop, arch, params, batch.x, batch.y),
+                "torch": partial(torch_autograd.gradients, arch, params, batch),
+                "jax": partial(jax_grad.gradients, arch, params, batch),
+            }
+            limit = sizes == BIG and m == 1000
+            if limit:
+                candidates["dgemm"] = square_dgemm()
+            times = round_times(candidates, rounds)
+            t = {name: float(np.median(s)) for name, s in times.items()}
+            gflops = flops(sizes, m) / t["reference"] / 1e9
+            if limit:
+                peak = 2 * DGEMM_N**3 / t["dgemm"] / 1e9
+                share = (
+                    flops(sizes, m) / (2 * DGEMM_N**3) * median_ratio(times, "dgemm", "reference")
+                )
+                yield Row(
+                    f"3. reference GFLOP/s / single-thread dgemm's, {name(sizes, m)}",
+                    f"{share:.1%} ({gflops:.1f} / {peak:.1f} GFLOP/s; dgemm n={DGEMM_N}, "
+                    f"{blas_name()})",
+                    ">= 65%",
+                    share >= 0.65,
+                )
             for other in ("torch", "jax"):
-                ratio = t[other] / t["reference"]
+                ratio = median_ratio(times, other, "reference")
                 yield Row(
                     f"3. reference vs {other}, {name(sizes, m)}",
                     f"{other} {ratio:.2f}x the reference's time "
-                    f"({t['reference'] * 1e3:.3f} vs {t[other] * 1e3:.3f} ms)",
+                    f"({t['reference'] * 1e3:.3f} vs {t[other] * 1e3:.3f} ms; "
+                    f"reference {gflops:.1f} GFLOP/s)",
                     "reference never slower (>= 1x)",
                     ratio >= 1,
                 )
@@ -195,51 +258,37 @@ def jax_modes(count: int) -> Iterator[Row]:
     )
 
 
-def naive_central_differences(arch: Architecture, params: Params, batch: Batch) -> list[Array]:
-    """One parameter at a time: w ± h in place, the full forward pass and the mean cost, twice."""
-    h = finite_diff.FD_STEP
-    out = []
-    for p in (*params.weights, *params.biases):
-        slopes = np.empty_like(p)
-        for index in np.ndindex(p.shape):
-            kept = p[index]
-            p[index] = kept + h
-            plus = cost(arch, params, batch.x, batch.y)
-            p[index] = kept - h
-            minus = cost(arch, params, batch.x, batch.y)
-            p[index] = kept
-            slopes[index] = (plus - minus) / (2 * h)
-        out.append(slopes)
-    return out
-
-
 def fd_oracle(rounds: int) -> Iterator[Row]:
-    """4. The batched FD oracle against a naive one-parameter-at-a-time central difference."""
+    """4. The batched FD oracle against a plain one-parameter-at-a-time central difference."""
     sizes, m = (784, 30, 10), 10
     arch, params, batch = make_case(sizes, m)
     n_params = sum(w.size + b.size for w, b in zip(params.weights, params.biases, strict=True))
-    naive = naive_central_differences(arch, params, batch)
+    moved = [p.copy() for p in (*params.weights, *params.biases)]  # the plain one moves them
+    ws, bs = moved[: len(params.weights)], moved[len(params.weights) :]
+
+    def plain() -> list[Array]:
+        return plain_central_differences(ws, bs, batch.x, batch.y, finite_diff.FD_STEP)
+
+    naive = plain()
     fd = finite_diff.gradients(arch, params, batch)
     agree = max(
         float(np.abs(a - b).max() / np.abs(b).max())
         for a, b in zip(naive, (*fd.nabla_w, *fd.nabla_b), strict=True)
     )
-    t = median_times(
-        {
-            "oracle": lambda: finite_diff.gradients(arch, params, batch),
-            "naive": lambda: naive_central_differences(arch, params, batch),
-        },
-        max(3, rounds // 5),  # the naive one takes seconds a call
+    times = round_times(
+        {"oracle": lambda: finite_diff.gradients(arch, params, batch), "naive": plain},
+        max(3, rounds // 5),  # the plain one takes seconds a call
     )
+    t = {name: float(np.median(s)) for name, s in times.items()}
     tracemalloc.start()
     finite_diff.gradients(arch, params, batch)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    ratio = t["naive"] / t["oracle"]
+    ratio = median_ratio(times, "naive", "oracle")
     where = f"{n_params} params of {name(sizes, m)}"
     yield Row(
-        f"4. FD oracle vs naive central difference, {where}",
-        f"{ratio:.0f}x faster ({t['oracle']:.3f} vs {t['naive']:.2f} s; "
+        f"4. FD oracle vs plain central difference, {where}",
+        f"{ratio:.1f}x faster ({t['oracle']:.3f} vs {t['naive']:.2f} s; "
         f"the two agree to {agree:.1e} of the largest)",
         ">= 35x",
         ratio >= 35,
@@ -337,7 +386,7 @@ def main(argv: list[str]) -> int:
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     rows: list[Row] = []
-    for measure in (matrix_vs_loop, backward_cost, against_autograd, jax_modes, fd_oracle):
+    for measure in (against_plain, backward_cost, against_autograd, jax_modes, fd_oracle):
         for row in measure(20 if measure is jax_modes else args.rounds):
             rows.append(row)
             print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)

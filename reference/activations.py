@@ -39,13 +39,22 @@ class Sigmoid:
     name: str = "sigmoid"
 
     def fn(self, z: Array) -> Array:
-        # e = exp(−|z|) never overflows; σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0.
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0, e) / (1.0 + e)
+        # e = exp(−|z|) never overflows; σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0,
+        # whose numerator max(sign z, e) is, without a branch per element. Two new arrays, the
+        # rest in place: five passes over memory besides exp's, no temporaries (z: an array).
+        e = np.copysign(z, -1.0)  # −|z|
+        np.exp(e, out=e)
+        s = np.sign(z)
+        np.maximum(s, e, out=s)
+        e += 1.0
+        s /= e
+        return s
 
     def prime(self, z: Array, a: Array | None = None) -> Array:
         s = self.fn(z) if a is None else a
-        return s * (1.0 - s)
+        p = 1.0 - s
+        p *= s  # s(1 − s)
+        return p
 
 
 @dataclass(frozen=True)

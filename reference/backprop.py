@@ -7,6 +7,7 @@ So ∂C/∂b^l and ∂C/∂w^l are means over the batch, while δ^l keeps one co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,16 +16,29 @@ from reference.activations import Activation
 from reference.architecture import Architecture
 from reference.costs import Cost
 from reference.equations import backpropagate_error, bias_gradient, weight_gradient
-from reference.forward import feedforward
+from reference.forward import Forward, feedforward
 from reference.gradients import Gradients
 from reference.params import Params
 from reference.types import Array
 
 
 def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradients:
-    """δ^l, ∂C/∂b^l and ∂C/∂w^l of every layer for the mini-batch (x, y), columns as samples."""
-    check_finite(arch, params, x, y)
-    return backprop_matrix(arch.sigmas, arch.cost_object, params, x, y)
+    """δ^l, ∂C/∂b^l and ∂C/∂w^l of every layer for the mini-batch (x, y), columns as samples.
+
+    A NaN or ±∞ anywhere in x, w^l or b^l reaches some z^l = w^l a^{l−1} + b^l (∞·0 is NaN), and
+    one in y reaches δ^L and so ∂C/∂b^L, its sum (BP3): these sums are finite only if every input
+    is. Only when one is not are the inputs scanned (:func:`check_finite`), to name the bad one in
+    the error; until then NumPy's "invalid value" warnings (∞·0, ∞ − ∞) are off. An overflow from
+    finite inputs still warns.
+    """
+    with np.errstate(invalid="ignore"):
+        fwd = feedforward(params, arch.sigmas, x)
+        grads = backward(arch.sigmas, arch.cost_object, params, fwd, y)
+        # the sums, by the ufunc itself: ndarray.sum's Python wrapper would cost as much here
+        total = sum(float(np.add.reduce(v, axis=None)) for v in (*fwd.zs, grads.nabla_b[-1]))
+    if not math.isfinite(total):
+        check_finite(arch, params, x, y)
+    return grads
 
 
 def check_finite(arch: Architecture, params: Params, x: Array, y: Array) -> None:
@@ -46,7 +60,13 @@ def backprop_matrix(
     sigmas: Sequence[Activation], cost: Cost, params: Params, x: Array, y: Array
 ) -> Gradients:
     """The four equations applied to all m columns at once."""
-    fwd = feedforward(params, sigmas, x)
+    return backward(sigmas, cost, params, feedforward(params, sigmas, x), y)
+
+
+def backward(
+    sigmas: Sequence[Activation], cost: Cost, params: Params, fwd: Forward, y: Array
+) -> Gradients:
+    """BP1–BP4 from the forward pass ``fwd`` of the mini-batch, all m columns at once."""
     L = len(fwd.zs)
     deltas: list[Array] = [np.empty(0)] * L
     z_out, a_out = fwd.zs[-1], fwd.activations[-1]

@@ -46,7 +46,11 @@ class Quadratic:
     requires_output: str | None = None
 
     def fn(self, z: Array, a: Array, y: Array) -> Array:
-        return 0.5 * np.sum((a - y) ** 2, axis=-2)
+        r = a - y
+        r *= r  # (a − y)², in place
+        c = r.sum(axis=-2)
+        c *= 0.5
+        return c
 
     def delta(self, z: Array, a: Array, y: Array, sigma_prime: Array) -> Array:
         return output_error(a - y, sigma_prime)

@@ -15,7 +15,9 @@ def output_error(nabla_a_cost: Array, sigma_prime_z_out: Array) -> Array:
 
 def backpropagate_error(w_next: Array, delta_next: Array, sigma_prime_z: Array) -> Array:
     """BP2: δ^l = ((w^{l+1})^T δ^{l+1}) ⊙ σ'(z^l), the error of layer l from that of layer l+1."""
-    return (w_next.T @ delta_next) * sigma_prime_z
+    delta = w_next.T @ delta_next
+    delta *= sigma_prime_z  # in place: the same product, one array fewer
+    return delta
 
 
 def bias_gradient(delta: Array) -> Array:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from harness.rounding import error_scales
 from harness.tolerances import bound_allowed
 from reference import (
     Architecture,
+    Params,
     Step,
     backprop,
     backprop_per_sample,
@@ -117,3 +120,20 @@ def test_float32_is_selectable():
     params, batch = make_case(arch, np.float32)
     grads = backprop(arch, params, batch.x, batch.y)
     assert {a.dtype for _, _, a in grads.items()} == {np.dtype(np.float32)}
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("where", ["x", "y", "w^2", "b^2", "w^3"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_a_non_finite_input_is_named_even_where_the_results_would_stay_finite(
+    activation, where, value
+):
+    """backprop scans its inputs only when a sum of the z^l or of ∂C/∂b^L is not finite; ∞ in a
+    sigmoid's bias saturates (σ' = 0, every result finite), so only z^l's sum can catch it."""
+    arch = Architecture((3, 4, 2), activation, "quadratic", batch=2)
+    params, batch = make_case(arch)
+    ws, bs = [w.copy() for w in params.weights], [b.copy() for b in params.biases]
+    x, y = batch.x.copy(), batch.y.copy()
+    {"x": x, "y": y, "w^2": ws[0], "b^2": bs[0], "w^3": ws[1]}[where].flat[1] = value
+    with pytest.raises(ValueError, match=rf"^{re.escape(arch.id)}: {re.escape(where)} has 1 "):
+        backprop(arch, Params(tuple(ws), tuple(bs)), x, y)
