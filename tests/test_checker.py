@@ -24,7 +24,7 @@ from checker.mutants import catalogue as mutants
 from checker.run import check_class, check_spec
 from checker.verdict import EQUATIONS
 from harness import results, summary
-from harness.pytest_plugin import record
+from harness.recording import record
 from reference import Architecture, backprop, make_case
 from reference.forward import feedforward
 
