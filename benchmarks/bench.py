@@ -27,6 +27,7 @@ os.environ.setdefault(
 
 import argparse  # noqa: E402
 import re  # noqa: E402
+import resource  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -280,6 +281,89 @@ def gate(workers: str) -> Row:
     )
 
 
+#: The 10,000-architecture soak (nox -s soak, random seed 1): its comparison count and time target.
+SOAK_COMPARISONS, SOAK_TARGET_S = 313_029, 300
+#: Runs pytest in-process and prints the controller's own CPU time (its workers are children).
+_CONTROLLER = (
+    "import resource, sys, pytest; rc = pytest.main(sys.argv[1:]); "
+    "r = resource.getrusage(resource.RUSAGE_SELF); "
+    "print(f'@controller-cpu {r.ru_utime + r.ru_stime}'); sys.exit(rc)"
+)
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """One timed gate run: comparisons, wall time, CPU time of all its processes and of the
+    controller alone (the process xdist's workers report to), and the load around it."""
+
+    comparisons: int
+    wall: float
+    cpu: float
+    controller_cpu: float
+    load: str
+    status: int
+
+
+def timed_gate(workers: str, count: int, cwd: str = ".") -> GateRun:
+    """The gate with ``count`` random architectures (seed 1) at ``-n workers``, as nox runs it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    args = ["tests/test_gate.py", "-q", *GATE_OPTIONS, workers]
+    args += ["--random-count", str(count), "--random-seed", "1"]
+    load_before = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    command = [sys.executable, "-c", _CONTROLLER, *args]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    found = re.search(r"cross-validation gate: (\d+) comparisons", proc.stdout)
+    controller = re.search(r"@controller-cpu ([\d.]+)", proc.stdout)
+    return GateRun(
+        int(found.group(1)) if found else 0,
+        wall,
+        cpu,
+        float(controller.group(1)) if controller else float("nan"),
+        f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        proc.returncode,
+    )
+
+
+def throughput(count: int) -> Iterator[Row]:
+    """6. Comparisons per second in one process and with -n auto (xdist), run side by side on
+    ``count`` random architectures. Wall time is what a user waits, but on shared cores it
+    measures the other jobs too; CPU time (all processes, and the controller alone) is what the
+    run costs, and on C idle cores the parallel run needs at least CPU/C seconds."""
+    cores = os.cpu_count() or 1
+    one, many = timed_gate("0", count), timed_gate("auto", count)
+    for name, run in (("one process (-n 0)", one), ("-n auto", many)):
+        status = "" if run.status == 0 else f", exit {run.status}"
+        yield Row(
+            f"6. gate throughput, {count} random architectures, {name}",
+            f"{run.comparisons / run.wall:.0f}/s wall ({run.wall:.0f} s, {run.comparisons} "
+            f"comparisons); {run.comparisons / run.cpu:.0f} per CPU-s ({run.cpu:.0f} CPU-s, "
+            f"controller {run.controller_cpu:.0f}); {run.load}{status}",
+            "-",
+            None,
+        )
+    wall_ratio = (many.comparisons / many.wall) / (one.comparisons / one.wall)
+    yield Row(
+        "6. gate throughput, -n auto / one process (wall)",
+        f"{wall_ratio:.2f}x",
+        "> 1 (parallel faster)",
+        wall_ratio > 1,
+    )
+    idle = many.comparisons / (many.cpu / cores)  # every core busy: the best the CPU allows
+    soak = SOAK_COMPARISONS / idle
+    yield Row(
+        f"6. soak (10,000 architectures) on {cores} idle cores, from -n auto's CPU time",
+        f"about {soak / 60:.1f} min ({idle:.0f} comparisons/s = {cores} cores / CPU per "
+        f"comparison {many.cpu / many.comparisons * 1e3:.2f} ms)",
+        f"<= {SOAK_TARGET_S // 60} min",
+        soak <= SOAK_TARGET_S,
+    )
+
+
 def table(rows: list[Row]) -> str:
     head = ("measure", "figure", "target", "met")
     cells = [head] + [
@@ -297,12 +381,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds per figure")
     parser.add_argument("--skip-gate", action="store_true", help="leave out measure 5")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="default: cpu")
+    parser.add_argument(
+        "--throughput",
+        type=int,
+        default=300,
+        metavar="N",
+        help="random architectures of measure 6, one process vs -n auto (default 300; 0 skips)",
+    )
+    parser.add_argument(
+        "--only-throughput", action="store_true", help="run measure 6 alone (issue 14)"
+    )
     args = parser.parse_args(argv)
     global clock, CLOCK_NAME
     CLOCK_NAME, clock = args.clock, CLOCKS[args.clock]
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     rows: list[Row] = []
+    if args.only_throughput:
+        rows += list(throughput(args.throughput))
+        print(table(rows))
+        return 0
     for measure in (matrix_vs_loop, backward_cost, against_autograd, jax_modes, fd_oracle):
         for row in measure(20 if measure is jax_modes else args.rounds):
             rows.append(row)
@@ -311,6 +409,10 @@ def main(argv: list[str]) -> int:
         for workers in ("1", "auto"):
             rows.append(gate(workers))
             print(f"{rows[-1].measure}: {rows[-1].figure}", file=sys.stderr, flush=True)
+    if args.throughput:
+        for row in throughput(args.throughput):
+            rows.append(row)
+            print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
     print(table(rows))
     print(
         f"(float64; medians of side-by-side rounds after warm-up; {args.clock} time; "

@@ -1,7 +1,7 @@
 """The gate's pytest plugin: its options, the results file, and the comparison count.
 
 Loaded with ``-p harness.pytest_plugin`` (pyproject's addopts), so the options exist however
-pytest is started. Tests hand result records to :class:`Recorder` (:func:`record`), which writes
+pytest is started. Tests hand result records to :class:`Recorder` (harness.recording), which writes
 them once, also when the gate is one shard of a run split over machines (pytest-split).
 """
 
@@ -33,6 +33,7 @@ SPOOL, COUNTS = "crossval_spool", "crossval_counts"
 COLLECTED = pytest.StashKey[int]()
 DTYPES = {"float64": np.float64, "float32": np.float32}
 LONG_TRAINING_MARK = "long_training"
+INSTALL_MARK = "install"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,6 +61,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--require-browser",
         action="store_true",
         help="fail, not skip, tests marked browser when Chromium or Playwright is missing",
+    )
+    group.addoption(
+        "--wheel",
+        action="store_true",
+        help="also build the wheel and test it in a fresh venv (tests marked install; "
+        "needs the package index; nox -s wheel)",
     )
     group.addoption(
         "--long-training",
@@ -105,12 +112,19 @@ def one_thread_each() -> None:
 @pytest.hookimpl(trylast=True)  # after -k/-m deselect, before pytest-split picks its shard
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     config.stash[COLLECTED] = len(items)  # the whole run a shard is a part of
-    if config.getoption("--long-training"):
-        return
-    skip = pytest.mark.skip(reason="long training run: pass --long-training (nox -s training)")
-    for item in items:
-        if LONG_TRAINING_MARK in item.keywords:
-            item.add_marker(skip)
+    opt_in = {  # mark: (the option that runs its tests, why they are skipped without it)
+        LONG_TRAINING_MARK: (
+            "--long-training",
+            "long training run: pass --long-training (nox -s training)",
+        ),
+        INSTALL_MARK: ("--wheel", "builds and installs the wheel: pass --wheel (nox -s wheel)"),
+    }
+    for mark, (option, reason) in opt_in.items():
+        if not config.getoption(option):
+            skip = pytest.mark.skip(reason=reason)
+            for item in items:
+                if mark in item.keywords:
+                    item.add_marker(skip)
 
 
 def gate_architectures(config: pytest.Config) -> list[Architecture]:
