@@ -9,7 +9,8 @@ time measures the scheduler as much as the code; ``--clock wall`` gives wall tim
 figure (5) is always wall time.
 
     python -m benchmarks.bench                # every measure, the gate's wall time last
-    python -m benchmarks.bench --skip-gate    # measures 1–4 only
+    python -m benchmarks.bench --skip-gate --throughput 0   # measures 1–4 only
+    python -m benchmarks.bench --only-throughput --throughput 1000   # measure 6 alone
 
 Prints one row per figure: what, the figure, its target, met or not.
 """
