@@ -175,10 +175,14 @@ def merge(session: nox.Session) -> None:
 @nox.session(default=False)
 def durations(session: nox.Session) -> None:
     """Re-measure the gate's per-test durations (.test_durations, committed), which pytest-split
-    divides shards by: run it after adding an oracle or architectures, then commit the file."""
+    divides shards by: run it after adding an oracle or architectures, then commit the file.
+    torch and jax are imported before pytest starts: every shard pays that once, and charged to
+    the first test it would make one shard a few tests long."""
     install(session, "test")
     session.run(
-        "pytest",
+        "python",
+        "-c",
+        "import sys, jax, torch, pytest; sys.exit(pytest.main(sys.argv[1:]))",
         "tests/test_gate.py",
         "-q",
         "--no-header",
