@@ -20,6 +20,9 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 # around each test phase: a third of the gate's pytest time. No test here reads logs.
 TRAINING_JSON = "reports/training.json"
 CHECK_JSON = "reports/check.json"
+#: The gate's per-test durations, committed: pytest-split divides the gate into shards by them.
+DURATIONS = ".test_durations"
+SHARDS = "reports/shards"
 GATE = ["-n", "auto", "--dist", "loadgroup", "-p", "no:logging"]
 
 
@@ -123,6 +126,90 @@ def soak(session: nox.Session) -> None:
         "--hypothesis-show-statistics",
     )
     session.log(f"soak took {time.perf_counter() - start:.0f} s")
+
+
+@nox.session(default=False)
+def shard(session: nox.Session) -> None:
+    """One shard of the gate, for a CI matrix: ``nox -s shard -- K N [pytest options]`` runs
+    group K of N (pytest-split, by the durations in .test_durations) and writes
+    reports/shards/results-K.json and junit-K.xml. ``nox -s merge -- N`` joins the shards."""
+    if len(session.posargs) < 2:
+        session.error("usage: nox -s shard -- K N [pytest options]  (group K of N)")
+    group, splits, *rest = session.posargs
+    install(session, "test")
+    session.run(
+        "pytest",
+        *GATE,
+        "tests/test_gate.py",
+        "-q",
+        "--no-header",
+        "--splits",
+        splits,
+        "--group",
+        group,
+        "--durations-path",
+        DURATIONS,
+        "--results",
+        f"{SHARDS}/results-{group}.json",
+        "--junitxml",
+        f"{SHARDS}/junit-{group}.xml",
+        *rest,
+    )
+
+
+@nox.session(default=False)
+def merge(session: nox.Session) -> None:
+    """The shards as one run: ``nox -s merge -- N`` checks that reports/shards holds shards 1…N
+    of one run, writes reports/results.json and reports/index.html and prints the summary; fails
+    if a shard is missing or any comparison failed (python -m harness.shards)."""
+    session.install("-e", ".")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "report"))
+    expect = ["--expect", session.posargs[0]] if session.posargs else []
+    shards = sorted(str(p) for p in Path(SHARDS).glob("results-*.json"))
+    session.run(
+        "python",
+        "-m",
+        "harness.shards",
+        *shards,
+        "--out",
+        "reports/results.json",
+        "--html",
+        "reports/index.html",
+        *expect,
+    )
+
+
+@nox.session(default=False)
+def durations(session: nox.Session) -> None:
+    """Re-measure the gate's per-test durations (.test_durations, committed), which pytest-split
+    divides shards by: run it after adding an oracle or architectures, then commit the file.
+    torch and jax are imported before pytest starts: every shard pays that once, and charged to
+    the first test it would make one shard a few tests long."""
+    install(session, "test")
+    session.run(
+        "python",
+        "-c",
+        "import sys, jax, torch, pytest; sys.exit(pytest.main(sys.argv[1:]))",
+        "tests/test_gate.py",
+        "-q",
+        "--no-header",
+        "-p",
+        "no:logging",
+        "--store-durations",
+        "--clean-durations",
+        "--durations-path",
+        DURATIONS,
+        *session.posargs,
+    )
+
+
+@nox.session(default=False)
+def wheel(session: nox.Session) -> None:
+    """Build the wheel, install it alone (NumPy, no torch or jax) in a fresh venv, and run
+    ``backprop-check`` and ``pytest --impl`` from a folder outside the checkout
+    (tests/test_install.py; needs the package index)."""
+    install(session, "test", "install")
+    session.run("pytest", "tests/test_install.py", "--wheel", "-q", *session.posargs)
 
 
 @nox.session(default=False)

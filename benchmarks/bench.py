@@ -11,7 +11,8 @@ figure (5) and the checker's (6: a fresh process, with its worker) are wall time
 beside them.
 
     python -m benchmarks.bench                # every measure, the gate's wall time last
-    python -m benchmarks.bench --skip-gate    # measures 1–4 and 6 only
+    python -m benchmarks.bench --skip-gate --throughput 0   # measures 1–4 and 6 only
+    python -m benchmarks.bench --only-throughput --throughput 1000   # measure 7 alone
 
 Prints one row per figure: what, the figure, its target, met or not.
 """
@@ -29,18 +30,17 @@ os.environ.setdefault(
 
 import argparse  # noqa: E402
 import itertools  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from benchmarks.plain import plain_backprop, plain_central_differences  # noqa: E402
+from benchmarks.rows import Row, table  # noqa: E402
+from benchmarks.runs import checker_runs, gate, throughput  # noqa: E402
 from oracles import finite_diff  # noqa: E402
 from reference import Architecture, Batch, Params, backprop  # noqa: E402
 from reference import make_case as _make_case  # noqa: E402
@@ -56,16 +56,6 @@ clock = CLOCKS[CLOCK_NAME]
 BIG = (784, 100, 100, 10)
 #: The side of the square matrix product whose speed stands for the machine's limit.
 DGEMM_N = 1000
-#: The gate as noxfile's GATE runs it, but for the worker count (appended).
-GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "--dist", "loadgroup", "-n"]
-
-
-@dataclass(frozen=True)
-class Row:
-    measure: str
-    figure: str
-    target: str
-    met: bool | None  # None: printed for information, no target
 
 
 def median_times(candidates: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
@@ -307,85 +297,31 @@ def fd_oracle(rounds: int) -> Iterator[Row]:
     )
 
 
-def gate(workers: str) -> Row:
-    """5. The default gate (tests/test_gate.py, default options) in a fresh process."""
-    # Python's default, bytecode caching, even where this shell turned it off; a collection run
-    # writes the caches first, as any earlier run would have.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    command = [sys.executable, "-m", "pytest", "tests/test_gate.py", "-q", *GATE_OPTIONS, workers]
-    subprocess.run([*command, "--collect-only"], capture_output=True, env=env, check=False)
-    load_before = os.getloadavg()[0]
-    start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    wall = time.perf_counter() - start
-    found = re.search(r"cross-validation gate: (\d+) comparisons, (\d+) passed", proc.stdout)
-    count = int(found.group(1)) if found else 0
-    load = f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    status = "" if proc.returncode == 0 else f", exit {proc.returncode}"
-    return Row(
-        f"5. default gate, -n {workers}",
-        f"{wall:.1f} s wall, {count} comparisons, {count / wall:.0f}/s ({load}{status})",
-        "<= 30 s on 2 cores",
-        wall <= 30 and proc.returncode == 0,
-    )
-
-
-#: The checker's targets (issue 11): the book's two implementations through all their cases,
-#: each in its worker process, wall-clock seconds on 2 cores.
-CHECKER_TARGETS = {
-    "checker/mutants/book_network.py:Network": 3.0,
-    "checker/mutants/book_network2.py:Network2": 10.0,
-}
-
-
-def checker_runs() -> Iterator[Row]:
-    """6. ``python -m checker`` on the book's network.py and network2.py in a fresh process:
-    wall time, and CPU time of the checker and its worker together."""
-    for spec, target in CHECKER_TARGETS.items():
-        load_before = os.getloadavg()[0]
-        before = os.times()
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "checker", spec], capture_output=True, text=True, check=False
-        )
-        wall = time.perf_counter() - start
-        after = os.times()
-        cpu = (after.children_user - before.children_user) + (
-            after.children_system - before.children_system
-        )
-        load = f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-        status = "" if proc.stdout.startswith("PASS ") else f", exit {proc.returncode}"
-        yield Row(
-            f"6. checker, {spec.split('/')[-1]}",
-            f"{wall:.1f} s wall, {cpu:.1f} s CPU with its worker ({load}{status})",
-            f"<= {target:g} s on 2 cores",
-            wall <= target and proc.returncode == 0,
-        )
-
-
-def table(rows: list[Row]) -> str:
-    head = ("measure", "figure", "target", "met")
-    cells = [head] + [
-        (r.measure, r.figure, r.target, "-" if r.met is None else "met" if r.met else "NOT MET")
-        for r in rows
-    ]
-    widths = [max(len(c[i]) for c in cells) for i in range(3)]
-    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(3)) + "  " + c[3] for c in cells]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds per figure")
     parser.add_argument("--skip-gate", action="store_true", help="leave out measure 5")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="default: cpu")
+    parser.add_argument(
+        "--throughput",
+        type=int,
+        default=300,
+        metavar="N",
+        help="random architectures of measure 7, one process vs -n auto (default 300; 0 skips)",
+    )
+    parser.add_argument(
+        "--only-throughput", action="store_true", help="run measure 7 alone (issue 14)"
+    )
     args = parser.parse_args(argv)
     global clock, CLOCK_NAME
     CLOCK_NAME, clock = args.clock, CLOCKS[args.clock]
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     rows: list[Row] = []
+    if args.only_throughput:
+        rows += list(throughput(args.throughput))
+        print(table(rows))
+        return 0
     for measure in (against_plain, backward_cost, against_autograd, jax_modes, fd_oracle):
         for row in measure(20 if measure is jax_modes else args.rounds):
             rows.append(row)
@@ -397,6 +333,10 @@ def main(argv: list[str]) -> int:
         for workers in ("1", "auto"):
             rows.append(gate(workers))
             print(f"{rows[-1].measure}: {rows[-1].figure}", file=sys.stderr, flush=True)
+    if args.throughput:
+        for row in throughput(args.throughput):
+            rows.append(row)
+            print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
     print(table(rows))
     print(
         f"(float64; medians of side-by-side rounds after warm-up; {args.clock} time; "

@@ -1,11 +1,15 @@
 """``pytest --impl path/to/file.py:ClassName``: check an implementation, one test per case.
 
-Loaded with ``-p checker.pytest_plugin`` (pyproject's addopts). With ``--impl`` only the tests
-marked ``impl`` run (tests/test_implementation.py: one per architecture × cost, ids such as
-``network.py:Network-5-5-5-5_sigmoid_quadratic_m4_s0``); the rest are deselected. Without it,
-those tests check this project's own correct implementations. Each implementation is loaded
-once, in a worker process of its own (:mod:`checker.sandbox`), shared by its tests and ended when
-pytest ends; a case not run (after a HANG or a crash ended that process) is skipped, not failed.
+Registered through the ``pytest11`` entry point of the installed package (under the name
+``checker.pytest_plugin``, the module's own, so pyproject's ``-p checker.pytest_plugin`` finds it
+registered already and it never loads twice), so it works in any repository, without this
+project's pyproject or conftest. With ``--impl`` the session runs only the package's
+implementation tests (:mod:`checker.pytest_cases`: one per architecture × cost, ids such as
+``network.py:Network-5-5-5-5_sigmoid_quadratic_m4_s0``), whatever else lies around. Without it,
+nothing changes, and this project's own tests check its correct implementations. Each
+implementation is loaded once, in a worker process of its own (:mod:`checker.sandbox`), shared by
+its tests and ended when pytest ends; a case not run (after a HANG or a crash ended that process)
+is skipped, not failed.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 import pytest
 
 from checker.adapter import Implementation
-from checker.mutants import CORRECT
 from checker.sandbox import Limits
+from harness.options import add_case_options, check_case_options
 
 MARK = "impl"
 _OPEN = pytest.StashKey[dict[str, Implementation]]()
@@ -29,10 +33,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="check this network.py/network2.py-style class equation by equation (repeatable); "
         "runs only the implementation tests",
     )
+    add_case_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARK}: one case of an implementation under test (pytest --impl FILE.py:CLASS)"
+    )
+    if not config.getoption("--impl"):
+        return
+    check_case_options(config)
+    # Collect the package's own implementation tests, wherever pytest was started.
+    from checker import pytest_cases
+
+    config.args = [str(pytest_cases.__file__)]
 
 
 def implementations(config: pytest.Config) -> list[str]:
     """The specs named by --impl, or this project's correct implementations."""
+    from checker.mutants import CORRECT
+
     return config.getoption("--impl") or [m.spec for m in CORRECT]
 
 
@@ -50,6 +70,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --impl, only the implementation tests run (anything else given is deselected)."""
     if not config.getoption("--impl"):
         return
     keep = [item for item in items if item.get_closest_marker(MARK)]

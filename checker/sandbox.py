@@ -98,6 +98,8 @@ class Child:
         the process is gone."""
         if self.dead is not None:
             raise ImplementationError(self.dead)
+        # the calls of earlier requests, all answered: their starts must not time this one
+        self._progress()
         pending = memoryview(encode(header, arrays or []))
         # the worker's own part (starting, reading, answering) may take WORKER_S; each call into
         # the learner's code, call_s from the moment the worker recorded its start

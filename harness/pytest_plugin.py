@@ -1,16 +1,18 @@
 """The gate's pytest plugin: its options, the results file, and the comparison count.
 
 Loaded with ``-p harness.pytest_plugin`` (pyproject's addopts), so the options exist however
-pytest is started. Tests attach result records to their reports; :class:`Recorder` gathers them
-on the controller (pytest-xdist carries ``user_properties`` there) and writes them once.
+pytest is started. Tests hand result records to :class:`Recorder` (harness.recording), which writes
+them once, also when the gate is one shard of a run split over machines (pytest-split).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pytest
@@ -18,27 +20,26 @@ from hypothesis import settings
 
 from harness import results, strategies
 from harness.architectures import CURATED, random_architectures
+from harness.options import GROUP, add_case_options, check_case_options
+from harness.recording import PROPERTY, RECORDER
 from harness.records import read_records
 from harness.summary import summary_table
 from oracles import ORACLES
 from reference import Architecture
 
 GATE_MARK = "gate"
+#: xdist worker input naming the spool folder; worker output with its collection counts.
+SPOOL, COUNTS = "crossval_spool", "crossval_counts"
+#: How many tests the run collected before a shard was picked from them (pytest-split).
+COLLECTED = pytest.StashKey[int]()
 DTYPES = {"float64": np.float64, "float32": np.float32}
 LONG_TRAINING_MARK = "long_training"
+INSTALL_MARK = "install"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("backprop cross-validation")
-    group.addoption(
-        "--random-count",
-        type=int,
-        default=60,
-        help="how many seeded random architectures the gate adds (default 60)",
-    )
-    group.addoption(
-        "--random-seed", type=int, default=0, help="seed of the random architectures (default 0)"
-    )
+    add_case_options(parser)
+    group = parser.getgroup(GROUP)
     group.addoption(
         "--oracle",
         action="append",
@@ -63,6 +64,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail, not skip, tests marked browser when Chromium or Playwright is missing",
     )
     group.addoption(
+        "--wheel",
+        action="store_true",
+        help="also build the wheel and test it in a fresh venv (tests marked install; "
+        "needs the package index; nox -s wheel)",
+    )
+    group.addoption(
         "--long-training",
         action="store_true",
         help="also run the long training runs (tests marked long_training; nox -s training)",
@@ -70,15 +77,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    count = config.getoption("--random-count")
-    if count < 0:
-        raise pytest.UsageError(f"--random-count must be >= 0, got {count}")
+    check_case_options(config)
     unknown = sorted(set(config.getoption("--oracle") or []) - set(ORACLES))
     if unknown:
         raise pytest.UsageError(f"unknown --oracle {unknown}; known: {sorted(ORACLES)}")
     if not config.getoption("hypothesis_profile", None):  # hypothesis loads one that is named
         settings.load_profile(strategies.DEFAULT_PROFILE)
-    config.pluginmanager.register(Recorder(config), "crossval-recorder")
+    config.pluginmanager.register(Recorder(config), RECORDER)
     one_thread_each()
 
 
@@ -105,13 +110,22 @@ def one_thread_each() -> None:
     threadpool_limits(limits=1)  # NumPy's BLAS, loaded already
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselect, before pytest-split picks its shard
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--long-training"):
-        return
-    skip = pytest.mark.skip(reason="long training run: pass --long-training (nox -s training)")
-    for item in items:
-        if LONG_TRAINING_MARK in item.keywords:
-            item.add_marker(skip)
+    config.stash[COLLECTED] = len(items)  # the whole run a shard is a part of
+    opt_in = {  # mark: (the option that runs its tests, why they are skipped without it)
+        LONG_TRAINING_MARK: (
+            "--long-training",
+            "long training run: pass --long-training (nox -s training)",
+        ),
+        INSTALL_MARK: ("--wheel", "builds and installs the wheel: pass --wheel (nox -s wheel)"),
+    }
+    for mark, (option, reason) in opt_in.items():
+        if not config.getoption(option):
+            skip = pytest.mark.skip(reason=reason)
+            for item in items:
+                if mark in item.keywords:
+                    item.add_marker(skip)
 
 
 def gate_architectures(config: pytest.Config) -> list[Architecture]:
@@ -131,43 +145,111 @@ def gate_oracles(config: pytest.Config) -> list[str]:
     return config.getoption("--oracle") or list(ORACLES)
 
 
-def record(item: pytest.Item, rec: dict[str, Any]) -> None:
-    """Attach one results record to a test's report."""
-    item.user_properties.append((results.PROPERTY, json.dumps(rec)))
-
-
 class Recorder:
-    """Gathers result records from test reports; writes the results file; prints the summary."""
+    """Gathers the run's result records; writes the results file; prints the summary.
+
+    A test hands its record to the recorder of its own process (:func:`harness.recording.record`).
+    An xdist worker appends each record as one line to its spool file (in a folder the controller
+    made and named in the worker's input); the controller reads the spools once, after the workers
+    are done, and keeps the records of tests whose call it saw reported. So test reports carry no
+    records, and the controller does nothing per record while tests run (issue 14: it competed
+    with the workers for the cores).
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.records: list[tuple[str, dict[str, Any]]] = []
-        self.gate_reports: list[pytest.TestReport] = []
+        self.lines: list[tuple[str, str]] = []  # (test id, record as JSON) made in this process
+        self.called: set[str] = set()  # tests whose call phase was reported here
+        self.gate_count = self.gate_failed = 0
+        self.counts: dict[str, int] = {}  # tests collected (before a shard is picked), selected
+        self.spool_dir: Path | None = None  # the controller's: where the workers spool
+        self.spool: TextIO | None = None  # a worker's own spool file
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None and workerinput.get(SPOOL):
+            path = Path(workerinput[SPOOL]) / f"{workerinput['workerid']}.jsonl"
+            self.spool = path.open("a", encoding="utf-8", buffering=1)  # a line at a time
+
+    def add(self, nodeid: str, line: str) -> None:
+        """One record of test ``nodeid``, as JSON text (:func:`harness.recording.record`)."""
+        if self.spool is not None:
+            self.spool.write(f"{json.dumps(nodeid)}\t{line}\n")
+        else:
+            self.lines.append((nodeid, line))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist (controller): name the spool folder in each worker's input."""
+        if self.spool_dir is None:
+            self.spool_dir = Path(tempfile.mkdtemp(prefix="crossval-spool-"))
+        node.workerinput[SPOOL] = str(self.spool_dir)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist (controller): a worker's collection counts (all workers collect alike)."""
+        self.counts = getattr(node, "workeroutput", {}).get(COUNTS, self.counts)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.counts = {
+            "collected": self.config.stash.get(COLLECTED, len(session.items)),
+            "selected": len(session.items),
+        }
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call":
+        if report.when != "call" or self.spool is not None:
             return
+        self.called.add(report.nodeid)
         if GATE_MARK in report.keywords:
-            self.gate_reports.append(report)
-        for name, value in report.user_properties:
-            if name == results.PROPERTY:
-                self.records.append((report.nodeid, json.loads(str(value))))
+            self.gate_count += 1
+            self.gate_failed += report.failed
+        for name, value in report.user_properties:  # left there by a plugin-less recording
+            if name == PROPERTY:
+                self.lines.append((report.nodeid, str(value)))
+
+    def gather(self) -> None:
+        """The records of every test whose call was reported, from this process and the spools."""
+        lines = list(self.lines)
+        if self.spool_dir is not None:
+            for path in sorted(self.spool_dir.glob("*.jsonl")):
+                for text in path.read_text(encoding="utf-8").splitlines():
+                    nodeid, _, line = text.partition("\t")
+                    lines.append((json.loads(nodeid), line))
+            shutil.rmtree(self.spool_dir, ignore_errors=True)
+            self.spool_dir = None
+        self.records = [(n, json.loads(line)) for n, line in lines if n in self.called]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:  # an xdist worker: its records are spooled already
+            workeroutput[COUNTS] = self.counts
+            if self.spool is not None:
+                self.spool.close()
+            return
+        self.gather()
         path = self.config.getoption("--results")
-        if path and not hasattr(self.config, "workerinput"):  # the controller, or a plain run
+        if path:
             env = results.environment(
                 self.config.getoption("--random-seed"), self.config.getoption("--random-count")
             )
+            shard = self.shard()
+            if shard:
+                env["shard"] = shard
             results.write(Path(path), self.records, env)
 
+    def shard(self) -> dict[str, int] | None:
+        """Which pytest-split group this run is (``--splits N --group k``), and of what."""
+        splits = self.config.getoption("splits", None)
+        if not splits:
+            return None
+        group = int(self.config.getoption("group"))
+        return {"group": group, "splits": int(splits), **self.counts}
+
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.gate_reports:
+        if not self.gate_count:
             return
-        failed = sum(r.failed for r in self.gate_reports)
         terminalreporter.write_line(
-            f"cross-validation gate: {len(self.gate_reports)} comparisons, "
-            f"{len(self.gate_reports) - failed} passed, {failed} failed"
+            f"cross-validation gate: {self.gate_count} comparisons, "
+            f"{self.gate_count - self.gate_failed} passed, {self.gate_failed} failed"
         )
         if self.records:
             terminalreporter.write_line(summary_table(read_records(r for _, r in self.records)))

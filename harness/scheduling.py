@@ -1,12 +1,21 @@
 """pytest-xdist's ``--dist loadgroup`` without its quadratic bookkeeping, for large gate runs.
 
 The gate groups an architecture's tests (``xdist_group``) so that one worker builds the case and
-runs each oracle once. xdist's group scheduler keeps every group it ever assigned to a worker and,
-after each test, counts the pending tests of all of them (``_pending_of``): O(tests run so far)
-per test. At 300,000 tests (the 10,000-architecture soak) the controller, not the workers, set
-the pace: about 4% of the run a minute at the start, 1.2% a minute at 40%.
-:class:`GroupScheduling` drops a group from its worker's assigned work once all its tests are
-done, so the count only sees groups in flight. Nothing else changes: same groups, same order.
+runs each oracle once. Three costs of xdist's group scheduler grow with the run, all paid by the
+controller, which on a small machine competes with the workers for the cores:
+
+- after each test it counts the pending tests of every group it ever assigned to the worker
+  (``_pending_of``): O(tests run so far) per test. At 300,000 tests (the 10,000-architecture
+  soak) the controller set the pace: 4% of the run a minute at the start, 1.2% at 40%.
+  Here a group leaves the worker's assigned work once all its tests are done.
+- to send a group it looks up each test's index with ``list.index`` over the whole collection:
+  O(collection) per test, about 10^10 string comparisons for the soak. Here a dict, built once
+  per worker, answers each in O(1).
+- it tops a worker up only when at most 2 of its tests are left, so a worker waits on a busy
+  controller between groups. Here a worker holds :data:`UNITS_IN_FLIGHT` groups: the one it runs
+  and the next, already sent.
+
+Nothing else changes: the same groups, each run whole on one worker, every test once.
 """
 
 from __future__ import annotations
@@ -15,9 +24,16 @@ from typing import Any
 
 from xdist.scheduler import LoadGroupScheduling
 
+#: Groups a worker holds at once: the one it is running and the next (sent ahead).
+UNITS_IN_FLIGHT = 2
+
 
 class GroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist ships no types
-    """``--dist loadgroup`` whose finished groups leave the worker's assigned work."""
+    """``--dist loadgroup`` with linear bookkeeping and one group sent ahead per worker."""
+
+    def __init__(self, config: Any, log: Any = None) -> None:
+        super().__init__(config, log)
+        self._index: dict[Any, dict[str, int]] = {}
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         nodeid = self.registered_collections[node][item_index]
@@ -27,6 +43,24 @@ class GroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist ships
         if all(work[scope].values()):
             del work[scope]  # nothing pending: xdist would recount it after every later test
         self._reschedule(node)
+
+    def _reschedule(self, node: Any) -> None:
+        if node.shutting_down:
+            return
+        if not self.workqueue:
+            node.shutdown()
+            return
+        while self.workqueue and len(self.assigned_work.get(node, {})) < UNITS_IN_FLIGHT:
+            self._assign_work_unit(node)
+
+    def _assign_work_unit(self, node: Any) -> None:
+        scope, work_unit = self.workqueue.popitem(last=False)
+        self.assigned_work.setdefault(node, {})[scope] = work_unit
+        index = self._index.get(node)
+        if index is None:
+            collection = self.registered_collections[node]
+            index = self._index[node] = {nodeid: i for i, nodeid in enumerate(collection)}
+        node.send_runtest_some([index[n] for n, done in work_unit.items() if not done])
 
 
 def make_scheduler(config: Any, log: Any) -> GroupScheduling | None:

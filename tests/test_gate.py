@@ -17,7 +17,8 @@ from harness.cases import (
     compare_one,
     oracle_output,
 )
-from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles, record
+from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles
+from harness.recording import record
 from reference import QUANTITIES, ArchitectureError
 
 

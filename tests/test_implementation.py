@@ -1,56 +1,10 @@
 """An implementation under test, one test per case: ``pytest --impl path/to/file.py:ClassName``.
 
-Without ``--impl`` the cases check this project's correct network.py- and network2.py-style
-implementations: every one must pass (zero false alarms). A file that cannot be loaded is one
-failing test naming why; a case not run (its implementation's process was ended by an earlier
-HANG or crash) is skipped. Each case's verdict is recorded for the results file (kind "verdict").
+The tests live in the package (:mod:`checker.pytest_cases`) so that an installed checker has
+them in any repository; here they run on this project's correct implementations when no
+``--impl`` is given (with ``--impl`` the plugin collects the package's module instead).
 """
 
-from __future__ import annotations
+from checker.pytest_cases import pytest_generate_tests, test_implementation_agrees_with_reference
 
-from pathlib import Path
-
-import pytest
-
-from checker.load import split_spec
-from checker.pytest_plugin import implementation, implementations
-from checker.run import cases_for, check_case
-from checker.verdict import ImplementationError
-from harness import results
-from harness.pytest_plugin import record
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "impl_case" not in metafunc.fixturenames:
-        return
-    config = metafunc.config
-    params = []
-    for spec in implementations(config):
-        path, name = split_spec(spec)
-        short = f"{path.name}:{name}"
-        try:
-            impl = implementation(config, spec)
-        except ImplementationError as exc:
-            params.append(pytest.param((spec, exc, None), id=f"{short}-load"))
-            continue
-        count, seed = config.getoption("--random-count"), config.getoption("--random-seed")
-        params += [
-            pytest.param((spec, impl, arch), id=f"{short}-{arch.id}")
-            for arch in cases_for(impl, count, seed)
-        ]
-    metafunc.parametrize("impl_case", params)
-
-
-@pytest.mark.impl
-def test_implementation_agrees_with_reference(impl_case, request):
-    spec, impl, arch = impl_case
-    if isinstance(impl, ImplementationError):
-        rec = {"label": "LOAD", "layer": None, "message": str(impl), "passed": False}
-        record(request.node, results.verdict_record(spec, rec))
-        pytest.fail(f"FAIL {impl}", pytrace=False)
-    verdict = check_case(impl, arch)
-    record(request.node, results.verdict_record(spec, verdict.as_dict(), arch))
-    if not verdict.ran:
-        pytest.skip(verdict.line())
-    if not verdict.passed:
-        pytest.fail(f"{Path(spec).name}: {verdict.line()}", pytrace=False)
+__all__ = ["pytest_generate_tests", "test_implementation_agrees_with_reference"]

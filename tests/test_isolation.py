@@ -22,14 +22,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from checker.adapter import Implementation
+from checker.mutants import CORRECT
 from checker.protocol import MAX_HEADER_BYTES, ProtocolError, Reader, encode
-from checker.run import Options, check_spec
+from checker.run import Options, check_case, check_spec
 from checker.sandbox import Limits
+from reference import Architecture
 
 ROOT = Path(__file__).parent.parent
 LEARNERS = Path(__file__).parent / "data" / "learners"
 #: Random architectures added to the curated ones: enough cases to count, few to wait for.
 FEW = ["--random-count", "2"]
+BOOK_NETWORK = next(m.spec for m in CORRECT if m.spec.endswith("book_network.py:Network"))
 #: Seconds a run on a learner may take here: generous for a loaded machine, far below "forever".
 BOUND_S = 60.0
 
@@ -155,16 +159,36 @@ def test_no_learner_code_is_imported_into_the_checkers_process():
     assert np.exp is exp and isinstance(np.exp, np.ufunc) and np.exp(0.0) == 1.0
 
 
-def test_every_worker_is_gone_after_a_check():
-    verdict = check_spec(learner("refuses_to_stop"), 0, 0, Options(Limits(call_s=0.5)))
-    assert verdict.label == "HANG"
-    mine = subprocess.run(
+def test_a_call_is_timed_from_its_own_start_not_an_earlier_one():
+    # pytest --impl loads at collection and calls much later: the import's recorded start must
+    # not count against the first call (it once read as "importing ... did not return")
+    impl = Implementation.open(BOOK_NETWORK, Limits(call_s=0.5))
+    try:
+        time.sleep(1.0)
+        verdict = check_case(impl, Architecture((3, 4, 2), "sigmoid", "quadratic", batch=2))
+    finally:
+        impl.close()
+    assert verdict.passed, verdict.line()
+
+
+def _worker_children() -> set[str]:
+    """This process's children that are checker workers (pid and command line)."""
+    out = subprocess.run(
         ["ps", "-o", "pid=,args=", "--ppid", str(os.getpid())],
         capture_output=True,
         text=True,
         check=False,
     ).stdout
-    assert "checker.worker" not in mine, mine
+    return {line.strip() for line in out.splitlines() if "checker.worker" in line}
+
+
+def test_every_worker_is_gone_after_a_check():
+    # workers this process had before (pytest --impl's, kept open for its cases) are not ours
+    before = _worker_children()
+    verdict = check_spec(learner("refuses_to_stop"), 0, 0, Options(Limits(call_s=0.5)))
+    assert verdict.label == "HANG"
+    left = _worker_children() - before
+    assert not left, left
 
 
 # --- no stale verdicts -------------------------------------------------------------------------

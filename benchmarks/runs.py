@@ -1,0 +1,158 @@
+"""Measures 5–7 of ``nox -s bench``: whole runs in fresh processes, timed from outside (wall
+clock, with CPU time beside it): the default gate, the checker on the book's two networks, and
+the gate's throughput in one process against ``-n auto``."""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from benchmarks.rows import Row
+
+#: The gate as noxfile's GATE runs it, but for the worker count (appended).
+GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "--dist", "loadgroup", "-n"]
+
+
+def gate(workers: str) -> Row:
+    """5. The default gate (tests/test_gate.py, default options) in a fresh process."""
+    # Python's default, bytecode caching, even where this shell turned it off; a collection run
+    # writes the caches first, as any earlier run would have.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, "-m", "pytest", "tests/test_gate.py", "-q", *GATE_OPTIONS, workers]
+    subprocess.run([*command, "--collect-only"], capture_output=True, env=env, check=False)
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - start
+    found = re.search(r"cross-validation gate: (\d+) comparisons, (\d+) passed", proc.stdout)
+    count = int(found.group(1)) if found else 0
+    load = f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    status = "" if proc.returncode == 0 else f", exit {proc.returncode}"
+    return Row(
+        f"5. default gate, -n {workers}",
+        f"{wall:.1f} s wall, {count} comparisons, {count / wall:.0f}/s ({load}{status})",
+        "<= 30 s on 2 cores",
+        wall <= 30 and proc.returncode == 0,
+    )
+
+
+#: The checker's targets (issue 11): the book's two implementations through all their cases,
+#: each in its worker process, wall-clock seconds on 2 cores.
+CHECKER_TARGETS = {
+    "checker/mutants/book_network.py:Network": 3.0,
+    "checker/mutants/book_network2.py:Network2": 10.0,
+}
+
+
+def checker_runs() -> Iterator[Row]:
+    """6. ``python -m checker`` on the book's network.py and network2.py in a fresh process:
+    wall time, and CPU time of the checker and its worker together."""
+    for spec, target in CHECKER_TARGETS.items():
+        load_before = os.getloadavg()[0]
+        before = os.times()
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "checker", spec], capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - start
+        after = os.times()
+        cpu = (after.children_user - before.children_user) + (
+            after.children_system - before.children_system
+        )
+        load = f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        status = "" if proc.stdout.startswith("PASS ") else f", exit {proc.returncode}"
+        yield Row(
+            f"6. checker, {spec.split('/')[-1]}",
+            f"{wall:.1f} s wall, {cpu:.1f} s CPU with its worker ({load}{status})",
+            f"<= {target:g} s on 2 cores",
+            wall <= target and proc.returncode == 0,
+        )
+
+
+#: The 10,000-architecture soak (nox -s soak, random seed 1): its comparison count and time target.
+SOAK_COMPARISONS, SOAK_TARGET_S = 313_029, 300
+#: Runs pytest in-process and prints the controller's own CPU time (its workers are children).
+_CONTROLLER = (
+    "import resource, sys, pytest; rc = pytest.main(sys.argv[1:]); "
+    "r = resource.getrusage(resource.RUSAGE_SELF); "
+    "print(f'@controller-cpu {r.ru_utime + r.ru_stime}'); sys.exit(rc)"
+)
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """One timed gate run: comparisons, wall time, CPU time of all its processes and of the
+    controller alone (the process xdist's workers report to), and the load around it."""
+
+    comparisons: int
+    wall: float
+    cpu: float
+    controller_cpu: float
+    load: str
+    status: int
+
+
+def timed_gate(workers: str, count: int, cwd: str = ".") -> GateRun:
+    """The gate with ``count`` random architectures (seed 1) at ``-n workers``, as nox runs it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    args = ["tests/test_gate.py", "-q", *GATE_OPTIONS, workers]
+    args += ["--random-count", str(count), "--random-seed", "1"]
+    load_before = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    command = [sys.executable, "-c", _CONTROLLER, *args]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    found = re.search(r"cross-validation gate: (\d+) comparisons", proc.stdout)
+    controller = re.search(r"@controller-cpu ([\d.]+)", proc.stdout)
+    return GateRun(
+        int(found.group(1)) if found else 0,
+        wall,
+        cpu,
+        float(controller.group(1)) if controller else float("nan"),
+        f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        proc.returncode,
+    )
+
+
+def throughput(count: int) -> Iterator[Row]:
+    """7. Comparisons per second in one process and with -n auto (xdist), run side by side on
+    ``count`` random architectures. Wall time is what a user waits, but on shared cores it
+    measures the other jobs too; CPU time (all processes, and the controller alone) is what the
+    run costs, and on C idle cores the parallel run needs at least CPU/C seconds."""
+    cores = os.cpu_count() or 1
+    one, many = timed_gate("0", count), timed_gate("auto", count)
+    for name, run in (("one process (-n 0)", one), ("-n auto", many)):
+        status = "" if run.status == 0 else f", exit {run.status}"
+        yield Row(
+            f"7. gate throughput, {count} random architectures, {name}",
+            f"{run.comparisons / run.wall:.0f}/s wall ({run.wall:.0f} s, {run.comparisons} "
+            f"comparisons); {run.comparisons / run.cpu:.0f} per CPU-s ({run.cpu:.0f} CPU-s, "
+            f"controller {run.controller_cpu:.0f}); {run.load}{status}",
+            "-",
+            None,
+        )
+    wall_ratio = (many.comparisons / many.wall) / (one.comparisons / one.wall)
+    yield Row(
+        "7. gate throughput, -n auto / one process (wall)",
+        f"{wall_ratio:.2f}x",
+        "> 1 (parallel faster)",
+        wall_ratio > 1,
+    )
+    idle = many.comparisons / (many.cpu / cores)  # every core busy: the best the CPU allows
+    soak = SOAK_COMPARISONS / idle
+    yield Row(
+        f"7. soak (10,000 architectures) on {cores} idle cores, from -n auto's CPU time",
+        f"about {soak / 60:.1f} min ({idle:.0f} comparisons/s = {cores} cores / CPU per "
+        f"comparison {many.cpu / many.comparisons * 1e3:.2f} ms)",
+        f"<= {SOAK_TARGET_S // 60} min",
+        soak <= SOAK_TARGET_S,
+    )
