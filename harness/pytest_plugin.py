@@ -164,9 +164,11 @@ class Recorder:
         if not self.gate_reports:
             return
         failed = sum(r.failed for r in self.gate_reports)
+        skipped = sum(r.skipped for r in self.gate_reports)  # an oracle not applicable to a net
         terminalreporter.write_line(
             f"cross-validation gate: {len(self.gate_reports)} comparisons, "
-            f"{len(self.gate_reports) - failed} passed, {failed} failed"
+            f"{sum(r.passed for r in self.gate_reports)} passed, {failed} failed, "
+            f"{skipped} not applicable"
         )
         if self.records:
             terminalreporter.write_line(summary_table([rec for _, rec in self.records]))

@@ -114,7 +114,12 @@ class Cell:
     errors: int = 0
     excluded: int = 0
 
+    not_applicable: int = 0
+
     def add(self, rec: dict[str, Any]) -> None:
+        if rec["kind"] == "not_applicable":
+            self.not_applicable += 1
+            return
         if rec["kind"] == "error":
             self.errors += 1
             return
@@ -129,7 +134,9 @@ class Cell:
             return "error"
         if self.failed:
             return "fail"
-        return "pass" if self.comparisons else ""
+        if self.comparisons:
+            return "pass"
+        return "n/a" if self.not_applicable else ""
 
     @property
     def css(self) -> str:
@@ -137,7 +144,9 @@ class Cell:
 
     @property
     def text(self) -> str:
-        return "error" if self.errors else fmt_ratio(self.ratio)
+        if self.errors:
+            return "error"
+        return "n/a" if self.status == "n/a" else fmt_ratio(self.ratio)
 
 
 @dataclass
@@ -174,6 +183,19 @@ class ArchView:
         return "error" if self.errors else "fail" if self.failures else "pass"
 
     @property
+    def odd_one_out(self) -> str:
+        """Who disagrees with whom, and the reference's first broken equation (or "")."""
+        from harness.disagreement import verdict
+
+        return verdict(self.records)
+
+    @property
+    def not_applicable(self) -> list[str]:
+        """The oracles that cannot judge this net, with why (one line each)."""
+        found = {r["oracle"]: r["message"] for r in self.records if r["kind"] == "not_applicable"}
+        return [f"{oracle}: {text}" for oracle, text in sorted(found.items())]
+
+    @property
     def worst(self) -> float | None:
         ratios = [c.ratio for c in self.cells.values() if c.ratio is not None]
         return max(ratios) if ratios else None
@@ -202,6 +224,10 @@ class ArchView:
             for quantity in QUANTITIES:
                 for i, oracle in enumerate(oracles):
                     rec = at.get((quantity, layer, oracle))
+                    if rec and rec["kind"] == "not_applicable":
+                        cells.append({"text": "n/a", "css": "none", "title": rec["message"]})
+                        cells[-1]["excluded"] = 0
+                        continue
                     css = band(rec["ratio"]) if rec else "none"
                     cells.append(
                         {
@@ -282,7 +308,11 @@ def oracle_rows(records: Sequence[dict[str, Any]], oracles: Sequence[str]) -> li
         mine = [r for r in records if r["oracle"] == oracle]
         worst = {}
         for quantity in QUANTITIES:
-            ratios = [r["ratio"] for r in mine if r.get("quantity") == quantity]
+            ratios = [
+                r["ratio"]
+                for r in mine
+                if r["kind"] == "comparison" and r.get("quantity") == quantity
+            ]
             worst[quantity] = max(ratios) if ratios else None
         comparisons = [r for r in mine if r["kind"] == "comparison"]
         rows.append(
@@ -291,7 +321,8 @@ def oracle_rows(records: Sequence[dict[str, Any]], oracles: Sequence[str]) -> li
                 "worst": [(fmt_ratio(worst[q]), band(worst[q])) for q in QUANTITIES],
                 "comparisons": len(comparisons),
                 "failed": sum(not r["passed"] for r in comparisons),
-                "errors": len(mine) - len(comparisons),
+                "errors": sum(r["kind"] == "error" for r in mine),
+                "not_applicable": sum(r["kind"] == "not_applicable" for r in mine),
                 "excluded": sum(int(r.get("excluded", 0)) for r in comparisons),
             }
         )
@@ -337,11 +368,13 @@ def render(
         raise ValueError(f"results schema {results.get('schema')}, this report reads {SCHEMA}")
     every = results["records"]
     records = [r for r in every if r["kind"] in ("comparison", "error")]
+    # comparisons an oracle cannot make (the complex step on a relu net): shown, counted, apart
+    declined = [r for r in every if r["kind"] == "not_applicable"]
     # implementations under test (checker/): one overall verdict record each
     verdicts = [r for r in every if r["kind"] == "verdict" and r.get("arch") is None]
     env = results.get("environment", {})
-    oracles = sorted({r["oracle"] for r in records})
-    archs = sorted(group(records).values(), key=lambda a: a.sort_key)
+    oracles = sorted({r["oracle"] for r in records + declined})
+    archs = sorted(group(records + declined).values(), key=lambda a: a.sort_key)
     drawn = archs[: max(figures, 0)]
     for index, arch in enumerate(drawn):
         arch.detailed = True
@@ -373,9 +406,11 @@ def render(
             "failing_archs": sum(a.status != "pass" for a in archs),
             "excluded": sum(int(r.get("excluded", 0)) for r in comparisons),
             "drawn": len(drawn),
+            "not_applicable": len(declined),
+            "declined_nets": len({(r["arch"]["id"], r["oracle"]) for r in declined}),
         },
         worst=max((r["ratio"] for r in comparisons), default=None),
-        oracle_rows=oracle_rows(records, oracles),
+        oracle_rows=oracle_rows(records + declined, oracles),
         histogram=histogram,
         source=source,
         rerun_all=rerun_all(env),

@@ -330,6 +330,8 @@ class ErrorScales:
     fd_truncation: dict[tuple[str, int], float]
     #: ∂C/∂b and ∂C/∂w only: the 2-norm of the componentwise bound whose largest element is B.
     rounding_norm: dict[tuple[str, int], float] = field(default_factory=dict)
+    #: The complex-step oracle's underflow bound (absolute), :func:`complex_step_underflow`.
+    cs_underflow: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
 def error_scales(
@@ -405,7 +407,8 @@ def error_scales(
         fd_truncation["delta", layer] = h2 * float(third.max())
         fd_truncation["nabla_b", layer] = h2 * float(third.mean(axis=1).max())
         fd_truncation["nabla_w", layer] = h2 * float((third @ acts[i].T ** 3 / m).max())
-    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm)
+    underflow = complex_step_underflow(ws, grads.deltas, y.shape[0])
+    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow)
 
 
 def _third_derivatives(
@@ -448,6 +451,56 @@ def eps(dtype: Any) -> float:
 def bound_allowed(rounding_scale: float, dtype: Any) -> float:
     """AUTOGRAD_SAFETY · (ε_reference + ε_64) · B: two computations, each within ε·B."""
     return AUTOGRAD_SAFETY * (eps(dtype) + eps(np.float64)) * rounding_scale
+
+
+# --- The complex step (oracles/complex_step.py) ------------------------------------------------
+# Im C(θ + ih e)/h = ∂_e C − h²/6 ∂³_e C + …: no subtraction, so the error is
+# - truncation, h²/6·|∂³_e C|: the FD oracle's truncation bound F at step STEP, scaled by
+#   (h/STEP)² (the same third derivative, bounded over a wider interval): 1.3e-26·F at 2^-70;
+# - rounding, relative: the imaginary part of a complex operation is h times the derivative of
+#   the real one, computed from the same terms (Im (a + ib)(c + id) = ad + bc: two products and a
+#   sum; Smith's division and exp·sin chain a few such), so it errs like a derivative computed by
+#   other formulas, within B, with at most COMPLEX_ROUNDINGS roundings for each one B counts;
+# - underflow: an imaginary part below the smallest normal number loses up to η = 2^-1074
+#   absolute per operation, η/h in the derivative (5.8e-303 at h = 2^-70):
+#   complex_step_underflow bounds it by how much each imaginary part of layers l…L moves C_x.
+# So allowed = AUTOGRAD_SAFETY·(ε_reference + COMPLEX_ROUNDINGS·ε_64)·B + (h/STEP)²·F + U·η/h.
+
+#: Roundings of the complex step's imaginary part per real rounding the bound B counts.
+COMPLEX_ROUNDINGS = 4.0
+
+
+def complex_step_underflow(
+    ws: Sequence[Array], deltas: Sequence[Array], n_out: int
+) -> dict[tuple[str, int], float]:
+    """U·η/h per (quantity, layer): η at the imaginary part of z^k_j moves C_x by δ^{x,k}_j, at
+    a^k_j by (|w^{k+1}|ᵀ|δ^{k+1}|)_j; a perturbation of layer l passes n_{k−1} + 2 operations per
+    z^k_j (k > l), one σ per a^k_j (k ≥ l), and the cost's n_L + 3."""
+    from oracles.complex_step import STEP as H
+
+    eta = float(np.finfo(np.float64).smallest_subnormal)
+    per_sample = np.full(deltas[-1].shape[1], n_out + 3.0)
+    found: dict[tuple[str, int], float] = {}
+    for i in range(len(deltas) - 1, -1, -1):
+        d = np.abs(deltas[i])
+        # ∂C_x/∂a^L = a − y (quadratic; cross-entropy reads z^L): |δ^L| + 2 bounds it, y ∈ [0, 1]
+        sigma = np.abs(ws[i + 1]).T @ np.abs(deltas[i + 1]) if i + 1 < len(ws) else d + 2
+        u = per_sample + sigma.sum(axis=0)
+        layer = i + 2
+        found["delta", layer] = eta / H * float(u.max())
+        found["nabla_b", layer] = found["nabla_w", layer] = eta / H * float(u.mean())
+        per_sample = u + (ws[i].shape[1] + 2) * d.sum(axis=0)
+    return found
+
+
+def complex_step_allowed(scales: ErrorScales, quantity: str, layer: int, dtype: Any) -> float:
+    """(ε_reference + COMPLEX_ROUNDINGS·ε_64)·B + (h/STEP)²·F + U·η/h (the section above)."""
+    from oracles.complex_step import STEP as H
+
+    key = quantity, layer
+    rounding = eps(dtype) + COMPLEX_ROUNDINGS * eps(np.float64)
+    truncation = (H / STEP) ** 2 * scales.fd_truncation[key]
+    return AUTOGRAD_SAFETY * rounding * scales.rounding[key] + truncation + scales.cs_underflow[key]
 
 
 # --- Training runs (harness/training.py) ----------------------------------------------------
@@ -553,17 +606,19 @@ def allowed_error(
     type; the oracles run in float64.
     """
     kind = get_oracle(oracle).kind
-    if kind not in ("autograd", "finite_difference"):
+    if kind not in ("autograd", "finite_difference", "complex_step"):
         raise ValueError(f"no error model for oracle kind {kind!r}")
     if scales is None or quantity is None:
         own = autograd_allowed(arch, layer, scale, dtype)
-        if kind == "autograd":
+        if kind != "finite_difference":
             return own
         rounding = (arch.sizes[-1] + 2 * arch.depth) * eps(np.float64) * cost_scale / STEP
         return 64.0 * STEP**2 * scale + rounding + (own if eps(dtype) > eps(np.float64) else 0.0)
     bound = scales.rounding[quantity, layer]
     if kind == "autograd":
         return bound_allowed(bound, dtype)
+    if kind == "complex_step":
+        return complex_step_allowed(scales, quantity, layer, dtype)
     fd = (
         scales.fd_truncation[quantity, layer]
         + eps(np.float64) * scales.fd_rounding[quantity, layer] / STEP

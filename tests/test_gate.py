@@ -18,6 +18,7 @@ from harness.cases import (
     oracle_output,
 )
 from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles, record
+from oracles import NotApplicable
 from reference import QUANTITIES, ArchitectureError
 
 
@@ -55,6 +56,9 @@ def test_oracle_agrees_with_reference(gate_item, request):
     try:
         case = build_case(arch, dtype)
         theirs = oracle_output(arch, oracle, dtype)
+    except NotApplicable as exc:  # recorded, counted and reported as such; never a pass
+        record(request.node, results.not_applicable_record(arch, oracle, quantity, layer, str(exc)))
+        pytest.skip(f"not applicable: {exc}")
     except (ArchitectureError, OracleFailure, ReferenceFailure) as exc:
         record(request.node, results.error_record(arch, oracle, str(exc)))
         pytest.fail(str(exc), pytrace=False)
