@@ -66,7 +66,7 @@ def error_record(arch: Architecture, oracle: str, message: str) -> dict[str, Any
 
 
 def not_applicable_record(
-    arch: Architecture, oracle: str, quantity: str, layer: int, message: str
+    arch: Architecture, oracle: str, quantity: str, layer: int, message: str, dtype: str
 ) -> dict[str, Any]:
     """A comparison the oracle cannot make on this net (the complex step on a relu net): its own
     status, counted and shown, never a pass."""
@@ -77,6 +77,7 @@ def not_applicable_record(
         "quantity": quantity,
         "layer": layer,
         "message": message,
+        "dtype": dtype,
     }
 
 

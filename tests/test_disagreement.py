@@ -45,7 +45,7 @@ def records_for(
         try:
             output = get_oracle(name).run(arch, params, batch)
         except NotApplicable as exc:
-            found.append(results.not_applicable_record(arch, name, "delta", 2, str(exc)))
+            found.append(results.not_applicable_record(arch, name, "delta", 2, str(exc), "float64"))
             continue
         if tamper is not None:
             output = Output(tamper(name, output.gradients), output.excluded)

@@ -19,7 +19,7 @@ from harness.cases import (
 )
 from harness.compare import scale
 from harness.tolerances import allowed_error
-from oracles import ORACLES, get_oracle
+from oracles import ORACLES, NotApplicable, complex_step, get_oracle
 from reference import Architecture, ArchitectureError, Batch, Gradients, Params, backprop
 from reference.forward import feedforward
 
@@ -30,7 +30,10 @@ def oracle_on(case, oracle: str) -> Gradients:
     """An oracle's gradients for a hand-built case (float64 copies of its numbers)."""
     params = case.params.astype(np.float64)
     batch = Batch(case.batch.x.astype(np.float64), case.batch.y.astype(np.float64))
-    return get_oracle(oracle).load()(case.arch, params, batch)
+    try:
+        return get_oracle(oracle).load()(case.arch, params, batch)
+    except NotApplicable as exc:  # the complex step on a relu net
+        pytest.skip(f"not applicable: {exc}")
 
 
 def normwise_failures(case, theirs: Gradients, oracle: str) -> int:
@@ -62,7 +65,7 @@ def test_curated_registry_holds_saturated_and_huge_input_nets():
 @pytest.mark.parametrize("oracle", sorted(ORACLES))
 def test_every_oracle_agrees_on_saturated_and_huge_input_nets(arch, oracle):
     case = build_case(arch)
-    for comparison in compare_all(case, oracle_gradients(arch, oracle), oracle):
+    for comparison in compare_all(case, oracle_on(case, oracle), oracle):
         assert comparison.passed, f"{arch.id}: {comparison.message()}"
 
 
@@ -213,6 +216,8 @@ def test_the_float32_reference_agrees_with_float64_oracles_within_float32_bounds
     case = build_case(arch, np.float32)
     assert {a.dtype for _, _, a in case.reference.items()} == {np.dtype(np.float32)}
     for oracle in sorted(ORACLES):
+        if oracle == "complex_step" and complex_step.not_applicable(arch):
+            continue  # a relu net: the complex step declines it (counted by the gate)
         theirs = oracle_gradients(arch, oracle, np.float32)
         assert {a.dtype for _, _, a in theirs.items()} == {np.dtype(np.float64)}
         for comparison in compare_all(case, theirs, oracle):

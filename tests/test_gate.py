@@ -7,6 +7,7 @@ as data for the report (harness.results).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from harness import results
@@ -57,7 +58,10 @@ def test_oracle_agrees_with_reference(gate_item, request):
         case = build_case(arch, dtype)
         theirs = oracle_output(arch, oracle, dtype)
     except NotApplicable as exc:  # recorded, counted and reported as such; never a pass
-        record(request.node, results.not_applicable_record(arch, oracle, quantity, layer, str(exc)))
+        rec = results.not_applicable_record(
+            arch, oracle, quantity, layer, str(exc), np.dtype(dtype).name
+        )
+        record(request.node, rec)
         pytest.skip(f"not applicable: {exc}")
     except (ArchitectureError, OracleFailure, ReferenceFailure) as exc:
         record(request.node, results.error_record(arch, oracle, str(exc)))
