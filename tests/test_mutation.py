@@ -22,6 +22,7 @@ from reference import (
     Batch,
     Params,
     Step,
+    backprop,
     backprop_per_sample,
     cost,
     make_case,
@@ -158,3 +159,93 @@ def test_activations_keep_float32(name: str) -> None:
     z = np.array([[-3.0, 0.0, 0.5]], dtype=np.float32)
     sigma = ACTIVATIONS[name]
     assert sigma.fn(z).dtype == np.float32 and sigma.prime(z).dtype == np.float32
+
+
+def test_the_cross_entropy_cost_reads_the_output_layer() -> None:
+    """C = mean_x −Σ[y ln a + (1 − y) ln(1 − a)], a = σ(z^L), on a net with three weight layers
+    (so z^L is neither the first nor the second-to-last z)."""
+    arch = A((3, 4, 5, 2), ("tanh", "identity", "sigmoid"), "cross_entropy", batch=3, seed=7)
+    params, batch = make_case(arch)
+    a = batch.x
+    for w, b, f in zip(params.weights, params.biases, (np.tanh, lambda z: z, None), strict=True):
+        z = w @ a + b
+        a = 1 / (1 + np.exp(-z)) if f is None else f(z)
+    y = batch.y
+    expected = np.mean(-np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=0))
+    assert cost(arch, params, batch.x, batch.y) == pytest.approx(expected, rel=1e-13)
+
+
+def test_mini_batch_order_accepts_its_bounds_and_refuses_past_them() -> None:
+    assert [len(b) for b in mini_batch_order(3, 1, epochs=1, seed=0)] == [1, 1, 1]
+    assert [len(b) for b in mini_batch_order(3, 3, epochs=2, seed=0)] == [3, 3]
+    assert mini_batch_order(3, 2, epochs=0, seed=0) == []
+    for size in (0, 4):
+        with pytest.raises(
+            ValueError, match=rf"^mini-batch size must be in 1…3 \(the data size\), got {size}$"
+        ):
+            mini_batch_order(3, size, epochs=1, seed=0)
+    with pytest.raises(ValueError, match=r"^epochs must be >= 0, got -1$"):
+        mini_batch_order(3, 2, epochs=-1, seed=0)
+
+
+def test_a_record_given_lists_holds_tuples() -> None:
+    arch = A([2, 3, 1], ["tanh", "sigmoid"], "quadratic")
+    assert arch.sizes == (2, 3, 1) and arch.activations == ("tanh", "sigmoid")
+    assert hash(arch) == hash(A((2, 3, 1), ("tanh", "sigmoid"), "quadratic"))
+
+
+def test_params_change_dtype_and_per_sample_backprop_refuses_nan() -> None:
+    arch = A((3, 2), "sigmoid", "quadratic", batch=2)
+    params, batch = make_case(arch)
+    single = params.astype(np.float32)
+    assert {a.dtype for a in single.weights + single.biases} == {np.dtype(np.float32)}
+    x = batch.x.copy()
+    x[1, 0] = np.nan
+    with pytest.raises(
+        ValueError, match=rf"^{arch.id}: x has 1 non-finite value\(s\), nan at \(1, 0\)$"
+    ):
+        backprop_per_sample(arch, params, x, batch.y)
+
+
+def test_backprop_refuses_nan_and_a_malformed_batch_naming_the_case() -> None:
+    arch = A((3, 4, 2), "sigmoid", "quadratic", batch=2)
+    params, batch = make_case(arch)
+    y = batch.y.copy()
+    y[0, 1] = np.inf
+    with pytest.raises(ValueError, match=rf"^{arch.id}: y has 1 non-finite value\(s\), inf"):
+        backprop(arch, params, batch.x, y)
+    step = Step(eta=1.0)
+    for x in (batch.x[:, 0], batch.x[:2]):
+        with pytest.raises(
+            ValueError, match=rf"^{arch.id}: x must be \(3, m\) and y \(2, m\), got"
+        ):
+            update_mini_batch(arch, params, x, batch.y, step)
+
+
+def test_gradients_get_is_the_layer_asked_for() -> None:
+    arch = A((3, 4, 2), "sigmoid", "quadratic", batch=2)
+    params, batch = make_case(arch)
+    grads = backprop(arch, params, batch.x, batch.y)
+    for i, layer in enumerate(grads.layers):
+        assert grads.get("delta", layer) is grads.deltas[i]
+        assert grads.get("nabla_b", layer) is grads.nabla_b[i]
+        assert grads.get("nabla_w", layer) is grads.nabla_w[i]
+    with pytest.raises(KeyError, match="unknown quantity 'nabla_z'"):
+        grads.get("nabla_z", 2)
+    with pytest.raises(IndexError, match=r"^layer 4 out of range 2…3$"):
+        grads.get("delta", 4)
+
+
+def test_a_non_finite_parameter_is_named_with_its_layer_count_and_place() -> None:
+    arch = A((3, 4, 2), "sigmoid", "quadratic", batch=2)
+    params, batch = make_case(arch)
+    for array, name, place in (
+        (params.weights[1], "w^3", (0, 1)),
+        (params.biases[0], "b^2", (1, 0)),
+    ):
+        saved = array.copy()
+        array.flat[1] = array.flat[-1] = np.nan
+        with pytest.raises(ValueError) as info:
+            backprop(arch, params, batch.x, batch.y)
+        assert str(info.value) == f"{arch.id}: {name} has 2 non-finite value(s), nan at {place}"
+        array[...] = saved
