@@ -20,6 +20,7 @@ from oracles import NotApplicable, get_oracle
 from reference import (
     Architecture,
     Batch,
+    Gradients,
     Params,
     Step,
     backprop,
@@ -249,3 +250,49 @@ def test_a_non_finite_parameter_is_named_with_its_layer_count_and_place() -> Non
             backprop(arch, params, batch.x, batch.y)
         assert str(info.value) == f"{arch.id}: {name} has 2 non-finite value(s), nan at {place}"
         array[...] = saved
+
+
+def test_gradients_check_their_shapes_and_convert_their_dtype() -> None:
+    """The one result type: malformed layers refused in one line naming the layer; astype converts
+    every array; shapes_match names what differs from an architecture's shapes."""
+    arch = A((3, 4, 2), "sigmoid", "quadratic", batch=2)
+    params, batch = make_case(arch)
+    grads = backprop(arch, params, batch.x, batch.y)
+    d, b, w = list(grads.deltas), list(grads.nabla_b), list(grads.nabla_w)
+    single = grads.astype(np.float32)
+    assert {a.dtype for _, _, a in single.items()} == {np.dtype(np.float32)}
+    assert all(
+        np.array_equal(x, y.astype(np.float32))
+        for x, y in zip(
+            [a for _, _, a in single.items()], [a for _, _, a in grads.items()], strict=True
+        )
+    )
+    refused = {
+        "Gradients needs one δ, ∂C/∂b and ∂C/∂w per layer, got 2, 1, 2": (d, b[:1], w),
+        "Gradients needs one δ, ∂C/∂b and ∂C/∂w per layer, got 2, 2, 1": (d, b, w[:1]),
+        "layer 3: δ has shape (2,), expected (n_l, 2)": ([*d[:1], d[1][:, 0]], b, w),
+        "layer 3: δ has shape (2, 1), expected (n_l, 2)": ([*d[:1], d[1][:, :1]], b, w),
+        "layer 2: ∂C/∂b has shape (3, 1), expected (4, 1)": (d, [b[0][:3], b[1]], w),
+        "layer 3: ∂C/∂w has shape (4,), expected (2, …)": (d, b, [w[0], w[1][0]]),
+        "layer 3: ∂C/∂w has shape (1, 4), expected (2, …)": (d, b, [w[0], w[1][:1]]),
+        "layer 3: ∂C/∂w has 3 columns, layer 2 has 4 neurons": (d, b, [w[0], w[1][:, :3]]),
+    }
+    for message, lists in refused.items():
+        with pytest.raises(ValueError) as info:
+            Gradients.from_lists(*lists)
+        assert str(info.value) == message
+    assert grads.shapes_match((3, 4, 2), 2) == []
+    assert grads.shapes_match((3, 4, 2, 1), 2) == ["expected 3 layers of gradients, got 2"]
+    assert grads.shapes_match((3, 5, 2), 3) == [
+        "delta of layer 2 has shape (4, 2), expected (5, 3)",
+        "nabla_b of layer 2 has shape (4, 1), expected (5, 1)",
+        "nabla_w of layer 2 has shape (4, 3), expected (5, 3)",
+        "delta of layer 3 has shape (2, 2), expected (2, 3)",
+        "nabla_w of layer 3 has shape (2, 4), expected (2, 5)",
+    ]
+
+
+def test_a_records_repr_rebuilds_it() -> None:
+    for arch in [*NETS, A((3, 2), init="normal", seed=4, batch=2)]:
+        assert eval(repr(arch), {"Architecture": Architecture}) == arch
+    assert repr(A((3, 2), "tanh", batch=5)) == "Architecture((3, 2), 'tanh', 'quadratic', batch=5)"
