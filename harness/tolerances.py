@@ -85,6 +85,9 @@ error/allowed p50 9.1e-4, p90 0.011, p99 0.045, max 0.18 for every oracle. The s
 error a comparison sees (allowed/S) has median 5.4e-13 for autograd and 6.7e-8 for FD in float64,
 1.5e-4 in float32; 0.8% of comparisons are blind (allowed ≥ S: values below their own rounding
 noise, e.g. a saturated layer).
+Default gate with five oracles (82 architectures, 4,200 comparisons, 567 of them the complex
+step's not-applicable relu nets): largest error/allowed 0.11 (torch and forward_mode), 0.33
+(jax), 0.088 (FD), 0.026 (complex step).
 """
 
 from __future__ import annotations
