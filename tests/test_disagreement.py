@@ -118,3 +118,21 @@ def test_not_applicable_is_counted_never_passed() -> None:
     assert not any(is_failure(r) for r in declined)
     row = next(line for line in summary_table(found).splitlines() if line.startswith("complex"))
     assert row.split()[-1] == "1"  # the n/a column
+
+
+def test_the_report_puts_the_line_on_top_of_the_architecture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness import report
+
+    fn = BACKPROP.backpropagate_error
+    monkeypatch.setattr(BACKPROP, "backpropagate_error", scaled(fn, SMALL))
+    found = records_for(ARCH)
+    monkeypatch.undo()
+    found += records_for(Architecture((3, 4, 2), ("relu", "sigmoid"), "quadratic", batch=2))
+    body = {"schema": results.SCHEMA, "environment": {}, "records": found}
+    for i, rec in enumerate(found):
+        rec["test"] = f"t{i}"
+    page = report.render(body)
+    assert "<strong>Odd one out:</strong> the reference is the odd one out: BP2 at layer 3" in page
+    assert "<b>1</b>not applicable" in page and ">n/a<" in page
