@@ -285,3 +285,14 @@ def typecheck(session: nox.Session) -> None:
     install(session, "typecheck", "test", "report")
     packages = ("reference", "oracles", "harness", "checker", "benchmarks")
     session.run("mypy", *packages, *session.posargs)
+
+
+@nox.session(default=False)
+def mutation(session: nox.Session) -> None:
+    """mutmut (pinned) over reference/: each mutant against the reference's own tests and the fast
+    gate (tests/test_mutation.py); prints mutants, killed, survived, timed out and the kill rate
+    over non-equivalent mutants (tests/mutation_equivalents.txt); fails if the target is missed.
+    Options after -- go to ``mutmut run`` (e.g. --max-children 2, or mutant names)."""
+    install(session, "test", "mutation")
+    session.run("mutmut", "run", *session.posargs, env={"OMP_NUM_THREADS": "1"})
+    session.run("python", "-m", "harness.mutation")

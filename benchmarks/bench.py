@@ -342,7 +342,15 @@ def main(argv: list[str]) -> int:
         f"(float64; medians of side-by-side rounds after warm-up; {args.clock} time; "
         "single-threaded libraries; 5 is wall time)"
     )
+    print(gate_power())
     return 0
+
+
+def gate_power() -> str:
+    """The gate's power (not a speed): the smallest planted relative error each oracle flags."""
+    from benchmarks import sensitivity
+
+    return sensitivity.table(sensitivity.smallest_flagged())
 
 
 if __name__ == "__main__":

@@ -59,7 +59,6 @@ CURATED: list[Architecture] = [
 ]
 
 
-
 def curated(arch_id: str) -> Architecture:
     """The curated entry with this id: tests pick cases by id, which keeps its meaning when a
     line is inserted (a position does not)."""

@@ -20,7 +20,7 @@ import numpy as np
 from harness.compare import Comparison, compare
 from harness.rounding import ErrorScales, error_scales
 from harness.tolerances import allowed_error
-from oracles import Mask, Output, get_oracle
+from oracles import Mask, NotApplicable, Output, get_oracle
 from reference import Architecture, Batch, Gradients, Params, backprop, make_case
 
 
@@ -101,6 +101,8 @@ def oracle_output(arch: Architecture, oracle: str, dtype: Any = np.float64) -> O
     )
     try:
         output = get_oracle(oracle).run(arch, params, batch)
+    except NotApplicable:  # the oracle cannot judge this net: the gate records and counts it
+        raise
     except Exception as exc:  # an oracle's crash is an answer about this case, not the run's end
         raise OracleFailure(
             f"{arch.id}: oracle {oracle} raised {type(exc).__name__}: {exc}"

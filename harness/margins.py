@@ -42,6 +42,7 @@ def margin_rows(records: list[Record]) -> list[dict[str, Any]]:
                 "comparisons_excluding": t.comparisons_excluding,
                 "resolution_median": float(np.nanmedian(res)) if len(res) else np.nan,
                 "blind": int(np.sum(res >= 1)),
+                "declined": len(t.declined_archs),
             }
         )
     return rows
@@ -52,7 +53,7 @@ def margin_table(records: list[Record]) -> str:
     rows = margin_rows(records)
     head = ["dtype", "oracle", "comparisons", "failed", "errors"]
     head += [f"p{100 * q:g}" for q in QUANTILES] + ["max ratio", "margin", "res p50", "blind"]
-    head += ["excluded"]
+    head += ["excluded", "n/a nets"]
     lines = [head]
     for row in rows:
         lines.append(
@@ -62,6 +63,7 @@ def margin_table(records: list[Record]) -> str:
             + [f"{row['max']:.3g}", f"{1 / row['max']:.3g}×" if row["max"] > 0 else "inf"]
             + [f"{row['resolution_median']:.2g}", str(row["blind"])]
             + [f"{row['excluded']} of {row['elements']} ({row['comparisons_excluding']} cmp.)"]
+            + [str(row["declined"])]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     text = [
@@ -76,7 +78,8 @@ def margin_table(records: list[Record]) -> str:
     text.append(
         "(ratio = max abs error / allowed, ≤ 1 passes; margin = 1 / max ratio; res = allowed / S, "
         "the smallest relative error seen; blind = comparisons with res ≥ 1; excluded = elements "
-        "left out, an FD step across a relu kink, of all elements compared)"
+        "left out, an FD step across a relu kink, of all elements compared; n/a nets = nets the "
+        "oracle cannot judge, e.g. the complex step on relu nets: counted, never passed)"
     )
     return "\n".join(text)
 

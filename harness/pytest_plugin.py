@@ -161,7 +161,7 @@ class Recorder:
         self.records: list[tuple[str, dict[str, Any]]] = []
         self.lines: list[tuple[str, str]] = []  # (test id, record as JSON) made in this process
         self.called: set[str] = set()  # tests whose call phase was reported here
-        self.gate_count = self.gate_failed = 0
+        self.gate_count = self.gate_failed = self.gate_passed = self.gate_skipped = 0
         self.counts: dict[str, int] = {}  # tests collected (before a shard is picked), selected
         self.spool_dir: Path | None = None  # the controller's: where the workers spool
         self.spool: TextIO | None = None  # a worker's own spool file
@@ -202,6 +202,8 @@ class Recorder:
         if GATE_MARK in report.keywords:
             self.gate_count += 1
             self.gate_failed += report.failed
+            self.gate_passed += report.passed
+            self.gate_skipped += report.skipped  # an oracle not applicable to a net
         for name, value in report.user_properties:  # left there by a plugin-less recording
             if name == PROPERTY:
                 self.lines.append((report.nodeid, str(value)))
@@ -248,8 +250,8 @@ class Recorder:
         if not self.gate_count:
             return
         terminalreporter.write_line(
-            f"cross-validation gate: {self.gate_count} comparisons, "
-            f"{self.gate_count - self.gate_failed} passed, {self.gate_failed} failed"
+            f"cross-validation gate: {self.gate_count} comparisons, {self.gate_passed} passed, "
+            f"{self.gate_failed} failed, {self.gate_skipped} not applicable"
         )
         if self.records:
             terminalreporter.write_line(summary_table(read_records(r for _, r in self.records)))

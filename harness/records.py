@@ -79,6 +79,15 @@ class Record:
                 dtype=str(data.get("dtype", "float64")),
                 message=str(data["message"]),
             )
+        if kind == "not_applicable":  # a comparison the oracle cannot make on this net
+            return cls(
+                **common,
+                oracle=str(data["oracle"]),
+                dtype=str(data.get("dtype", "float64")),
+                quantity=str(data["quantity"]),
+                layer=int(data["layer"]),
+                message=str(data["message"]),
+            )
         if kind != "comparison":
             raise ValueError(f"unknown record kind {kind!r} in {common['test']!r}")
         index = data.get("worst_index")
@@ -106,6 +115,8 @@ class Record:
         out |= {"oracle": self.oracle, "dtype": self.dtype}
         if self.kind == "error":
             return out | {"message": self.message}
+        if self.kind == "not_applicable":
+            return out | {"quantity": self.quantity, "layer": self.layer, "message": self.message}
         out |= {name: getattr(self, name) for name in _COMPARISON}
         out |= {
             "scale": self.scale,
@@ -126,6 +137,8 @@ class Record:
         record)."""
         if self.kind == "verdict":
             return self.verdict.get("as_expected", self.verdict.get("passed")) is False
+        if self.kind == "not_applicable":  # counted and shown as such (n/a), never a pass
+            return False
         return self.kind == "error" or not self.passed
 
 
@@ -141,6 +154,8 @@ class Tally:
     comparisons: int = 0
     failed: int = 0
     errors: int = 0
+    declined: int = 0  # comparisons the oracle cannot make on a net (not applicable)
+    declined_archs: set[str] = field(default_factory=set)  # the nets it declined
     excluded: int = 0  # elements left out (an FD step across a relu kink)
     elements: int = 0  # elements compared in all
     comparisons_excluding: int = 0  # comparisons that left any element out
@@ -152,6 +167,10 @@ class Tally:
     def add(self, rec: Record) -> None:
         if rec.kind == "error":
             self.errors += 1
+            return
+        if rec.kind == "not_applicable":
+            self.declined += 1
+            self.declined_archs.add(rec.arch_id)
             return
         self.comparisons += 1
         self.failed += not rec.passed
@@ -176,11 +195,11 @@ def by_dtype_and_oracle(rec: Record) -> tuple[str, str]:
 
 
 def tally(records: Iterable[Record], key: Callable[[Record], K]) -> dict[K, Tally]:
-    """The comparison and error records (not verdicts) counted per ``key`` (e.g.
+    """The comparison, error and not-applicable records (not verdicts) counted per ``key`` (e.g.
     :func:`by_dtype_and_oracle`), in the order the keys first appear."""
     groups: dict[K, Tally] = {}
     for rec in records:
-        if rec.kind in ("comparison", "error"):
+        if rec.kind in ("comparison", "error", "not_applicable"):
             groups.setdefault(key(rec), Tally()).add(rec)
     return groups
 

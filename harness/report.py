@@ -86,11 +86,13 @@ def render(
         raise ValueError(f"results schema {results.get('schema')}, this report reads {SCHEMA}")
     every = read_records(results["records"])
     records = [r for r in every if r.kind in ("comparison", "error")]
+    # comparisons an oracle cannot make (the complex step on a relu net): shown, counted, apart
+    declined = [r for r in every if r.kind == "not_applicable"]
     # implementations under test (checker/): one overall verdict record each
     verdicts = [r.verdict for r in every if r.kind == "verdict" and r.arch is None]
     env = results.get("environment", {})
-    oracles = sorted({r.oracle for r in records})
-    archs = sorted(group(records).values(), key=lambda a: a.sort_key)
+    oracles = sorted({r.oracle for r in records + declined})
+    archs = sorted(group(records + declined).values(), key=lambda a: a.sort_key)
     drawn = archs[: max(figures, 0)]
     for index, arch in enumerate(drawn):
         arch.detailed = True
@@ -98,7 +100,7 @@ def render(
     comparisons = [r for r in records if r.kind == "comparison"]
     failed = [r for r in comparisons if not r.passed]
     errors = [r for r in records if r.kind == "error"]
-    groups = tally(records, by_dtype_and_oracle)
+    groups = tally(records + declined, by_dtype_and_oracle)
     ratios = {oracle_label(d, o, (k[0] for k in groups)): t.ratios for (d, o), t in groups.items()}
 
     from harness import report_plots
@@ -122,6 +124,8 @@ def render(
             "failing_archs": sum(a.status != "pass" for a in archs),
             "excluded": sum(r.excluded for r in comparisons),
             "drawn": len(drawn),
+            "not_applicable": len(declined),
+            "declined_nets": len({(r.arch_id, r.oracle) for r in declined}),
         },
         worst=max((r.ratio for r in comparisons), default=None),
         oracle_rows=oracle_rows(groups),

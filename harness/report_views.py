@@ -101,7 +101,9 @@ class Cell:
             return "error"
         if self.tally.failed:
             return "fail"
-        return "pass" if self.tally.comparisons else ""
+        if self.tally.comparisons:
+            return "pass"
+        return "n/a" if self.tally.declined else ""
 
     @property
     def css(self) -> str:
@@ -109,7 +111,9 @@ class Cell:
 
     @property
     def text(self) -> str:
-        return "error" if self.tally.errors else fmt_ratio(self.tally.ratio)
+        if self.tally.errors:
+            return "error"
+        return "n/a" if self.status == "n/a" else fmt_ratio(self.tally.ratio)
 
 
 @dataclass
@@ -150,6 +154,19 @@ class ArchView:
         return "error" if self.errors else "fail" if self.failures else "pass"
 
     @property
+    def odd_one_out(self) -> str:
+        """Who disagrees with whom, and the reference's first broken equation (or "")."""
+        from harness.disagreement import verdict
+
+        return verdict(self.records)
+
+    @property
+    def not_applicable(self) -> list[str]:
+        """The oracles that cannot judge this net, with why (one line each)."""
+        found = {r.oracle: r.message for r in self.records if r.kind == "not_applicable"}
+        return [f"{oracle}: {text}" for oracle, text in sorted(found.items())]
+
+    @property
     def worst(self) -> float | None:
         ratios = [c.tally.ratio for c in self.cells.values() if c.tally.ratio is not None]
         return max(ratios) if ratios else None
@@ -166,18 +183,23 @@ class ArchView:
 
     @property
     def layers(self) -> list[int]:
-        return sorted({r.layer for r in self.records if r.kind == "comparison"})
+        return sorted({r.layer for r in self.records if r.kind in ("comparison", "not_applicable")})
 
     def table(self, oracles: Sequence[str]) -> list[dict[str, Any]]:
         """Rows of the per-layer table: layer, width, and per (quantity, oracle) one cell."""
-        at = {(r.quantity, r.layer, r.oracle): r for r in self.records if r.kind == "comparison"}
+        kinds = ("comparison", "not_applicable")
+        at = {(r.quantity, r.layer, r.oracle): r for r in self.records if r.kind in kinds}
         sizes = self.spec.get("sizes")
         rows = []
         for layer in self.layers:
-            cells = []
+            cells: list[dict[str, Any]] = []
             for quantity in QUANTITIES:
                 for i, oracle in enumerate(oracles):
                     rec = at.get((quantity, layer, oracle))
+                    if rec and rec.kind == "not_applicable":
+                        na: dict[str, Any] = {"text": "n/a", "css": "none", "title": rec.message}
+                        cells.append(na | {"excluded": 0})
+                        continue
                     css = band(rec.ratio) if rec else "none"
                     cells.append(
                         {
@@ -262,6 +284,7 @@ def oracle_rows(groups: Mapping[tuple[str, str], Tally]) -> list[dict[str, Any]]
                 "comparisons": t.comparisons,
                 "failed": t.failed,
                 "errors": t.errors,
+                "not_applicable": t.declined,
                 "excluded": t.excluded,
             }
         )

@@ -75,6 +75,22 @@ def error_record(
     }
 
 
+def not_applicable_record(
+    arch: Architecture, oracle: str, quantity: str, layer: int, message: str, dtype: str
+) -> dict[str, Any]:
+    """A comparison the oracle cannot make on this net (the complex step on a relu net): its own
+    status, counted and shown, never a pass."""
+    return {
+        "kind": "not_applicable",
+        "arch": arch_record(arch),
+        "oracle": oracle,
+        "quantity": quantity,
+        "layer": layer,
+        "message": message,
+        "dtype": dtype,
+    }
+
+
 def verdict_record(
     impl: str, verdict: dict[str, Any], arch: Architecture | None = None
 ) -> dict[str, Any]:

@@ -48,6 +48,7 @@ F3 and R are the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,8 @@ class ErrorScales:
     fd_truncation: dict[tuple[str, int], float]
     #: ∂C/∂b and ∂C/∂w only: the 2-norm of the componentwise bound whose largest element is B.
     rounding_norm: dict[tuple[str, int], float] = field(default_factory=dict)
+    #: The complex-step oracle's underflow bound (absolute), :func:`complex_step_underflow`.
+    cs_underflow: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
 def error_scales(
@@ -152,7 +155,32 @@ def error_scales(
         fd_truncation["delta", layer] = h2 * float(third.max())
         fd_truncation["nabla_b", layer] = h2 * float(third.mean(axis=1).max())
         fd_truncation["nabla_w", layer] = h2 * float((third @ acts[i].T ** 3 / m).max())
-    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm)
+    underflow = complex_step_underflow(ws, grads.deltas, y.shape[0])
+    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow)
+
+
+def complex_step_underflow(
+    ws: Sequence[Array], deltas: Sequence[Array], n_out: int
+) -> dict[tuple[str, int], float]:
+    """U·η/h per (quantity, layer), the complex step's underflow (harness.tolerances): η at the
+    imaginary part of z^k_j moves C_x by δ^{x,k}_j, at a^k_j by (|w^{k+1}|ᵀ|δ^{k+1}|)_j; a
+    perturbation of layer l passes n_{k−1} + 2 operations per z^k_j (k > l), one σ per a^k_j
+    (k ≥ l), and the cost's n_L + 3."""
+    from oracles.complex_step import CS_STEP
+
+    eta = float(np.finfo(np.float64).smallest_subnormal)
+    per_sample = np.full(deltas[-1].shape[1], n_out + 3.0)
+    found: dict[tuple[str, int], float] = {}
+    for i in range(len(deltas) - 1, -1, -1):
+        d = np.abs(deltas[i])
+        # ∂C_x/∂a^L = a − y (quadratic; cross-entropy reads z^L): |δ^L| + 2 bounds it, y ∈ [0, 1]
+        sigma = np.abs(ws[i + 1]).T @ np.abs(deltas[i + 1]) if i + 1 < len(ws) else d + 2
+        u = per_sample + sigma.sum(axis=0)
+        layer = i + 2
+        found["delta", layer] = eta / CS_STEP * float(u.max())
+        found["nabla_b", layer] = found["nabla_w", layer] = eta / CS_STEP * float(u.mean())
+        per_sample = u + (ws[i].shape[1] + 2) * d.sum(axis=0)
+    return found
 
 
 def _third_derivatives(

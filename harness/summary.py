@@ -9,16 +9,18 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from harness.disagreement import verdicts
 from harness.records import Record, by_dtype_and_oracle, oracle_label, read_records, tally
 from reference import QUANTITIES
 
 
 def summary_table(records: list[Record]) -> str:
     """Rows: (dtype, oracle); columns: the worst error/allowed per quantity, comparisons,
-    failures, errors and elements left out."""
+    failures, errors, elements left out and comparisons not applicable; then the odd one out of
+    every architecture where something failed (harness.disagreement)."""
     groups = tally(records, by_dtype_and_oracle)
     head = ["oracle", *(f"worst {q}" for q in QUANTITIES), "comparisons", "failed", "errors"]
-    head.append("excluded")
+    head += ["excluded", "n/a"]
     rows = [head]
     for (dtype, oracle), t in sorted(groups.items()):
         rows.append(
@@ -29,6 +31,7 @@ def summary_table(records: list[Record]) -> str:
                 str(t.failed),
                 str(t.errors),
                 str(t.excluded),
+                str(t.declined),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -39,9 +42,12 @@ def summary_table(records: list[Record]) -> str:
         for r in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
+    odd = [f"{arch}: {line}" for arch, line in verdicts(records).items()]
     return (
         "\n".join(lines) + "\n(worst = largest max-abs-error / allowed; a comparison passes at ≤ 1;"
-        " excluded = elements an oracle cannot judge, FD across a relu kink: left out, counted)"
+        " excluded = elements an oracle cannot judge, FD across a relu kink: left out, counted;"
+        " n/a = comparisons an oracle cannot make, the complex step on a relu net: counted)"
+        + "".join(f"\n{line}" for line in odd)
     )
 
 
@@ -52,17 +58,15 @@ def main(argv: list[str]) -> int:
         print("usage: python -m harness.summary RESULTS.json", file=sys.stderr)
         return 2
     records = read_records(read(Path(argv[0]))["records"])
-    if any(r.kind in ("comparison", "error") for r in records):  # a checker file has none
+    if any(r.kind in ("comparison", "error", "not_applicable") for r in records):
         print(summary_table(records))
     bad = [r for r in records if r.failed()]
-    verdicts = [r.verdict for r in records if r.kind == "verdict" and r.arch is None]
-    if verdicts:
-        labels: Counter[str] = Counter()
-        for r in verdicts:
-            labels[str(r.get("label"))] += 1
-        tally = ", ".join(f"{label} ×{n}" for label, n in sorted(labels.items()))
+    impls = [r.verdict for r in records if r.kind == "verdict" and r.arch is None]
+    if impls:
+        labels = Counter(str(v.get("label")) for v in impls)
+        counts = ", ".join(f"{label} ×{n}" for label, n in sorted(labels.items()))
         print(
-            f"{len(verdicts)} implementation verdicts ({tally}), {len(bad)} records not as expected"
+            f"{len(impls)} implementation verdicts ({counts}), {len(bad)} records not as expected"
         )
     return 1 if bad else 0
 

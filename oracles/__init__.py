@@ -7,6 +7,8 @@ modules import lazily, so torch and jax load only when their oracle runs.
 
 An oracle that knows elements it cannot judge (finite differences across a relu kink) also names a
 ``detailed`` function returning an :class:`Output`: its gradients and masks of those elements.
+An oracle that cannot judge a whole net (the complex step on a relu net) raises
+:class:`NotApplicable`; the gate records that as its own status and counts it, never as a pass.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from reference import Architecture, Batch, Gradients, Params
 
 OracleFn = Callable[[Architecture, Params, Batch], Gradients]
 Mask = np.ndarray[Any, np.dtype[np.bool_]]
+
+
+class NotApplicable(Exception):
+    """The oracle cannot judge this net at all (the message says why): counted, never passed."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class Oracle:
 
     name: str
     target: str
-    kind: str  # "autograd" or "finite_difference"
+    kind: str  # "autograd", "finite_difference" or "complex_step"
     detailed: str = ""  # "module:function" with the same arguments returning an Output
 
     def load(self) -> OracleFn:
@@ -73,6 +79,8 @@ ORACLES: dict[str, Oracle] = {
             "finite_difference",
             detailed="oracles.finite_diff:differences",
         ),
+        Oracle("complex_step", "oracles.complex_step:gradients", "complex_step"),
+        Oracle("forward_mode", "oracles.forward_mode:gradients", "autograd"),
     )
 }
 

@@ -120,9 +120,7 @@ def _padded(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     ws = np.zeros((layers, width, width), dtype)
     bs = np.zeros((layers, width, 1), dtype)
     codes = np.full(layers, len(ACTIVATIONS), np.int32)  # past the output: pass a^L through
-    for i, (w, b, sigma) in enumerate(
-        zip(params.weights, params.biases, arch.sigmas, strict=True)
-    ):
+    for i, (w, b, sigma) in enumerate(zip(params.weights, params.biases, arch.sigmas, strict=True)):
         ws[i, : w.shape[0], : w.shape[1]] = w
         bs[i, : b.shape[0]] = b
         codes[i] = list(ACTIVATIONS).index(sigma.name)

@@ -19,7 +19,7 @@ from harness.cases import (
 )
 from harness.compare import scale
 from harness.tolerances import POLICIES, allowed_error
-from oracles import ORACLES, get_oracle
+from oracles import ORACLES, NotApplicable, complex_step, get_oracle
 from reference import Architecture, ArchitectureError, Batch, Gradients, Params, backprop
 from reference.forward import feedforward
 
@@ -30,7 +30,10 @@ def oracle_on(case, oracle: str) -> Gradients:
     """An oracle's gradients for a hand-built case (float64 copies of its numbers)."""
     params = case.params.astype(np.float64)
     batch = Batch(case.batch.x.astype(np.float64), case.batch.y.astype(np.float64))
-    return get_oracle(oracle).load()(case.arch, params, batch)
+    try:
+        return get_oracle(oracle).load()(case.arch, params, batch)
+    except NotApplicable as exc:  # the complex step on a relu net
+        pytest.skip(f"not applicable: {exc}")
 
 
 def result_scaled_allowed(arch: Architecture, layer: int, s: float) -> float:
@@ -58,8 +61,7 @@ def test_curated_registry_holds_saturated_and_huge_input_nets():
         case = build_case(arch)
         fwd = feedforward(case.params, arch.sigmas, case.batch.x)
         smallest_slope = min(
-            float(np.abs(s.prime(z)).min())
-            for s, z in zip(arch.sigmas, fwd.zs, strict=True)
+            float(np.abs(s.prime(z)).min()) for s, z in zip(arch.sigmas, fwd.zs, strict=True)
         )
         largest_z = max(float(np.abs(z).max()) for z in fwd.zs)
         assert smallest_slope < np.finfo(np.float64).eps or largest_z > 1e6, arch.id
@@ -69,7 +71,7 @@ def test_curated_registry_holds_saturated_and_huge_input_nets():
 @pytest.mark.parametrize("oracle", sorted(ORACLES))
 def test_every_oracle_agrees_on_saturated_and_huge_input_nets(arch, oracle):
     case = build_case(arch)
-    for comparison in compare_all(case, oracle_gradients(arch, oracle), oracle):
+    for comparison in compare_all(case, oracle_on(case, oracle), oracle):
         assert comparison.passed, f"{arch.id}: {comparison.message()}"
 
 
@@ -230,6 +232,8 @@ def test_the_float32_reference_agrees_with_float64_oracles_within_float32_bounds
     arch = curated(arch_id)
     case = build_case(arch, np.float32)
     assert {a.dtype for _, _, a in case.reference.items()} == {np.dtype(np.float32)}
+    if oracle == "complex_step" and complex_step.not_applicable(arch):
+        pytest.skip("a relu net: the complex step declines it (counted by the gate)")
     theirs = oracle_gradients(arch, oracle, np.float32)
     assert {a.dtype for _, _, a in theirs.items()} == {np.dtype(np.float64)}
     for comparison in compare_all(case, theirs, oracle):
@@ -252,5 +256,5 @@ def test_float32_tolerances_come_from_float32_epsilon():
 def test_every_oracle_kind_has_a_policy_and_an_unknown_one_is_named():
     assert {o.kind for o in ORACLES.values()} <= set(POLICIES)
     case = build_case(curated("2-3-1_sigmoid_quadratic_m4_s0"))
-    with pytest.raises(ValueError, match="no error model for oracle kind 'complex_step'"):
-        allowed_error("complex_step", case.scales, "delta", 2, np.float64)
+    with pytest.raises(ValueError, match="no error model for oracle kind 'symbolic'"):
+        allowed_error("symbolic", case.scales, "delta", 2, np.float64)

@@ -7,6 +7,7 @@ as data for the report (harness.results).
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from harness import results
@@ -19,6 +20,7 @@ from harness.cases import (
 )
 from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles
 from harness.recording import record
+from oracles import NotApplicable
 from reference import QUANTITIES, ArchitectureError
 
 
@@ -56,6 +58,12 @@ def test_oracle_agrees_with_reference(gate_item, request):
     try:
         case = build_case(arch, dtype)
         theirs = oracle_output(arch, oracle, dtype)
+    except NotApplicable as exc:  # recorded, counted and reported as such; never a pass
+        rec = results.not_applicable_record(
+            arch, oracle, quantity, layer, str(exc), np.dtype(dtype).name
+        )
+        record(request.node, rec)
+        pytest.skip(f"not applicable: {exc}")
     except (ArchitectureError, OracleFailure, ReferenceFailure) as exc:
         record(request.node, results.error_record(arch, oracle, str(exc), dtype.__name__))
         pytest.fail(str(exc), pytrace=False)

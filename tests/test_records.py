@@ -67,6 +67,7 @@ def test_summary_margins_and_report_show_the_same_counts():
     table = summary.summary_table(records).splitlines()
     labels = [line.split()[:2] for line in table[2:4]]
     assert labels == [["torch", "(float32)"], ["torch", "(float64)"]]
-    assert table[2].split()[-4:] == ["2", "1", "1", "0"]  # comparisons, failed, errors, excluded
+    # comparisons, failed, errors, excluded, not applicable
+    assert table[2].split()[-5:] == ["2", "1", "1", "0", "0"]
     page = report.render({"schema": 1, "environment": {}, "records": RECORDS})
     assert "torch (float32)" in page and "torch (float64)" in page

@@ -1,0 +1,160 @@
+"""Complex-step derivatives of the cost: ∂C/∂θ = Im C(θ + i·h·e) / h, no subtraction at all.
+
+For a function analytic near the real axis, C(θ + ih e) = C(θ) + ih ∂_e C − h²/2 ∂²_e C − …, so
+the imaginary part is h times the derivative up to a relative h² term, and nothing cancels: h can
+be tiny and the result is as accurate as an analytic derivative. It needs its own forward
+formulas, holomorphic in z: the reference's stable forms (``abs``, ``where``, ``logaddexp`` on z)
+are not complex-analytic. Here every activation and cost is one complex formula
+(:data:`ACTIVATIONS`, :data:`COSTS`); a formula picks its overflow-free branch by the sign of
+Re z only, and both branches are the same analytic function, so the choice never touches the
+imaginary part. The
+unperturbed net runs through the same formulas on real numbers: nothing comes from the reference
+but the architecture, the parameters and the batch.
+
+As in :mod:`oracles.finite_diff`, every quantity is a derivative along a change of one
+weighted-input row j of z^l: by ih along every sample for δ^{x,l}_j (C_x depends on column x
+only, so sample x's imaginary part is δ^{x,l}_j) and for ∂C/∂b^l_j (their batch mean), and by
+ih·a^{l−1}_k for ∂C/∂w^l_jk. Only the imaginary parts are carried through later layers,
+z^{k+1} = z^{k+1}_0 + i·w^{k+1} Im a^k: to first order in h the real parts are the unperturbed
+ones (their change is h²). All perturbations of a layer run at once as an extra array axis, in
+chunks of bounded memory.
+
+The step: truncation is h²|f'''|/6 (relative h² to the slope), rounding is relative (each complex
+operation's imaginary part errs by a few ε of its terms), and an imaginary part below the
+smallest normal number loses digits absolutely, by η = 2^-1074 per operation, i.e. η/h in the
+derivative. :data:`CS_STEP` = 2^-70 ≈ 8.5e-22 keeps both h² (1.4e-42) and η/h (6e-303) far below any
+tolerance; :mod:`harness.tolerances` (``complex_step_allowed``) states the resulting bound.
+
+Nets with relu or leaky_relu layers are not analytic at the kink: :func:`gradients` raises
+:class:`oracles.NotApplicable`, which the gate records and counts (never a pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from oracles import NotApplicable
+from reference import Architecture, Batch, Gradients, Params
+
+#: The complex step: a power of two (exact scaling), tiny enough that h² vanishes against ε.
+CS_STEP = 2.0**-70
+#: Upper bound on the bytes of one complex array of a chunk of perturbations.
+CHUNK_BYTES = 2**17
+
+Z = np.ndarray[Any, Any]  # real or complex arrays
+
+
+def _sigmoid(z: Z) -> Z:
+    """1 / (1 + e^{−z}); for Re z < 0 the same function as e^{z} / (1 + e^{z}) (no overflow)."""
+    positive = np.real(z) >= 0
+    e = np.exp(np.where(positive, -z, z))  # Re ≤ 0: |e| ≤ 1
+    return np.where(positive, 1.0, e) / (1.0 + e)
+
+
+def _softplus(z: Z) -> Z:
+    """ln(1 + e^{z}); for Re z > 0 the same function as z + ln(1 + e^{−z}) (no overflow)."""
+    positive = np.real(z) > 0
+    return np.where(positive, z, 0.0) + np.log1p(np.exp(np.where(positive, -z, z)))
+
+
+def _identity(z: Z) -> Z:
+    return z
+
+
+#: σ as one holomorphic formula per activation (np.tanh is the analytic tanh for complex z).
+ACTIVATIONS: dict[str, Callable[[Z], Z]] = {
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "softplus": _softplus,
+    "identity": _identity,
+}
+
+
+def _quadratic(z: Z, a: Z, y: Z) -> Z:
+    """C_x = ½ Σ_j (a_j − y_j)², summed over axis −2 (the neurons)."""
+    return 0.5 * np.sum((a - y) ** 2, axis=-2)
+
+
+def _cross_entropy(z: Z, a: Z, y: Z) -> Z:
+    """C_x = Σ_j [y_j ln(1 + e^{−z_j}) + (1 − y_j) ln(1 + e^{z_j})] (−y ln a − (1 − y) ln(1 − a)
+    with a = σ(z), finite where σ(z) rounds to 1)."""
+    return np.sum(y * _softplus(-z) + (1.0 - y) * _softplus(z), axis=-2)
+
+
+#: C_x per sample as one holomorphic formula of the output layer's (z, a, y).
+COSTS: dict[str, Callable[[Z, Z, Z], Z]] = {
+    "quadratic": _quadratic,
+    "cross_entropy": _cross_entropy,
+}
+
+
+def not_applicable(arch: Architecture) -> str:
+    """Why the complex step cannot judge ``arch`` (a layer without a holomorphic formula), or ""."""
+    names = [a.name for a in arch.sigmas]
+    missing = sorted({n for n in names if n not in ACTIVATIONS})
+    if missing:
+        return f"complex step needs analytic activations; {', '.join(missing)} is not analytic"
+    if arch.cost not in COSTS:
+        return f"complex step has no holomorphic form of the cost {arch.cost!r}"
+    return ""
+
+
+def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_STEP) -> Gradients:
+    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l as Im C(· + ih·)/h; NotApplicable on a non-analytic net."""
+    arch.check()
+    reason = not_applicable(arch)
+    if reason:
+        raise NotApplicable(f"{arch.id}: {reason}")
+    sigmas = [ACTIVATIONS[a.name] for a in arch.sigmas]
+    cost = COSTS[arch.cost]
+    ws = [w.astype(np.float64) for w in params.weights]
+    x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
+    zs, acts = [], [x]  # the unperturbed net, through the same formulas on reals
+    for w, b, sigma in zip(ws, params.biases, sigmas, strict=True):
+        zs.append(w @ acts[-1] + b.astype(np.float64))
+        acts.append(sigma(zs[-1]))
+    m = x.shape[1]
+
+    def slopes(i: int, rows: np.ndarray[Any, Any], directions: Z) -> Z:
+        """Im C_x / h, shape (P, m), with row rows[p] of z^l (l = i + 2) moved by ih·directions[p];
+        the perturbations run as axis 1 of (n, P, m) stacks, in chunks."""
+        out = np.empty((len(rows), m))
+        widest = max(z.shape[0] for z in zs[i:])
+        for chunk in _chunks(len(rows), widest * m):
+            r, p = rows[chunk], np.arange(chunk.stop - chunk.start)
+            z_row = zs[i][r] + 1j * h * directions[chunk]  # only row j of z^l moves
+            a_row = sigmas[i](z_row)
+            if i == len(zs) - 1:  # the output layer: the cost needs every row
+                z = np.repeat(zs[i][:, None, :].astype(complex), len(r), axis=1)
+                a = np.repeat(acts[i + 1][:, None, :].astype(complex), len(r), axis=1)
+                z[r, p], a[r, p] = z_row, a_row
+            else:  # z^{l+1} = z^{l+1}_0 + i w^{l+1}[:, j] Im a^l_j, then layer by layer
+                im = ws[i + 1][:, r, None] * np.imag(a_row)
+                for k in range(i + 1, len(zs)):
+                    z = zs[k][:, None, :] + 1j * im
+                    a = sigmas[k](z)
+                    if k + 1 < len(zs):
+                        im = (ws[k + 1] @ np.imag(a).reshape(a.shape[0], -1)).reshape(
+                            -1, *a.shape[1:]
+                        )
+            out[chunk] = np.imag(cost(z.transpose(1, 0, 2), a.transpose(1, 0, 2), y)) / h
+        return out
+
+    deltas, nabla_b, nabla_w = [], [], []
+    for i, z0 in enumerate(zs):
+        n, n_prev = z0.shape[0], acts[i].shape[0]
+        per_row = slopes(i, np.arange(n), np.ones((n, m)))  # row j along every sample
+        deltas.append(per_row)
+        nabla_b.append(per_row.sum(axis=1, keepdims=True) / m)
+        j, k = np.divmod(np.arange(n * n_prev), n_prev)
+        nabla_w.append((slopes(i, j, acts[i][k]).sum(axis=1) / m).reshape(n, n_prev))
+    return Gradients.from_lists(deltas, nabla_b, nabla_w)
+
+
+def _chunks(total: int, complex_per_item: int) -> Iterator[slice]:
+    size = max(1, CHUNK_BYTES // (16 * max(complex_per_item, 1)))
+    for start in range(0, total, size):
+        yield slice(start, min(start + size, total))

@@ -1,0 +1,89 @@
+"""Forward-mode AD as an oracle: ``torch.func.jvp``, tangents pushed from z^l to the cost.
+
+Reverse mode (the torch and jax oracles) pulls one cotangent back from C; forward mode pushes a
+tangent forward through torch's separate forward-derivative formulas, so a bug in either
+library's reverse mode cannot hide behind the agreement of the two reverse-mode oracles. The
+forward formulas of the net (σ and C_x) are the torch oracle's (:mod:`oracles.torch_autograd`).
+
+Every quantity is a directional derivative of the per-sample costs (C_x, one per column) along a
+tangent of one weighted-input row j of z^l — the jvp of the linear map (w, b) ↦ w a^{l−1} + b:
+
+- ∂b^l_j's tangent moves row j of every sample by 1; C_x depends on column x only, so sample x's
+  output is δ^{x,l}_j, and their batch mean is ∂C/∂b^l_j;
+- ∂w^l_jk's tangent moves row j of sample x by a^{x,l−1}_k; the batch mean is ∂C/∂w^l_jk.
+
+The tangents of a layer run batched (``torch.func.vmap`` over ``torch.func.jvp``: the net runs
+once, its tangents as one batch axis), in chunks of bounded memory.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch.func import jvp, vmap
+
+with warnings.catch_warnings():  # torch scripts its forward-AD decompositions at first use
+    warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+    from torch._decomp import decompositions_for_jvp  # noqa: F401
+
+from oracles.torch_autograd import ACTIVATIONS, per_sample_cost
+from reference import Architecture, Batch, Gradients, Params
+
+#: Upper bound on the floats of one chunk of tangents (n_l · m each, plus what they push).
+CHUNK_FLOATS = 2**20
+
+
+def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
+    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from forward-mode AD (torch.func.jvp)."""
+    arch.check()
+    names = [a.name for a in arch.sigmas]
+    ws = [torch.tensor(w, dtype=torch.float64) for w in params.weights]
+    bs = [torch.tensor(b, dtype=torch.float64) for b in params.biases]
+    y = torch.tensor(batch.y, dtype=torch.float64)
+    zs, acts = [], [torch.tensor(batch.x, dtype=torch.float64)]
+    for w, b, name in zip(ws, bs, names, strict=True):
+        zs.append(w @ acts[-1] + b)
+        acts.append(ACTIVATIONS[name](zs[-1]))
+    m = y.shape[1]
+
+    def costs_from(i: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """z^l ↦ (C_x)_x, running layers l…L (l = i + 2)."""
+
+        def run(z: torch.Tensor) -> torch.Tensor:
+            a = ACTIVATIONS[names[i]](z)
+            for k in range(i + 1, len(zs)):
+                z = ws[k] @ a + bs[k]
+                a = ACTIVATIONS[names[k]](z)
+            return per_sample_cost(arch.cost, z, a, y)
+
+        return run
+
+    def pushed(i: int, rows: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+        """(C_x)'s jvp along each tangent p, row rows[p] of z^l moved by directions[p] (every
+        other row fixed), shape (P, m); the tangents run vmapped, in chunks."""
+        f, z0 = costs_from(i), zs[i]
+        widest = max(z.shape[0] for z in zs[i:])
+        size = max(1, CHUNK_FLOATS // (widest * m))
+        one = vmap(lambda t: jvp(f, (z0,), (t,))[1])
+        out = []
+        for s in range(0, len(rows), size):
+            r = rows[s : s + size]
+            tangents = torch.zeros((len(r), *z0.shape), dtype=torch.float64)
+            tangents[torch.arange(len(r)), r] = directions[s : s + size]
+            out.append(one(tangents))
+        return torch.cat(out)
+
+    deltas, nabla_b, nabla_w = [], [], []
+    for i, z0 in enumerate(zs):
+        n, n_prev = z0.shape[0], acts[i].shape[0]
+        per_row = pushed(i, torch.arange(n), torch.ones((n, m), dtype=torch.float64))
+        deltas.append(per_row)  # row j of every sample moved by 1: sample x's output is δ^{x,l}_j
+        nabla_b.append(per_row.sum(dim=1, keepdim=True) / m)
+        # tangent p = (j, k): row j of sample x moved by a^{x,l−1}_k
+        j, k = torch.arange(n).repeat_interleave(n_prev), torch.arange(n_prev).repeat(n)
+        nabla_w.append((pushed(i, j, acts[i][k]).sum(dim=1) / m).reshape(n, n_prev))
+    return Gradients.from_lists(
+        [d.numpy() for d in deltas], [b.numpy() for b in nabla_b], [w.numpy() for w in nabla_w]
+    )
