@@ -107,7 +107,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
     arch.check()
     reason = not_applicable(arch)
     if reason:
-        raise NotApplicable(f"{arch.id}: {reason}")
+        raise NotApplicable(reason)  # the records and test ids name the net
     sigmas = [ACTIVATIONS[a.name] for a in arch.sigmas]
     cost = COSTS[arch.cost]
     ws = [w.astype(np.float64) for w in params.weights]
