@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference import Architecture
-from reference.activations import ACTIVATIONS
+from reference.activations import ACTIVATIONS, OUTPUT_ONLY
 from reference.costs import COSTS
 
 A = Architecture
@@ -54,23 +54,41 @@ CURATED: list[Architecture] = [
     A((1, 5), "sigmoid", "cross_entropy", seed=102109006, weight_scale=10.0),  # jax: σ(33.3) = 1
     A((13, 1, 7), ("tanh", "leaky_relu"), batch=7, seed=1148698862, input_scale=1e3),
     A((5, 4, 3), ("tanh", "sigmoid"), "quadratic", batch=3, input_scale=1e8),  # |z| ~ 3e8
+    # Softmax output layers (book ch. 3): δ^L = a − y for the log-likelihood, J_σ(z^L)ᵀ ∇_a C
+    # for the quadratic cost; the FD oracle moves every a^L_k with z^L_j.
+    A((784, 30, 10), ("sigmoid", "softmax"), "log_likelihood", batch=10),  # ch. 3's network
+    A((3, 4, 3), ("tanh", "softmax"), "log_likelihood", batch=4),  # small enough to check by hand
+    A((5, 4, 3), ("relu", "softmax"), "quadratic", batch=3),  # BP1's Jacobian form matters here
+    A((6, 1, 5), ("sigmoid", "softmax"), "log_likelihood", batch=2),  # a width-1 neck
+    A((4, 3), "softmax", "quadratic", batch=1),  # one layer, batch size 1
+    A((6, 5, 4), ("tanh", "softmax"), "log_likelihood", batch=4, weight_scale=30.0),  # saturated
+    A((4, 6), "softmax", "log_likelihood", batch=5, input_scale=1e3),  # a^L_y underflows to 0
+    A((4, 6), "softmax", "quadratic", batch=5, input_scale=1e3),  # J_σ(z^L) underflows to 0
 ]
 
 #: Bounds of the random architectures (inclusive).
 WEIGHT_LAYERS = (1, 6)
 WIDTHS = (1, 32)
 BATCH = (1, 16)
+#: Share of random architectures given a softmax output, and of those the log-likelihood cost
+#: (the rest: quadratic, BP1's Jacobian form).
+SOFTMAX_SHARE = 0.25
+LOG_LIKELIHOOD_SHARE = 0.5
 
 
 def random_architectures(count: int, seed: int) -> list[Architecture]:
     """``count`` architectures drawn from ``seed``: 1–6 weight layers, widths 1–32, an activation
-    per layer, a cost (cross-entropy gets a sigmoid output layer), batch size 1–16.
+    per layer, a cost (cross-entropy gets a sigmoid output layer), batch size 1–16; a quarter
+    then get a softmax output with the log-likelihood or the quadratic cost.
 
-    Case i depends only on (seed, i), so raising ``count`` keeps the earlier cases.
+    Case i depends only on (seed, i), so raising ``count`` keeps the earlier cases. The softmax
+    choice is drawn last, from the elementwise activations and costs as before it existed, so a
+    case that is not given a softmax output is the one those seeds drew before.
     """
     if count < 0:
         raise ValueError(f"random architecture count must be >= 0, got {count}")
-    names, costs = sorted(ACTIVATIONS), sorted(COSTS)
+    names = sorted(n for n in ACTIVATIONS if n not in OUTPUT_ONLY)
+    costs = sorted(c for c in COSTS if COSTS[c].requires_output not in OUTPUT_ONLY)
     archs = []
     for i in range(count):
         rng = np.random.default_rng([seed, i])
@@ -81,5 +99,9 @@ def random_architectures(count: int, seed: int) -> list[Architecture]:
         if COSTS[cost].requires_output:
             acts[-1] = COSTS[cost].requires_output or acts[-1]
         batch = int(rng.integers(BATCH[0], BATCH[1] + 1))
-        archs.append(A(sizes, tuple(acts), cost, batch=batch, seed=int(rng.integers(2**31))))
+        case_seed = int(rng.integers(2**31))
+        if rng.random() < SOFTMAX_SHARE:  # drawn after everything else: earlier draws unchanged
+            acts[-1] = "softmax"
+            cost = "log_likelihood" if rng.random() < LOG_LIKELIHOOD_SHARE else "quadratic"
+        archs.append(A(sizes, tuple(acts), cost, batch=batch, seed=case_seed))
     return archs

@@ -1,7 +1,8 @@
 """Generated architectures for hypothesis, the property they must satisfy, and its profiles.
 
 :func:`architectures` draws whole :class:`~reference.Architecture` records — depth, widths
-(1 included), an activation per layer, a cost (cross-entropy gets its sigmoid output layer),
+(1 included), an activation per layer, a cost (cross-entropy gets its sigmoid output layer, the
+log-likelihood its softmax one; the quadratic cost may get a softmax output too),
 batch size, initialisation, weight and input scale, seed — within size caps. Every choice
 shrinks towards the simplest record: one weight layer, width 1, identity, quadratic cost,
 batch 1, unscaled, seed 0; so a failure is reported on a minimal architecture, and its ``repr``
@@ -32,7 +33,7 @@ MAX_WIDTH = 8
 MAX_BATCH = 6
 #: Drawn activations, simplest first (hypothesis shrinks towards the first).
 ACTIVATION_ORDER = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus")
-COST_ORDER = ("quadratic", "cross_entropy")
+COST_ORDER = ("quadratic", "cross_entropy", "log_likelihood")
 #: Weight and input scales, 1 first: ×10…×100 weights saturate sigmoid and tanh layers (σ' ≈ 0)
 #: and make |z| large; ×1e3 and ×1e8 inputs stress the forward pass and the FD step.
 WEIGHT_SCALES = (1.0, 3.0, 10.0, 30.0, 100.0)
@@ -69,6 +70,8 @@ def architectures(
     need = COSTS[cost].requires_output
     if need is not None:
         acts[-1] = need
+    elif draw(st.booleans()):  # a softmax output under the quadratic cost (BP1's Jacobian form)
+        acts[-1] = "softmax"
     return Architecture(
         sizes,
         acts[0] if len(set(acts)) == 1 else tuple(acts),

@@ -5,7 +5,9 @@ perturbing w^l_jk by h adds h·a^{l−1}_k to row j of z^l, b^l_j adds h to row 
 z^{x,l}_j itself is perturbed directly for δ. Only row j of z^l and of a^l changes, so layer l+1
 changes by the outer product w^{l+1}[:, j] Δa^l_j, and each later layer by w Δa: the perturbed
 network is the unperturbed one plus these changes (exact algebra, not a derivative). All
-perturbations of a layer run at once as an extra array axis, in chunks of bounded memory.
+perturbations of a layer run at once as an extra array axis, in chunks of bounded memory. A softmax
+output is the exception: moving z^L_j moves every a^L_k, so the output layer's whole column is
+re-evaluated (it is the last layer: nothing after it needs carrying).
 
 The step h: a central difference errs by truncation ≈ h²|f'''|/6 and by rounding ≈ ε|C|/h, so
 the best h is ~ (3ε|C|/|f'''|)^{1/3} ≈ ε^{1/3} ≈ 6e-6 for |C|, |f'''| ~ 1. :data:`STEP` is that
@@ -28,7 +30,7 @@ import numpy as np
 
 from oracles import Mask, Output
 from reference import Architecture, Batch, Gradients, Params
-from reference.activations import Activation
+from reference.activations import OUTPUT_ONLY, Activation
 from reference.costs import Cost
 from reference.forward import Forward, feedforward
 from reference.types import Array
@@ -131,15 +133,17 @@ class _Net:
         crossed = np.zeros(len(rows), dtype=bool)
         if self.sigmas[i].name in KINKED:
             crossed |= _crossed(z_row, zs[i][rows], axis=1)
-        a_row = self.sigmas[i].fn(z_row)
         p = np.arange(len(rows))
-        if i == len(zs) - 1:  # the output layer: only row j of z^L and a^L differs
+        if i == len(zs) - 1:  # the output layer: only row j of z^L differs
             z = np.repeat(zs[-1][:, None, :], len(rows), axis=1)
             z[rows, p] = z_row
-            a = np.repeat(activations[-1][:, None, :], len(rows), axis=1)
-            a[rows, p] = a_row
+            if self.sigmas[i].name in OUTPUT_ONLY:  # softmax: every a^L_k moves with z^L_j
+                a = self.sigmas[i].fn(z)
+            else:  # elementwise: only row j of a^L
+                a = np.repeat(activations[-1][:, None, :], len(rows), axis=1)
+                a[rows, p] = self.sigmas[i].fn(z_row)
         else:
-            change = a_row - activations[i + 1][rows]  # Δa^l_j
+            change = self.sigmas[i].fn(z_row) - activations[i + 1][rows]  # Δa^l_j
             dz = weights[i + 1][:, rows, None] * change  # w^{l+1}[:, j] Δa^l_j
             for k in range(i + 1, len(zs)):
                 z = zs[k][:, None, :] + dz

@@ -21,18 +21,21 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     # logaddexp rather than F.softplus, whose default threshold=20 switches to z (an approximation).
     "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
     "identity": lambda z: z,
+    "softmax": lambda z: torch.softmax(z, dim=0),  # over the neurons of each column
 }
 
 
 def per_sample_cost(name: str, z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """C_x per column from the output layer's z and a = σ(z): ½‖a − y‖², or
     −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] by torch's own logits form (finite where σ(z)
-    rounds to 1)."""
+    rounds to 1), or −Σ_j y_j ln a_j with torch's log_softmax of z (finite where a_y underflows)."""
     if name == "quadratic":
         return 0.5 * ((a - y) ** 2).sum(dim=0)
     if name == "cross_entropy":
         bce = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
         return bce.sum(dim=0)
+    if name == "log_likelihood":
+        return -(y * torch.log_softmax(z, dim=0)).sum(dim=0)
     raise KeyError(f"torch oracle has no cost {name!r}")
 
 
