@@ -6,6 +6,10 @@ with a case's seeded parameters, and calls ``backprop(x, y)``, ``update_mini_bat
 ``total_cost``. What comes back is checked for form — a pair of lists, one array per layer 2…L of
 the right shape, all finite — before any number is compared; a form that is wrong, or an
 exception, is raised as an :class:`ImplementationError` naming what was expected.
+
+Softmax (book ch. 3): a class whose module (or a base's) defines ``LogLikelihoodCost``, the
+book's name, is also constructed with ``cost=LogLikelihoodCost`` on architectures whose output
+layer is a softmax (hidden layers sigmoid); under that cost it must apply softmax at its output.
 """
 
 from __future__ import annotations
@@ -32,7 +36,13 @@ from reference.types import Array
 CALL_LIMIT_S = 10.0
 
 #: The book's names for its cost classes (network2.py), looked up in the implementation's modules.
-COST_CLASSES = {"quadratic": "QuadraticCost", "cross_entropy": "CrossEntropyCost"}
+COST_CLASSES = {
+    "quadratic": "QuadraticCost",
+    "cross_entropy": "CrossEntropyCost",
+    "log_likelihood": "LogLikelihoodCost",
+}
+#: Costs checked only when the implementation's modules define their class (softmax output).
+OPTIONAL_COSTS = ("log_likelihood",)
 
 #: ``update_mini_batch``'s two forms: network.py's and network2.py's with the L2 term.
 NETWORK, NETWORK2 = (
@@ -51,8 +61,19 @@ def takes_cost(cls: type) -> bool:
 
 def costs_of(cls: type) -> tuple[str, ...]:
     """The costs an implementation can be checked with: quadratic, and cross-entropy if it takes
-    a cost."""
-    return tuple(COST_CLASSES) if takes_cost(cls) else ("quadratic",)
+    a cost; the log-likelihood (softmax output) if its modules also define ``LogLikelihoodCost``."""
+    if not takes_cost(cls):
+        return ("quadratic",)
+    return tuple(
+        cost
+        for cost, name in COST_CLASSES.items()
+        if cost not in OPTIONAL_COSTS or _defined_for(cls, name)
+    )
+
+
+def _defined_for(cls: type, name: str) -> bool:
+    """Whether a module defining ``cls`` or one of its bases has ``name``."""
+    return any(hasattr(inspect.getmodule(c), name) for c in cls.__mro__)
 
 
 def cost_class(cls: type, cost: str) -> Any:

@@ -799,7 +799,7 @@ def output_factor(cost: str, z_out: Array) -> Array:
     """
     if cost == "quadratic":
         return ACTIVATIONS["sigmoid"].fn(z_out)
-    if cost == "cross_entropy":
+    if cost in ("cross_entropy", "log_likelihood"):  # log-likelihood: softmax output, δ^L = a − y
         return np.ones_like(z_out)
     raise ValueError(f"no error model for cost {cost!r} in a sigmoid network")
 
@@ -812,8 +812,9 @@ def sigmoid_term_scales(arch: Architecture, params: Params, x: Array, y: Array) 
     of T^l and of T^l |a^{l−1}|^T. Each is ≥ the size of the exact quantity, and a rounding
     anywhere in the chain moves the result by at most a few ε times it.
     """
-    names = {s.name for s in arch.layer_activations}
-    if names != {"sigmoid"}:
+    names = [s.name for s in arch.layer_activations]
+    softmax_out = arch.cost == "log_likelihood" and names[-1] == "softmax"  # δ^L = a − y as above
+    if set(names[:-1] if softmax_out else names) - {"sigmoid"}:
         raise ValueError(f"{arch.id}: term scales are modelled for sigmoid layers only")
     fwd = feedforward(params, arch.layer_activations, x)
     sigmoid = ACTIVATIONS["sigmoid"]

@@ -116,7 +116,7 @@ def test_curated_registry_is_well_formed_and_covers_the_promised_shapes():
     assert any(not isinstance(a.activations, str) and len(set(a.activations)) > 1 for a in CURATED)
     assert any(a.cost == "cross_entropy" for a in CURATED)
     assert any(a.batch == 1 for a in CURATED)
-    softmax = [a for a in CURATED if a.activations[-1] == "softmax"]
+    softmax = [a for a in CURATED if a.layer_activations[-1].name == "softmax"]
     assert any(tuple(a.sizes) == (784, 30, 10) and a.cost == "log_likelihood" for a in softmax)
     assert {a.cost for a in softmax} == {"quadratic", "log_likelihood"}
 
@@ -132,7 +132,7 @@ def test_random_architectures_are_seeded_bounded_and_prefix_stable():
     assert max(max(a.sizes) for a in archs) == WIDTHS[1]
     assert {a.batch for a in archs} <= set(range(BATCH[0], BATCH[1] + 1))
     assert {a.cost for a in archs} == {"quadratic", "cross_entropy", "log_likelihood"}
-    softmax = [a for a in archs if a.activations[-1] == "softmax"]
+    softmax = [a for a in archs if a.layer_activations[-1].name == "softmax"]
     assert {a.cost for a in softmax} == {"quadratic", "log_likelihood"}
     assert all("softmax" not in a.activations[:-1] for a in archs)
 
@@ -142,7 +142,9 @@ def test_random_draws_without_a_softmax_output_are_the_ones_drawn_before_it_exis
     keep an elementwise output are exactly those of the untouched main's gate (its ids, listed
     from its results file /work/baseline/results.json on the day softmax came)."""
     before = set(BASELINE_RANDOM_IDS.split())
-    kept = [a.id for a in random_architectures(60, seed=0) if a.activations[-1] != "softmax"]
+    kept = [
+        a.id for a in random_architectures(60, seed=0) if a.layer_activations[-1].name != "softmax"
+    ]
     assert len(kept) >= 40 and set(kept) <= before
 
 

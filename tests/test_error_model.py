@@ -238,3 +238,25 @@ def test_float32_tolerances_come_from_float32_epsilon():
     # and float32 still sees a 1% error
     wrong = Gradients(tuple(1.01 * d for d in theirs.deltas), theirs.nabla_b, theirs.nabla_w)
     assert not compare_one(single, wrong, "torch", "delta", 3).passed
+
+
+SATURATED_SOFTMAX = [a for a in SCALED if a.layer_activations[-1].name == "softmax"]
+
+
+def test_the_curated_softmax_nets_saturate_and_the_reference_stays_finite():
+    """Each scaled softmax line has an output column that rounds to exactly one 1 and entries
+    below ε; on one the target's a^L_y underflows to 0, where the book's −ln a_y is ∞ and BP1
+    multiplied out divides by 0: these lines test the max-shifted softmax, the log-sum-exp cost
+    and δ^L = a − y (every oracle's agreement on them is the saturated-nets test above)."""
+    assert len(SATURATED_SOFTMAX) >= 3
+    underflowed = 0
+    for arch in SATURATED_SOFTMAX:
+        case = build_case(arch)
+        fwd = feedforward(case.params, arch.layer_activations, case.batch.x)
+        a_out = fwd.activations[-1]
+        assert np.any(a_out == 1.0) and np.any(a_out < np.finfo(np.float64).eps), arch.id
+        if arch.cost == "log_likelihood":
+            underflowed += int(np.any(np.sum(a_out * case.batch.y, axis=0) == 0.0))
+        assert np.all(np.isfinite(arch.cost_fn.fn(fwd.zs[-1], a_out, case.batch.y))), arch.id
+        assert all(np.all(np.isfinite(d)) for d in case.reference.deltas), arch.id
+    assert underflowed >= 1
