@@ -3,6 +3,7 @@ overflow and NaN inside the reference, and float32 — each with nets built to r
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -16,12 +17,15 @@ from harness.cases import (
     compare_all,
     compare_one,
     oracle_gradients,
+    oracle_output,
 )
 from harness.compare import scale
 from harness.tolerances import allowed_error
 from oracles import ORACLES, get_oracle
 from reference import Architecture, ArchitectureError, Batch, Gradients, Params, backprop
 from reference.activations import OUTPUT_ONLY
+from reference.backprop import backprop_matrix
+from reference.costs import COSTS
 from reference.forward import feedforward
 
 SCALED = [a for a in CURATED if (a.weight_scale, a.input_scale) != (1.0, 1.0)]
@@ -260,3 +264,41 @@ def test_the_curated_softmax_nets_saturate_and_the_reference_stays_finite():
         assert np.all(np.isfinite(arch.cost_fn.fn(fwd.zs[-1], a_out, case.batch.y))), arch.id
         assert all(np.all(np.isfinite(d)) for d in case.reference.deltas), arch.id
     assert underflowed >= 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ElementwiseBP1:
+    """A planted bug: BP1 in its elementwise form on a softmax output, δ^L = ∇_a C ⊙ diag(J)."""
+
+    cost: str
+    requires_output: str | None = None
+    one_hot: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.cost
+
+    def fn(self, z, a, y):
+        return COSTS[self.cost].fn(z, a, y)
+
+    def delta(self, z, a, y, sigma):
+        gradient = a - y if self.cost == "quadratic" else -y / a  # ∇_a C
+        return gradient * a * (1.0 - a)
+
+
+@pytest.mark.parametrize(
+    "arch_id", ["5-4-3_relu,softmax_quadratic_m3_s0", "3-4-3_tanh,softmax_log_likelihood_m4_s0"]
+)
+@pytest.mark.parametrize("oracle", sorted(ORACLES))
+def test_every_oracle_flags_bp1_taken_elementwise_on_a_softmax_output(arch_id, oracle):
+    """The softmax error model is not so wide that the classic mistake passes: with δ^L from
+    the Jacobian's diagonal, the gate fails δ^L, and through BP2 every layer below it."""
+    (arch,) = [a for a in CURATED if a.id == arch_id]
+    case = build_case(arch)
+    wrong = backprop_matrix(
+        arch.layer_activations, ElementwiseBP1(arch.cost), case.params, case.batch.x, case.batch.y
+    )
+    bad = dataclasses.replace(case, reference=wrong)
+    comparisons = compare_all(bad, oracle_output(arch, oracle), oracle)
+    failed = {(c.quantity, c.layer) for c in comparisons if not c.passed}
+    assert ("delta", arch.depth) in failed and ("delta", 2) in failed, failed
