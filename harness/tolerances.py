@@ -700,6 +700,9 @@ def bound_allowed(rounding_scale: float, dtype: Any) -> float:
 # far: η off by 1e-9 relative by 3e3× (from step 1), biases decayed or λ/m for λ/n by ≥ 5e10×,
 # two mini-batches swapped half-way by 1e9× at the swap (the runs agree exactly before it, so only
 # the curve sees it).
+# The softmax + log-likelihood digits case (650 steps, measured when it was added): g_t ∈
+# [0.997, 1.009], Π g_t = 2.3; float64 trajectories ≤ 0.0011 of allowed_t (at step 1), float32
+# 0.23 at step 0 and ≤ 0.0029 after.
 
 #: Roundings of one SGD step on each side: D·θ, η·∇C and the subtraction.
 STEP_ROUNDINGS = 3
