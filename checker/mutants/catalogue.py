@@ -50,6 +50,8 @@ class SoftmaxDeltaTimesElementwisePrime(book_softmax.SoftmaxNetwork2):
     intended = "BP1"
 
     def output_error(self, z: Layers, a: Layers, y: Array) -> Array:
+        if self.cost is not book_softmax.LogLikelihoodCost:
+            return super().output_error(z, a, y)
         out = a[self.L]
         return super().output_error(z, a, y) * out * (1.0 - out)
 
