@@ -453,18 +453,16 @@ def _not_separable(out: OutputLayer, radius: Array) -> tuple[Array, Array, Array
 def _log_likelihood_jet(out: OutputLayer, c1: Array, c2: Array, c3: Array, radius: Array) -> Array:
     """|f'''| along the jet for C_x = −Σ y ln softmax(z): 6Dφ[c₃] + 6D²φ[c₁,c₂] + D³φ[c₁]."""
     a_hat, d = _softmax_reach(out, radius)
-    a = np.abs(out.a)
-    sy = np.sum(np.abs(out.y), axis=-2, keepdims=True)
+    sy = np.sum(np.abs(out.y), axis=-2, keepdims=True)  # Σ|y|: 1 for a one-hot y
 
     def dot(v: Array) -> Array:
         return np.sum(a_hat * v, axis=-2)
 
-    sy = sy[..., 0, :]
-    grad = np.abs(a * sy[..., None, :] - out.y) + sy[..., None, :] * d
+    grad = np.abs(out.a * sy - out.y) + sy * d
     first = np.sum(grad * c3, axis=-2)
-    second = sy * (dot(c1 * c2) + dot(c1) * dot(c2))
-    third = sy * (dot(c1**3) + 3 * dot(c1**2) * dot(c1) + 2 * dot(c1) ** 3)
-    return 6 * first + 6 * second + third
+    second = dot(c1 * c2) + dot(c1) * dot(c2)
+    third = dot(c1**3) + 3 * dot(c1**2) * dot(c1) + 2 * dot(c1) ** 3
+    return 6 * first + sy[..., 0, :] * (6 * second + third)
 
 
 def _softmax_quadratic_jet(
