@@ -132,6 +132,9 @@ class Child:
                         for reply, got in self.reader.feed(data):
                             if not isinstance(reply.get("reply"), dict):
                                 raise ProtocolError("a message that is not a reply")
+                            # the calls it recorded are over: a later request must not time
+                            # its wait from one of their starts (an idle worker is no HANG)
+                            self._progress()
                             return reply["reply"], got
                     except ProtocolError as exc:
                         self._progress()

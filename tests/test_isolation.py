@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from checker.adapter import Implementation
+from checker.mutants import CORRECT
 from checker.protocol import MAX_HEADER_BYTES, ProtocolError, Reader, encode
-from checker.run import Options, check_spec
+from checker.run import Options, cases_for, check_case, check_spec
 from checker.sandbox import Limits
 
 ROOT = Path(__file__).parent.parent
@@ -155,16 +157,24 @@ def test_no_learner_code_is_imported_into_the_checkers_process():
     assert np.exp is exp and isinstance(np.exp, np.ufunc) and np.exp(0.0) == 1.0
 
 
-def test_every_worker_is_gone_after_a_check():
-    verdict = check_spec(learner("refuses_to_stop"), 0, 0, Options(Limits(call_s=0.5)))
-    assert verdict.label == "HANG"
+def my_workers() -> set[str]:
+    """This process's checker.worker children, as ``ps`` lines."""
     mine = subprocess.run(
         ["ps", "-o", "pid=,args=", "--ppid", str(os.getpid())],
         capture_output=True,
         text=True,
         check=False,
     ).stdout
-    assert "checker.worker" not in mine, mine
+    return {line for line in mine.splitlines() if "checker.worker" in line}
+
+
+def test_every_worker_is_gone_after_a_check():
+    """No worker of this check is left (workers opened before it, e.g. the implementations that
+    tests/test_implementation.py keeps open for the session, are not its own)."""
+    before = my_workers()
+    verdict = check_spec(learner("refuses_to_stop"), 0, 0, Options(Limits(call_s=0.5)))
+    assert verdict.label == "HANG"
+    assert my_workers() <= before
 
 
 # --- no stale verdicts -------------------------------------------------------------------------
@@ -379,3 +389,15 @@ def test_the_reader_refuses_a_pickle_and_an_oversized_header():
         list(Reader().feed(struct.pack(">I", len(pickled)) + pickled))
     with pytest.raises(ProtocolError):
         list(Reader().feed(struct.pack(">I", MAX_HEADER_BYTES + 1)))
+
+
+def test_a_worker_left_idle_longer_than_the_call_limit_is_no_hang():
+    """The wait for a reply is timed from the start of a call made for that request, never from
+    one the worker finished earlier (an implementation loaded, then left idle while others ran)."""
+    impl = Implementation.open(CORRECT[0].spec, Limits(call_s=0.5))
+    try:
+        time.sleep(1.0)
+        verdict = check_case(impl, cases_for(impl, 0, 0)[0])
+        assert verdict.passed, verdict.line()
+    finally:
+        impl.close()
