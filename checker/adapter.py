@@ -8,6 +8,12 @@ parameters, and calls ``backprop(x, y)``, ``update_mini_batch`` and ``total_cost
 is checked here for form — a pair of lists, one array per layer 2…L of the right shape, all
 finite — before any number is compared; a wrong form, or an exception, is raised as an
 :class:`ImplementationError` naming what was expected. Nothing of the learner's runs here.
+
+Softmax (book ch. 3): a class that takes a cost and whose module (or a base's) defines
+``LogLikelihoodCost``, the book's name, is also constructed with ``cost=LogLikelihoodCost`` on
+architectures whose output layer is a softmax (hidden layers sigmoid); under that cost it must
+apply softmax at its output. The worker looks the names up in the learner's modules and reports
+the ones it found (``cost_classes`` of its load reply); nothing is imported here.
 """
 
 from __future__ import annotations
@@ -26,7 +32,14 @@ from reference import Architecture, Params, Step
 from reference.types import Array
 
 #: The book's names for its cost classes (network2.py), looked up in the implementation's modules.
-COST_CLASSES = {"quadratic": "QuadraticCost", "cross_entropy": "CrossEntropyCost"}
+COST_CLASSES = {
+    "quadratic": "QuadraticCost",
+    "cross_entropy": "CrossEntropyCost",
+    "log_likelihood": "LogLikelihoodCost",
+}
+#: Costs checked only when the implementation's modules define their class (softmax output).
+OPTIONAL_COSTS = ("log_likelihood",)
+REQUIRED_CLASSES = tuple(n for c, n in COST_CLASSES.items() if c not in OPTIONAL_COSTS)
 
 #: ``update_mini_batch``'s two forms: network.py's and network2.py's with the L2 term.
 NETWORK, NETWORK2 = (
@@ -94,8 +107,15 @@ class Implementation:
 
     @property
     def costs(self) -> tuple[str, ...]:
-        """The costs it is checked with: quadratic, and cross-entropy if it takes a cost."""
-        return tuple(COST_CLASSES) if self.takes_cost else ("quadratic",)
+        """The costs it is checked with: quadratic, and cross-entropy if it takes a cost; the
+        log-likelihood (softmax output) if the worker also found ``LogLikelihoodCost``."""
+        if not self.takes_cost:
+            return ("quadratic",)
+        return tuple(
+            cost
+            for cost, name in COST_CLASSES.items()
+            if cost not in OPTIONAL_COSTS or name in self.cost_classes
+        )
 
     @property
     def dead(self) -> Finding | None:
@@ -122,7 +142,7 @@ class Implementation:
                     Finding(
                         "INTERFACE",
                         f"{self.name}(sizes, cost=…) takes a cost, but its module has no class "
-                        f"{wanted} (expected network2.py's {', '.join(COST_CLASSES.values())})",
+                        f"{wanted} (expected network2.py's {', '.join(REQUIRED_CLASSES)})",
                     )
                 )
             cost = arch.cost

@@ -73,7 +73,8 @@ def diagnose_sample(
         own = _compare(scales, ours_b @ a[l - 2].T, ours_w, "nabla_w", l, dtype)
         also = "" if own.passed else "; nabla_w ≠ its own nabla_b (a^(l−1))ᵀ either (BP4 too)"
         if l == L:
-            what = f"δ^{L} wrong (BP1: δ^L = ∇_a C ⊙ σ'(z^L)), seen in nabla_b = δ^{L}"
+            bp1 = "J_σ(z^L)ᵀ ∇_a C" if arch.cost == "log_likelihood" else "∇_a C ⊙ σ'(z^L)"
+            what = f"δ^{L} wrong (BP1: δ^L = {bp1}), seen in nabla_b = δ^{L}"
             return _finding("BP1", b, what + also, right=delta, got=ours_b)
         what = (
             f"δ^{l} wrong while δ^{l + 1} is right "

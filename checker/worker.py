@@ -75,7 +75,13 @@ from checker.protocol import (
 )
 
 #: network2.py's cost classes, looked up by name in the modules of the class and its bases.
-COST_CLASSES = {"quadratic": "QuadraticCost", "cross_entropy": "CrossEntropyCost"}
+#: The load reply lists those found (``cost_classes``): the checker offers the log-likelihood
+#: (softmax output, book ch. 3) only to a class whose modules define ``LogLikelihoodCost``.
+COST_CLASSES = {
+    "quadratic": "QuadraticCost",
+    "cross_entropy": "CrossEntropyCost",
+    "log_likelihood": "LogLikelihoodCost",
+}
 #: Longest list of arrays described element by element, longest exception message sent.
 MAX_ITEMS = 1000
 MAX_TEXT = 500

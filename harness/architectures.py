@@ -6,11 +6,12 @@ is not rejected here: its cases fail alone with a message naming it, and the oth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
 from reference import Architecture
+from reference.activations import OUTPUT_ONLY
 from reference.costs import COSTS
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES
 
@@ -56,6 +57,16 @@ CURATED: list[Architecture] = [
     A((1, 5), "sigmoid", "cross_entropy", seed=102109006, weight_scale=10.0),  # jax: σ(33.3) = 1
     A((13, 1, 7), ("tanh", "leaky_relu"), batch=7, seed=1148698862, input_scale=1e3),
     A((5, 4, 3), ("tanh", "sigmoid"), "quadratic", batch=3, input_scale=1e8),  # |z| ~ 3e8
+    # Softmax output layers (book ch. 3): δ^L = a − y for the log-likelihood, J_σ(z^L)ᵀ ∇_a C
+    # for the quadratic cost; the FD oracle moves every a^L_k with z^L_j.
+    A((784, 30, 10), ("sigmoid", "softmax"), "log_likelihood", batch=10),  # ch. 3's network
+    A((3, 4, 3), ("tanh", "softmax"), "log_likelihood", batch=4),  # small enough to check by hand
+    A((5, 4, 3), ("relu", "softmax"), "quadratic", batch=3),  # BP1's Jacobian form matters here
+    A((6, 1, 5), ("sigmoid", "softmax"), "log_likelihood", batch=2),  # a width-1 neck
+    A((4, 3), "softmax", "quadratic", batch=1),  # one layer, batch size 1
+    A((6, 5, 4), ("tanh", "softmax"), "log_likelihood", batch=4, weight_scale=30.0),  # saturated
+    A((4, 6), "softmax", "log_likelihood", batch=5, input_scale=1e3),  # a^L_y underflows to 0
+    A((4, 6), "softmax", "quadratic", batch=5, input_scale=1e3),  # J_σ(z^L) underflows to 0
 ]
 
 
@@ -80,7 +91,8 @@ FIRST_COSTS = 2
 
 def random_architectures(count: int, seed: int) -> list[Architecture]:
     """``count`` architectures drawn from ``seed``: 1–6 weight layers, widths 1–32, an activation
-    per layer, a cost (cross-entropy gets a sigmoid output layer), batch size 1–16.
+    per layer, a cost (cross-entropy gets a sigmoid output layer, the log-likelihood a softmax
+    one), batch size 1–16. Softmax, valid only at the output layer, is drawn only there.
 
     Case i depends only on (seed, i), so raising ``count`` keeps the earlier cases; and the names
     are drawn from the append-only vocabulary orders (:mod:`reference.vocabulary`) so that adding
@@ -94,7 +106,8 @@ def random_architectures(count: int, seed: int) -> list[Architecture]:
         depth = int(rng.integers(WEIGHT_LAYERS[0], WEIGHT_LAYERS[1] + 1))
         sizes = tuple(int(n) for n in rng.integers(WIDTHS[0], WIDTHS[1] + 1, depth + 1))
         first = [str(a) for a in rng.choice(ACTIVATION_NAMES[:FIRST_ACTIVATIONS], depth)]
-        acts = _names(first, ACTIVATION_NAMES, FIRST_ACTIVATIONS, (seed, i, 0))
+        key = (seed, i, 0)
+        acts = _names(first, ACTIVATION_NAMES, FIRST_ACTIVATIONS, key, last_only=OUTPUT_ONLY)
         first_cost = str(rng.choice(COST_NAMES[:FIRST_COSTS]))
         cost = _names([first_cost], COST_NAMES, FIRST_COSTS, (seed, i, 1))[0]
         if COSTS[cost].requires_output:
@@ -105,16 +118,26 @@ def random_architectures(count: int, seed: int) -> list[Architecture]:
 
 
 def _names(
-    drawn: list[str], order: Sequence[str], first: int, key: tuple[int, int, int]
+    drawn: list[str],
+    order: Sequence[str],
+    first: int,
+    key: tuple[int, int, int],
+    last_only: Collection[str] = (),
 ) -> list[str]:
-    """Each of ``drawn`` (uniform over ``order[:first]``) made uniform over all of ``order``: the
-    name at position k ≥ first replaces a draw with probability 1/(k + 1), by a coin of its own
-    (seeded by ``key`` and k), as in reservoir sampling. A name appended later changes only the
-    draws its own coins take; the case's generator is not touched."""
+    """Each of ``drawn`` (uniform over ``order[:first]``) made uniform over the names of ``order``
+    it may take: the name at position k ≥ first replaces a draw with probability 1/(the number of
+    names it may take in order[: k + 1]), by a coin of its own (seeded by ``key`` and k), as in
+    reservoir sampling. Names in ``last_only`` may replace only the last draw (the output layer).
+    A name appended later changes only the draws its own coins take; the case's generator is not
+    touched."""
+    drawn = list(drawn)
     for k in range(first, len(order)):
         coins = np.random.default_rng([*key, k]).random(len(drawn))
-        drawn = [
-            order[k] if coin * (k + 1) < 1 else name
-            for coin, name in zip(coins, drawn, strict=True)
-        ]
+        for e, coin in enumerate(coins):
+            last = e == len(drawn) - 1
+            if order[k] in last_only and not last:
+                continue
+            eligible = sum(1 for n in order[: k + 1] if last or n not in last_only)
+            if coin * eligible < 1:
+                drawn[e] = order[k]
     return drawn

@@ -43,7 +43,9 @@ case twice over: B charges every rounding its largest possible size, and E_t add
 where roundings mostly cancel and add like a random walk. Planted mistakes still exceed it by
 far: η off by 1e-9 relative by 3e3× (from step 1), biases decayed or λ/m for λ/n by ≥ 5e10×,
 two mini-batches swapped half-way by 1e9× at the swap (the runs agree exactly before it, so only
-the curve sees it).
+the curve sees it). The softmax + log-likelihood digits case (650 steps, measured when it was added
+under the previous layout of this model): g_t ∈ [0.997, 1.009], Π g_t = 2.3; float64 trajectories
+≤ 0.0011 of allowed_t (at step 1), float32 0.23 at step 0 and ≤ 0.0029 after.
 """
 
 from __future__ import annotations

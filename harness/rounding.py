@@ -40,7 +40,9 @@ samples by t; ∂C/∂w_jk: sample x by t·a^{x,l−1}_k) and takes [f(h) − f(
   bounded over the interval the step sweeps, and the cost's derivatives in z^L at the end;
 - rounding: each C_x is computed within ε·R_x, where R_x sums, over the layers l…L a difference
   re-runs, |δ^{x,k}| times the rounding committed in z^k (the perturbed z^l itself rounds by
-  |z^l|), plus the cost's own evaluation (:data:`COST_ERRORS`); the difference quotient turns
+  |z^l|), plus the cost's own evaluation (:data:`COST_ERRORS`; on a softmax output the entries
+  of :func:`harness.error_tables.cost_errors`, whose f''' bound is the whole jet's, ``jet_third``,
+  as C_x∘softmax is not a sum over output neurons); the difference quotient turns
   2ε·R_x into ε·R_x/h;
 
 F3 and R are the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w: batch means).
@@ -55,15 +57,17 @@ from typing import Any
 import numpy as np
 
 from harness.error_tables import (
-    COST_ERRORS,
     SIGMA_ULPS,
     ActivationErrors,
     CostErrors,
     OutputLayer,
     activation_errors,
+    cost_errors,
+    softmax_output_rounding,
 )
 from oracles.finite_diff import FD_STEP
 from reference import Architecture, Batch, Params, backprop
+from reference.activations import OUTPUT_ONLY
 from reference.forward import feedforward
 from reference.types import Array
 
@@ -92,7 +96,7 @@ def error_scales(
     tiny = float(np.finfo(dtype).tiny)
     sigmas = arch.sigmas
     errs = [activation_errors(s.name) for s in sigmas]
-    cost = COST_ERRORS[arch.cost]
+    cost = cost_errors(arch.cost, sigmas[-1].name)
     fwd = feedforward(params, sigmas, x)
     grads = backprop(arch, params, x, y)
     ws, bs, zs = params.weights, params.biases, fwd.zs
@@ -107,10 +111,13 @@ def error_scales(
         (w.shape[1] + 1) * (np.abs(w) @ acts[i] + np.abs(b) + tiny)
         for i, (w, b) in enumerate(zip(ws, bs, strict=True))
     ]
-    zetas, alphas = [], [np.zeros_like(x)]
+    zetas: list[Array] = []
+    alphas: list[Array] = [np.zeros_like(x)]
     for i, w in enumerate(ws):
         zetas.append(local[i] + np.abs(w) @ alphas[-1])
         alphas.append(primes[i] * zetas[i] + SIGMA_ULPS * acts[i + 1] + tiny)
+    if sigmas[-1].name in OUTPUT_ONLY:  # softmax output: a^L moves with all of z^L
+        alphas[-1] = softmax_output_rounding(zs[-1], zetas[-1]) + tiny
 
     # backward: β bounds |Δδ^l| / ε
     betas: list[Array] = [np.empty(0)] * L
@@ -207,7 +214,8 @@ def _third_derivatives(
         a3 = d1 * c3 + d2 * c1 * c2 + d3 * c1**3 / 6
         absw = np.abs(ws[k + 1])
         c1, c2, c3 = (np.einsum("ab,jbx->jax", absw, a) for a in (a1, a2, a3))
-    g1, g2, g3 = cost.z_derivatives(
-        OutputLayer(out.z[None], out.a[None], out.y[None], out.errors), 2 * reach * c1
-    )
+    out_stack = OutputLayer(out.z[None], out.a[None], out.y[None], out.errors)
+    if cost.jet_third is not None:  # softmax output: C_x is not a sum over output neurons
+        return cost.jet_third(out_stack, c1, c2, c3, 2 * reach * c1)
+    g1, g2, g3 = cost.z_derivatives(out_stack, 2 * reach * c1)
     return 6 * np.sum(g1 * c3 + g2 * c1 * c2 + g3 * c1**3 / 6, axis=1)

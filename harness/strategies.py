@@ -1,7 +1,8 @@
 """Generated architectures for hypothesis, the property they must satisfy, and its profiles.
 
 :func:`architectures` draws whole :class:`~reference.Architecture` records — depth, widths
-(1 included), an activation per layer, a cost (cross-entropy gets its sigmoid output layer),
+(1 included), an activation per layer, a cost (cross-entropy gets its sigmoid output layer, the
+log-likelihood its softmax one; the quadratic cost may get a softmax output too),
 batch size, initialisation, weight and input scale, seed — within size caps. Every choice
 shrinks towards the simplest record: one weight layer, width 1, identity, quadratic cost,
 batch 1, unscaled, seed 0; so a failure is reported on a minimal architecture, and its ``repr``
@@ -24,6 +25,7 @@ from harness.cases import ReferenceFailure, build_case, compare_all, oracle_outp
 from harness.compare import Comparison
 from oracles import NotApplicable
 from reference import Architecture
+from reference.activations import OUTPUT_ONLY
 from reference.architecture import INITS
 from reference.costs import COSTS
 
@@ -31,9 +33,12 @@ from reference.costs import COSTS
 MAX_WEIGHT_LAYERS = 4
 MAX_WIDTH = 8
 MAX_BATCH = 6
-#: Drawn activations, simplest first (hypothesis shrinks towards the first).
-ACTIVATION_ORDER = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus")
-COST_ORDER = ("quadratic", "cross_entropy")
+#: Drawn activations, simplest first (hypothesis shrinks towards the first). Softmax, valid only
+#: at the output layer, is last: every layer draws from the elementwise ones, and the output layer
+#: becomes softmax by the cost's requirement or, under another cost, by a coin of its own.
+ACTIVATION_ORDER = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "softmax")
+ELEMENTWISE_ORDER = tuple(a for a in ACTIVATION_ORDER if a not in OUTPUT_ONLY)
+COST_ORDER = ("quadratic", "cross_entropy", "log_likelihood")
 #: Weight and input scales, 1 first: ×10…×100 weights saturate sigmoid and tanh layers (σ' ≈ 0)
 #: and make |z| large; ×1e3 and ×1e8 inputs stress the forward pass and the FD step.
 WEIGHT_SCALES = (1.0, 3.0, 10.0, 30.0, 100.0)
@@ -66,10 +71,12 @@ def architectures(
     depth = draw(st.integers(1, max_weight_layers))
     sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1)))
     cost = draw(st.sampled_from(COST_ORDER))
-    acts = draw(st.lists(st.sampled_from(ACTIVATION_ORDER), min_size=depth, max_size=depth))
+    acts = draw(st.lists(st.sampled_from(ELEMENTWISE_ORDER), min_size=depth, max_size=depth))
     need = COSTS[cost].requires_output
     if need is not None:
         acts[-1] = need
+    elif draw(st.booleans()):  # a softmax output under the quadratic cost (BP1's Jacobian form)
+        acts[-1] = "softmax"
     return Architecture(
         sizes,
         acts[0] if len(set(acts)) == 1 else tuple(acts),

@@ -64,13 +64,26 @@ def _identity(z: Z) -> Z:
     return z
 
 
+def _softmax(z: Z) -> Z:
+    """e^{z_j} / Σ_k e^{z_k} over axis 0 (the neurons), shifted by M = max_k Re z_k: the same
+    function for any constant M, and the step moves only Im z, so M is one."""
+    e = np.exp(z - np.max(np.real(z), axis=0, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+
+
 #: σ as one holomorphic formula per activation (np.tanh is the analytic tanh for complex z).
 ACTIVATIONS: dict[str, Callable[[Z], Z]] = {
     "sigmoid": _sigmoid,
     "tanh": np.tanh,
     "softplus": _softplus,
     "identity": _identity,
+    "softmax": _softmax,
 }
+#: Activations with no holomorphic formula (a kink at 0): nets with them are not applicable.
+NOT_HOLOMORPHIC = frozenset({"relu", "leaky_relu"})
+#: Activations that mix a column (a^L_j depends on every z^L_k): a step in one row of z^L
+#: moves the whole output column.
+COLUMNWISE = frozenset({"softmax"})
 
 
 def _quadratic(z: Z, a: Z, y: Z) -> Z:
@@ -84,10 +97,19 @@ def _cross_entropy(z: Z, a: Z, y: Z) -> Z:
     return np.sum(y * _softplus(-z) + (1.0 - y) * _softplus(z), axis=-2)
 
 
+def _log_likelihood(z: Z, a: Z, y: Z) -> Z:
+    """C_x = −Σ_j y_j ln a_j = −Σ_j y_j (z_j − ln Σ_k e^{z_k}) over axis −2, the log-sum-exp
+    shifted by M = max_k Re z_k (a constant of the step, as in :func:`_softmax`)."""
+    top = np.max(np.real(z), axis=-2, keepdims=True)
+    lse = top + np.log(np.sum(np.exp(z - top), axis=-2, keepdims=True))
+    return -np.sum(y * (z - lse), axis=-2)
+
+
 #: C_x per sample as one holomorphic formula of the output layer's (z, a, y).
 COSTS: dict[str, Callable[[Z, Z, Z], Z]] = {
     "quadratic": _quadratic,
     "cross_entropy": _cross_entropy,
+    "log_likelihood": _log_likelihood,
 }
 
 
@@ -117,6 +139,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
         zs.append(w @ acts[-1] + b.astype(np.float64))
         acts.append(sigma(zs[-1]))
     m = x.shape[1]
+    columnwise = arch.sigmas[-1].name in COLUMNWISE
 
     def slopes(i: int, rows: np.ndarray[Any, Any], directions: Z) -> Z:
         """Im C_x / h, shape (P, m), with row rows[p] of z^l (l = i + 2) moved by ih·directions[p];
@@ -126,12 +149,17 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
         for chunk in _chunks(len(rows), widest * m):
             r, p = rows[chunk], np.arange(chunk.stop - chunk.start)
             z_row = zs[i][r] + 1j * h * directions[chunk]  # only row j of z^l moves
-            a_row = sigmas[i](z_row)
             if i == len(zs) - 1:  # the output layer: the cost needs every row
                 z = np.repeat(zs[i][:, None, :].astype(complex), len(r), axis=1)
-                a = np.repeat(acts[i + 1][:, None, :].astype(complex), len(r), axis=1)
-                z[r, p], a[r, p] = z_row, a_row
-            else:  # z^{l+1} = z^{l+1}_0 + i w^{l+1}[:, j] Im a^l_j, then layer by layer
+                z[r, p] = z_row
+                if columnwise:  # every a^L_k moves with z^L_j
+                    a = sigmas[i](z)
+                else:
+                    a = np.repeat(acts[i + 1][:, None, :].astype(complex), len(r), axis=1)
+                    a[r, p] = sigmas[i](z_row)
+            else:
+                # z^{l+1} = z^{l+1}_0 + i w^{l+1}[:, j] Im a^l_j, then layer by layer
+                a_row = sigmas[i](z_row)
                 im = ws[i + 1][:, r, None] * np.imag(a_row)
                 for k in range(i + 1, len(zs)):
                     z = zs[k][:, None, :] + 1j * im

@@ -5,7 +5,9 @@ perturbing w^l_jk by h adds h·a^{l−1}_k to row j of z^l, b^l_j adds h to row 
 z^{x,l}_j itself is perturbed directly for δ. Only row j of z^l and of a^l changes, so layer l+1
 changes by the outer product w^{l+1}[:, j] Δa^l_j, and each later layer by w Δa: the perturbed
 network is the unperturbed one plus these changes (exact algebra, not a derivative). All
-perturbations of a layer run at once as an extra array axis, in chunks of bounded memory.
+perturbations of a layer run at once as an extra array axis, in chunks of bounded memory. A softmax
+output is the exception: moving z^L_j moves every a^L_k, so the output layer's whole column is
+re-evaluated (it is the last layer: nothing after it needs carrying).
 
 The step h: a central difference errs by truncation ≈ h²|f'''|/6 and by rounding ≈ ε|C|/h, so
 the best h is ~ (3ε|C|/|f'''|)^{1/3} ≈ ε^{1/3} ≈ 6e-6 for |C|, |f'''| ~ 1. :data:`FD_STEP` is that
@@ -29,7 +31,7 @@ import numpy as np
 
 from oracles import Mask, Output
 from reference import Architecture, Batch, Gradients, Params
-from reference.activations import Activation
+from reference.activations import OUTPUT_ONLY, Activation
 from reference.costs import Cost
 from reference.forward import Forward, feedforward
 from reference.types import Array
@@ -50,6 +52,7 @@ KINKS = {
     "sigmoid": False,
     "softplus": False,
     "tanh": False,
+    "softmax": False,
 }
 KINKED = frozenset(name for name, kinked in KINKS.items() if kinked)
 
@@ -160,14 +163,17 @@ class _Net:
         crossed = np.zeros(len(rows), dtype=bool)
         if self.sigmas[i].name in KINKED:
             crossed |= _crossed(z_row, self.columns("z", i).take(rows, axis=1), axis=0)
-        a_row = self.sigmas[i].fn(z_row)
-        if i == len(zs) - 1:  # the output layer: only row j of z^L and a^L differs
+        if i == len(zs) - 1:  # the output layer: only row j of z^L differs
             p = np.arange(len(rows))
             z = np.repeat(zs[-1][:, :, None], len(rows), axis=2)
             z[rows, :, p] = z_row.T
-            a = np.repeat(activations[-1][:, :, None], len(rows), axis=2)
-            a[rows, :, p] = a_row.T
+            if self.sigmas[i].name in OUTPUT_ONLY:  # softmax: every a^L_k moves with z^L_j
+                a = self.sigmas[i].fn(z)  # normalised over axis 0, the neurons
+            else:  # elementwise: only row j of a^L
+                a = np.repeat(activations[-1][:, :, None], len(rows), axis=2)
+                a[rows, :, p] = self.sigmas[i].fn(z_row).T
         else:
+            a_row = self.sigmas[i].fn(z_row)
             a_row -= self.columns("a", i).take(rows, axis=1)  # Δa^l_j
             # w^{l+1}[:, j] Δa^l_j, then z^{l+1}; take() keeps every stack C-contiguous
             z = weights[i + 1].take(rows, axis=1)[:, None, :] * a_row

@@ -8,7 +8,9 @@ dozens of them. So every net that fits :data:`SMALL` (widths, input included; ba
 shares one compiled program: it is padded to exactly that shape, each layer picks its activation
 and the net its cost at run time (``lax.switch``), and layers past the output pass a^L through.
 The padding is exact: padded weights and biases are 0, so padded units add exact zeros to real
-ones; padded outputs and samples are masked out of the cost, so they send back exact zeros.
+ones; padded outputs and samples are masked out of the cost, so they send back exact zeros. A
+softmax output normalises over its real rows only: padded rows enter its normaliser (and the
+log-likelihood's log-sum-exp) as −∞, whose e^{−∞} is exactly 0.
 Larger nets compile once per (activations, cost, shapes) and are reused.
 """
 
@@ -36,7 +38,12 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "leaky_relu": lambda z: jnp.where(z > 0, z, LEAKY_RELU_ALPHA * z),
     "softplus": lambda z: jnp.logaddexp(z, 0.0),
     "identity": lambda z: z,
+    "softmax": lambda z: jax.nn.softmax(z, axis=0),  # over the neurons of each column
 }
+
+#: Activations normalised over a column's neurons (not elementwise): in the padded program their
+#: padded rows must stay out of the normaliser.
+OUTPUT_ONLY = frozenset({"softmax"})
 
 #: The shared shape: widths (input included), batch and weight layers a small net is padded to.
 SMALL = {"width": 32, "batch": 16, "layers": 8}
@@ -50,13 +57,21 @@ def _cross_entropy(z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
     return optax.sigmoid_binary_cross_entropy(z, y)
 
 
+def _log_likelihood(z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
+    return -y * jax.nn.log_softmax(z, axis=0)
+
+
 #: The summands of C_x, one per output neuron (row) and sample (column), from the output layer's
 #: z and a = σ(z): ½(a − y)², or −[y ln a + (1 − y) ln(1 − a)] by optax's logits form (finite
-#: where σ(z) rounds to 1). The order is the padded program's cost codes.
+#: where σ(z) rounds to 1), or −y ln a with jax's log_softmax of z (finite where a_y underflows).
+#: The order is the padded program's cost codes.
 COSTS: dict[str, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = {
     "quadratic": _quadratic,
     "cross_entropy": _cross_entropy,
+    "log_likelihood": _log_likelihood,
 }
+#: Costs evaluated by a log-sum-exp over the output rows (log_softmax of z^L).
+LOG_SUM_EXP_COSTS = frozenset({"log_likelihood"})
 
 
 def cost_terms(name: str, z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
@@ -120,10 +135,12 @@ def _padded(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     ws = np.zeros((layers, width, width), dtype)
     bs = np.zeros((layers, width, 1), dtype)
     codes = np.full(layers, len(ACTIVATIONS), np.int32)  # past the output: pass a^L through
+    rows = np.zeros((layers, width, 1), bool)  # each layer's real neurons
     for i, (w, b, sigma) in enumerate(zip(params.weights, params.biases, arch.sigmas, strict=True)):
         ws[i, : w.shape[0], : w.shape[1]] = w
         bs[i, : b.shape[0]] = b
         codes[i] = list(ACTIVATIONS).index(sigma.name)
+        rows[i, : w.shape[0]] = True
     x = np.zeros((width, m_pad), dtype)
     x[: sizes[0], :m] = batch.x
     y = np.zeros((width, m_pad), dtype)
@@ -132,13 +149,13 @@ def _padded(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     mask[: sizes[-1], :m] = True
     offsets = np.zeros((layers, width, m_pad), dtype)
     cost = list(COSTS).index(arch.cost)
-    g_w, g_b, g_off = _compiled_padded()(ws, bs, offsets, codes, cost, x, y, mask)
+    g_w, g_b, g_off = _compiled_padded()(ws, bs, offsets, codes, rows, cost, x, y, mask)
     g_w, g_b, g_off = np.asarray(g_w), np.asarray(g_b), np.asarray(g_off)
-    rows = sizes[1:]
+    widths = sizes[1:]
     return Gradients(
-        deltas=tuple(g_off[i, :n, :m] for i, n in enumerate(rows)),
-        nabla_b=tuple(g_b[i, :n] / m for i, n in enumerate(rows)),
-        nabla_w=tuple(g_w[i, :n, : sizes[i]] / m for i, n in enumerate(rows)),
+        deltas=tuple(g_off[i, :n, :m] for i, n in enumerate(widths)),
+        nabla_b=tuple(g_b[i, :n] / m for i, n in enumerate(widths)),
+        nabla_w=tuple(g_w[i, :n, : sizes[i]] / m for i, n in enumerate(widths)),
     )
 
 
@@ -146,17 +163,27 @@ def _padded(arch: Architecture, params: Params, batch: Batch) -> Gradients:
 def _compiled_padded() -> Callable[..., Any]:
     """jit(grad(Σ_x C_x)) of a :data:`SMALL`-shaped net whose layers pick σ, and which picks its
     cost, by code."""
-    branches: list[Callable[..., tuple[jax.Array, jax.Array]]] = [
-        functools.partial(lambda act, z_new, a, z: (act(z_new), z_new), act)
-        for act in ACTIVATIONS.values()
-    ]
-    branches.append(lambda z_new, a, z: (a, z))  # a layer past the output passes a^L, z^L on
+
+    def branch(name: str) -> Callable[..., tuple[jax.Array, jax.Array]]:
+        act = ACTIVATIONS[name]
+        if name in OUTPUT_ONLY:  # normalised over the real rows: padded ones are e^{−∞} = 0
+            return lambda z_new, a, z, rows: (act(jnp.where(rows, z_new, -jnp.inf)), z_new)
+        return lambda z_new, a, z, rows: (act(z_new), z_new)
+
+    def cost_branch(name: str) -> Callable[..., jax.Array]:
+        if name in LOG_SUM_EXP_COSTS:  # the log-sum-exp of the real rows only
+            return lambda z, a, y, rows: cost_terms(name, jnp.where(rows, z, -jnp.inf), a, y)
+        return lambda z, a, y, rows: cost_terms(name, z, a, y)
+
+    branches = [branch(name) for name in ACTIVATIONS]
+    branches.append(lambda z_new, a, z, rows: (a, z))  # past the output: pass a^L, z^L on
 
     def total_cost(
         ws: jax.Array,
         bs: jax.Array,
         offsets: jax.Array,
         codes: jax.Array,
+        rows: jax.Array,
         cost: jax.Array,
         x: jax.Array,
         y: jax.Array,
@@ -166,14 +193,14 @@ def _compiled_padded() -> Callable[..., Any]:
             carry: tuple[jax.Array, jax.Array], p: tuple[jax.Array, ...]
         ) -> tuple[tuple[jax.Array, jax.Array], None]:
             a, z = carry
-            w, b, off, code = p
-            return jax.lax.switch(code, branches, w @ a + b + off, a, z), None
+            w, b, off, code, real = p
+            return jax.lax.switch(code, branches, w @ a + b + off, a, z, real), None
 
-        (a, z), _ = jax.lax.scan(layer, (x, x), (ws, bs, offsets, codes))
+        (a, z), _ = jax.lax.scan(layer, (x, x), (ws, bs, offsets, codes, rows))
         # padded outputs and samples: finite stand-ins, masked out of the cost
         a, z = jnp.where(mask, a, 0.5), jnp.where(mask, z, 0.0)
-        costs = [functools.partial(cost_terms, c) for c in COSTS]
-        terms = jax.lax.switch(cost, costs, z, a, y)
+        out_rows = jnp.any(mask, axis=1, keepdims=True)  # the output layer's real rows
+        terms = jax.lax.switch(cost, [cost_branch(c) for c in COSTS], z, a, y, out_rows)
         return jnp.sum(jnp.where(mask, terms, 0.0))
 
     return jax.jit(jax.grad(total_cost, argnums=(0, 1, 2)))

@@ -22,6 +22,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     # logaddexp rather than F.softplus, whose default threshold=20 switches to z (an approximation).
     "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
     "identity": lambda z: z,
+    "softmax": lambda z: torch.softmax(z, dim=0),  # over the neurons of each column
 }
 
 
@@ -34,12 +35,17 @@ def _cross_entropy(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.T
     return bce.sum(dim=0)
 
 
+def _log_likelihood(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return -(y * torch.log_softmax(z, dim=0)).sum(dim=0)
+
+
 #: C_x per column from the output layer's z and a = σ(z): ½‖a − y‖², or
 #: −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] by torch's own logits form (finite where σ(z)
-#: rounds to 1).
+#: rounds to 1), or −Σ_j y_j ln a_j with torch's log_softmax of z (finite where a_y underflows).
 COSTS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "quadratic": _quadratic,
     "cross_entropy": _cross_entropy,
+    "log_likelihood": _log_likelihood,
 }
 
 

@@ -4,6 +4,11 @@ Every activation satisfies :class:`Activation`: ``fn(z)`` is σ(z) and ``prime(z
 both elementwise; ``prime(z, a)`` may reuse a = σ(z) from the forward pass (the same values, less
 work). The equations BP1 and BP2 only ever ask for σ'(z^l), so a new activation is one
 object here and one line in :data:`ACTIVATIONS`; the equations do not change.
+
+The exception is :class:`Softmax` (book ch. 3): a^L_j depends on every z^L_k, so its σ' is a
+Jacobian J_σ(z^L) (``Softmax.jacobian``) and BP1 takes its general form δ^L = J_σ(z^L)ᵀ ∇_a C
+(:func:`reference.equations.output_error_general`). It is valid only at the output layer
+(:data:`OUTPUT_ONLY`), so BP2 never meets it.
 """
 
 from __future__ import annotations
@@ -124,6 +129,41 @@ class Identity:
         return np.ones_like(z)
 
 
+@dataclass(frozen=True)
+class Softmax:
+    """a_j = e^{z_j} / Σ_k e^{z_k} over each column (neurons are axis 0), book eq. 78.
+
+    Not elementwise: ∂a_k/∂z_j = a_k(δ_kj − a_j), the Jacobian of :meth:`jacobian`. Evaluated
+    max-shifted, e^{z_j − max z} / Σ_k e^{z_k − max z}: no exponential overflows, the largest is
+    exactly 1, so a saturated column gives 0s and a 1, never inf or NaN.
+    """
+
+    name: str = "softmax"
+
+    def fn(self, z: Array) -> Array:
+        e = np.exp(z - z.max(axis=0, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+
+    def log_fn(self, z: Array, axis: int = 0) -> Array:
+        """ln a_j = z_j − ln Σ_k e^{z_k} (log-sum-exp, max-shifted) along ``axis``."""
+        shifted = z - z.max(axis=axis, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def prime(self, z: Array, a: Array | None = None) -> Array:
+        raise TypeError(
+            "softmax is not elementwise: its σ'(z) is the Jacobian diag(a) − a aᵀ "
+            "(Softmax.jacobian), and BP1 takes the general form δ^L = J_σ(z^L)ᵀ ∇_a C"
+        )
+
+    def jacobian(self, z: Array, a: Array | None = None) -> Array:
+        """J[k, j, x] = ∂a_k/∂z_j = a_k(δ_kj − a_j) for sample (column) x, shape (n, n, m)."""
+        s = self.fn(z) if a is None else a
+        eye = np.eye(s.shape[0], dtype=s.dtype)[:, :, None]
+        return s[:, None, :] * (eye - s[None, :, :])
+
+
 ACTIVATIONS: dict[str, Activation] = {
-    a.name: a for a in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Softplus(), Identity())
+    a.name: a for a in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Softplus(), Identity(), Softmax())
 }
+#: Activations that are not elementwise (a_j depends on every z_k): valid only at the output layer.
+OUTPUT_ONLY = frozenset({"softmax"})

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from reference.activations import ACTIVATIONS, Activation
+from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Activation
 from reference.costs import COSTS, Cost
 
 INITS = ("scaled", "normal")
@@ -118,6 +118,12 @@ class Architecture:
         unknown = sorted({n for n in names if n not in ACTIVATIONS})
         if unknown:
             found.append(f"unknown activation {unknown}; known: {sorted(ACTIVATIONS)}")
+        hidden = [(n, layer) for layer, n in enumerate(names[:-1], start=2) if n in OUTPUT_ONLY]
+        if hidden:
+            found.append(
+                f"{hidden[0][0]} is valid only at the output layer (it is not elementwise), "
+                f"got it at layer {', '.join(str(layer) for _, layer in hidden)}"
+            )
         if self.cost not in COSTS:
             found.append(f"unknown cost {self.cost!r}; known: {sorted(COSTS)}")
         else:

@@ -70,7 +70,7 @@ def backward(
     L = len(fwd.zs)
     deltas: list[Array] = [np.empty(0)] * L
     z_out, a_out = fwd.zs[-1], fwd.activations[-1]
-    deltas[-1] = cost.delta(z_out, a_out, y, sigmas[-1].prime(z_out, a_out))  # BP1
+    deltas[-1] = cost.delta(z_out, a_out, y, sigmas[-1])  # BP1
     for i in range(L - 2, -1, -1):
         deltas[i] = backpropagate_error(
             params.weights[i + 1], deltas[i + 1], sigmas[i].prime(fwd.zs[i], fwd.activations[i + 1])

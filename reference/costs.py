@@ -1,9 +1,10 @@
 """Per-sample costs C_x and the output error δ^L they give (BP1), one small frozen object each.
 
 A cost satisfies :class:`Cost`: ``fn(z, a, y)`` is C_x for every column (sample) of the output
-layer's z^L and a^L = σ(z^L), and ``delta(z, a, y, sigma_prime)`` is δ^L by BP1. The cost of a
-mini-batch is the mean of the per-sample costs, ``C = (1/m) Σ_x C_x`` (see
-:mod:`reference.backprop`).
+layer's z^L and a^L = σ(z^L), and ``delta(z, a, y, sigma)`` is δ^L by BP1 for the output
+activation ``sigma``. The cost of a mini-batch is the mean of the per-sample costs,
+``C = (1/m) Σ_x C_x`` (see :mod:`reference.backprop`). ``one_hot`` says the cost wants one-hot
+targets y (a class per sample), as the log-likelihood does.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from typing import Protocol
 
 import numpy as np
 
-from reference.activations import Softplus
-from reference.equations import output_error
+from reference.activations import OUTPUT_ONLY, Activation, Softmax, Softplus
+from reference.equations import output_error, output_error_general
 from reference.types import Array
 
 
 class Cost(Protocol):
-    """C_x per sample, and δ^L = ∇_a C ⊙ σ'(z^L) (BP1), from the output layer z^L, a^L and y."""
+    """C_x per sample, and δ^L by BP1, from the output layer z^L, a^L and y."""
 
     @property
     def name(self) -> str: ...
@@ -29,12 +30,17 @@ class Cost(Protocol):
         """The output activation the cost needs, or None if any will do."""
         ...
 
+    @property
+    def one_hot(self) -> bool:
+        """Whether targets must be one-hot columns (one class per sample)."""
+        ...
+
     def fn(self, z: Array, a: Array, y: Array) -> Array:
         """C_x for each column (sample): sums over axis −2, the neurons, so stacks work too."""
         ...
 
-    def delta(self, z: Array, a: Array, y: Array, sigma_prime: Array) -> Array:
-        """δ^L by BP1, the same shape as a; ``sigma_prime`` is σ'(z^L)."""
+    def delta(self, z: Array, a: Array, y: Array, sigma: Activation) -> Array:
+        """δ^L by BP1, the same shape as a; ``sigma`` is the output layer's activation."""
         ...
 
 
@@ -44,6 +50,7 @@ class Quadratic:
 
     name: str = "quadratic"
     requires_output: str | None = None
+    one_hot: bool = False
 
     def fn(self, z: Array, a: Array, y: Array) -> Array:
         r = a - y
@@ -52,8 +59,13 @@ class Quadratic:
         c *= 0.5
         return c
 
-    def delta(self, z: Array, a: Array, y: Array, sigma_prime: Array) -> Array:
-        return output_error(a - y, sigma_prime)
+    def delta(self, z: Array, a: Array, y: Array, sigma: Activation) -> Array:
+        """BP1, δ^L = ∇_a C ⊙ σ'(z^L); on a softmax output its general form J_σ(z^L)ᵀ ∇_a C."""
+        if isinstance(sigma, Softmax):
+            return output_error_general(a - y, sigma.jacobian(z, a))
+        if sigma.name in OUTPUT_ONLY:
+            raise TypeError(f"no Jacobian for the non-elementwise output {sigma.name!r}")
+        return output_error(a - y, sigma.prime(z, a))
 
 
 _SOFTPLUS = Softplus()
@@ -70,15 +82,41 @@ class CrossEntropy:
 
     name: str = "cross_entropy"
     requires_output: str | None = "sigmoid"
+    one_hot: bool = False
 
     def fn(self, z: Array, a: Array, y: Array) -> Array:
         return np.sum(y * _SOFTPLUS.fn(-z) + (1.0 - y) * _SOFTPLUS.fn(z), axis=-2)
 
-    def delta(self, z: Array, a: Array, y: Array, sigma_prime: Array) -> Array:
+    def delta(self, z: Array, a: Array, y: Array, sigma: Activation) -> Array:
         """BP1 with ∇_a C = (a − y) / (a(1 − a)) and σ'(z) = a(1 − a): the factors cancel, so
         δ^L = a − y (book eq. 66; network2.py's ``CrossEntropyCost.delta``). Multiplied out it
         would be ∞ · 0 where σ(z) rounds to 1."""
         return a - y
 
 
-COSTS: dict[str, Cost] = {c.name: c for c in (Quadratic(), CrossEntropy())}
+_SOFTMAX = Softmax()
+
+
+@dataclass(frozen=True)
+class LogLikelihood:
+    """C_x = −ln a^L_y (book eq. 80) for a softmax output and a one-hot y: −Σ_j y_j ln a_j.
+
+    Evaluated from z^L as −Σ_j y_j (z_j − ln Σ_k e^{z_k}), the log-sum-exp max-shifted
+    (``Softmax.log_fn``): finite where a_y underflows to 0 and ln a_y would be −∞.
+    """
+
+    name: str = "log_likelihood"
+    requires_output: str | None = "softmax"
+    one_hot: bool = True
+
+    def fn(self, z: Array, a: Array, y: Array) -> Array:
+        return -np.sum(y * _SOFTMAX.log_fn(z, axis=-2), axis=-2)
+
+    def delta(self, z: Array, a: Array, y: Array, sigma: Activation) -> Array:
+        """BP1 in general form with ∇_a C = −y/a and J = diag(a) − a aᵀ: J ᵀ(−y/a) = a·Σ_k y_k − y,
+        which for one-hot y is δ^L = a − y (book eq. 81; network2's LogLikelihoodCost). Multiplied
+        out it would divide by an a that underflows to 0."""
+        return a - y
+
+
+COSTS: dict[str, Cost] = {c.name: c for c in (Quadratic(), CrossEntropy(), LogLikelihood())}

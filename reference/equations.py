@@ -5,12 +5,23 @@ All arrays hold one sample per column, so each function serves one sample or a w
 
 from __future__ import annotations
 
+import numpy as np
+
 from reference.types import Array
 
 
 def output_error(nabla_a_cost: Array, sigma_prime_z_out: Array) -> Array:
     """BP1: δ^L = ∇_a C ⊙ σ'(z^L), the error of the output layer."""
     return nabla_a_cost * sigma_prime_z_out
+
+
+def output_error_general(nabla_a_cost: Array, jacobian_z_out: Array) -> Array:
+    """BP1, general form: δ^L = J_σ(z^L)ᵀ ∇_a C, i.e. δ^L_j = Σ_k (∂a^L_k/∂z^L_j) ∂C/∂a^L_k.
+
+    ``jacobian_z_out[k, j, x]`` is ∂a^L_k/∂z^L_j for sample x. For an elementwise σ the Jacobian
+    is diag σ'(z^L) and this is :func:`output_error`; a softmax output needs the full sum.
+    """
+    return np.einsum("kjx,kx->jx", jacobian_z_out, nabla_a_cost)
 
 
 def backpropagate_error(w_next: Array, delta_next: Array, sigma_prime_z: Array) -> Array:

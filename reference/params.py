@@ -60,11 +60,16 @@ def init_params(arch: Architecture, rng: np.random.Generator, dtype: Any = np.fl
 
 
 def sample_batch(arch: Architecture, rng: np.random.Generator, dtype: Any = np.float64) -> Batch:
-    """Inputs x ~ N(0, s²) (s = ``arch.input_scale``) and targets y ~ U(0, 1) (valid for every
-    cost), ``arch.batch`` columns."""
+    """Inputs x ~ N(0, s²) (s = ``arch.input_scale``) and targets y ~ U(0, 1), ``arch.batch``
+    columns; for a cost that wants one-hot targets (the log-likelihood) each column is instead
+    the unit vector of a class drawn uniformly from the n_L outputs."""
     sizes = arch.check().sizes
     x = (rng.standard_normal((sizes[0], arch.batch)) * arch.input_scale).astype(dtype)
-    y = rng.uniform(0.0, 1.0, (sizes[-1], arch.batch)).astype(dtype)
+    if arch.cost_object.one_hot:
+        classes = rng.integers(0, sizes[-1], arch.batch)
+        y = np.eye(sizes[-1], dtype=dtype)[:, classes]
+    else:
+        y = rng.uniform(0.0, 1.0, (sizes[-1], arch.batch)).astype(dtype)
     return Batch(x, y)
 
 

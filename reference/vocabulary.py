@@ -11,9 +11,9 @@ implementations must agree on live here too.
 from __future__ import annotations
 
 #: Activation names, append-only (a new one goes last; never reorder or remove).
-ACTIVATION_NAMES = ("identity", "leaky_relu", "relu", "sigmoid", "softplus", "tanh")
+ACTIVATION_NAMES = ("identity", "leaky_relu", "relu", "sigmoid", "softplus", "tanh", "softmax")
 #: Cost names, append-only.
-COST_NAMES = ("cross_entropy", "quadratic")
+COST_NAMES = ("cross_entropy", "quadratic", "log_likelihood")
 
 #: leaky_relu's slope for z ≤ 0: σ(z) = αz there, σ'(z) = α (σ'(0) = α). Every source reads it.
 LEAKY_RELU_ALPHA = 0.01

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
-from reference.activations import ACTIVATIONS
+from reference.activations import ACTIVATIONS, OUTPUT_ONLY
 from reference.costs import COSTS
-from reference.equations import backpropagate_error, bias_gradient, output_error, weight_gradient
+from reference.equations import (
+    backpropagate_error,
+    bias_gradient,
+    output_error,
+    output_error_general,
+    weight_gradient,
+)
 
 
 def col(*values: float) -> np.ndarray:
     return np.array(values, dtype=np.float64)[:, None]
+
+
+@dataclass(frozen=True, eq=False)
+class GivenSlope:
+    """An elementwise activation whose σ'(z^L) is given numbers (to check BP1 by hand)."""
+
+    slope: np.ndarray
+    name: str = "given"
+
+    def fn(self, z: np.ndarray) -> np.ndarray:
+        return z
+
+    def prime(self, z: np.ndarray, a: np.ndarray | None = None) -> np.ndarray:
+        return self.slope
 
 
 def test_bp1_output_error_is_elementwise_product():
@@ -86,7 +108,7 @@ def test_quadratic_cost_and_its_bp1():
     z, sigma_prime = np.full_like(a, np.nan), np.array([[0.5, 2.0], [0.25, 3.0]])  # z unused
     np.testing.assert_array_equal(COSTS["quadratic"].fn(z, a, y), [0.5 * (1 + 4), 0.0])
     np.testing.assert_array_equal(
-        COSTS["quadratic"].delta(z, a, y, sigma_prime), [[0.5, 0.0], [0.5, 0.0]]
+        COSTS["quadratic"].delta(z, a, y, GivenSlope(sigma_prime)), [[0.5, 0.0], [0.5, 0.0]]
     )
 
 
@@ -99,7 +121,7 @@ def test_cross_entropy_is_the_books_formula_and_bp1_multiplied_out():
     np.testing.assert_allclose(COSTS["cross_entropy"].fn(z, a, y), book_cost, rtol=1e-13)
     multiplied_out = output_error((a - y) / (a * (1 - a)), sigma_prime)
     np.testing.assert_allclose(
-        COSTS["cross_entropy"].delta(z, a, y, sigma_prime), multiplied_out, rtol=1e-12
+        COSTS["cross_entropy"].delta(z, a, y, ACTIVATIONS["sigmoid"]), multiplied_out, rtol=1e-12
     )
     np.testing.assert_allclose(
         COSTS["cross_entropy"].fn(np.zeros((1, 1)), np.array([[0.5]]), np.array([[1.0]])),
@@ -116,12 +138,73 @@ def test_cross_entropy_stays_finite_where_sigmoid_rounds_to_0_or_1():
     assert a[0, 0] == 1.0 and a[0, 3] == 0.0
     cost = COSTS["cross_entropy"]
     np.testing.assert_allclose(cost.fn(z, a, y), [30.0, 750.0, 10.0, 250.0], rtol=1e-15)
-    delta = cost.delta(z, a, y, ACTIVATIONS["sigmoid"].prime(z))
+    delta = cost.delta(z, a, y, ACTIVATIONS["sigmoid"])
     np.testing.assert_allclose(delta, [[0.75, 0.75, -0.25, -0.25]], rtol=1e-15)
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(set(ACTIVATIONS) - OUTPUT_ONLY))
 def test_prime_reusing_the_forward_activation_gives_the_same_bits(name):
     z = np.linspace(-40.0, 40.0, 161).reshape(7, 23)  # saturated, plain, and 0 (the kink) included
     act = ACTIVATIONS[name]
     np.testing.assert_array_equal(act.prime(z, act.fn(z)), act.prime(z))
+
+
+# --- the softmax output (book ch. 3): z = (0, ln 3) gives a = (1/4, 3/4) ---------------------
+
+SOFTMAX_Z = np.array([[0.0], [np.log(3.0)]])
+
+
+def test_bp1_general_form_with_a_diagonal_jacobian_is_bp1():
+    # J = diag(0.2, 0.5): Σ_k J_kj g_k = g_j σ'_j
+    jacobian = np.diag([0.2, 0.5])[:, :, None]
+    np.testing.assert_array_equal(
+        output_error_general(col(0.5, -1.0), jacobian), output_error(col(0.5, -1.0), col(0.2, 0.5))
+    )
+
+
+def test_bp1_general_form_sums_over_the_transposed_jacobian():
+    # J = [[1, 2], [3, 4]] per sample: Jᵀ(1, 10) = (1 + 30, 2 + 40); J(1, 10) would be (21, 43)
+    jacobian = np.array([[1.0, 2.0], [3.0, 4.0]])[:, :, None]
+    np.testing.assert_array_equal(output_error_general(col(1.0, 10.0), jacobian), col(31.0, 42.0))
+
+
+def test_softmax_and_its_jacobian_at_known_points():
+    softmax = ACTIVATIONS["softmax"]
+    np.testing.assert_allclose(softmax.fn(SOFTMAX_Z), col(0.25, 0.75), rtol=1e-15)
+    # ∂a_k/∂z_j = a_k(δ_kj − a_j): 3/16 on the diagonal, −3/16 off it
+    np.testing.assert_allclose(
+        softmax.jacobian(SOFTMAX_Z)[:, :, 0], [[3 / 16, -3 / 16], [-3 / 16, 3 / 16]], rtol=1e-15
+    )
+    with pytest.raises(TypeError, match="not elementwise"):
+        softmax.prime(SOFTMAX_Z)
+
+
+def test_quadratic_cost_on_a_softmax_output_takes_bp1_general_form():
+    # g = a − y = (1/4, 3/4) for y = 0; Jᵀg = (3/64 − 9/64, −3/64 + 9/64) = (−3/32, 3/32).
+    # BP1's elementwise form, g ⊙ diag(J), would give (3/64, 9/64).
+    softmax, y = ACTIVATIONS["softmax"], np.zeros((2, 1))
+    a = softmax.fn(SOFTMAX_Z)
+    delta = COSTS["quadratic"].delta(SOFTMAX_Z, a, y, softmax)
+    np.testing.assert_allclose(delta, col(-3 / 32, 3 / 32), rtol=1e-14)
+
+
+def test_log_likelihood_cost_and_its_bp1():
+    # C_x = −ln a_y = −ln(3/4) for y = class 2; δ^L = a − y = (1/4, −1/4) (book eq. 81)
+    softmax, y = ACTIVATIONS["softmax"], col(0.0, 1.0)
+    a = softmax.fn(SOFTMAX_Z)
+    cost = COSTS["log_likelihood"]
+    np.testing.assert_allclose(cost.fn(SOFTMAX_Z, a, y), [np.log(4 / 3)], rtol=1e-15)
+    np.testing.assert_allclose(cost.delta(SOFTMAX_Z, a, y, softmax), col(0.25, -0.25), rtol=1e-15)
+
+
+def test_softmax_and_log_likelihood_stay_finite_where_the_output_saturates():
+    # e^{1000} overflows and e^{−1000} underflows: max-shifted, a = (0, 0, 1) exactly, and the
+    # log-likelihood of class 1 from log-sum-exp is 2000 (−ln a_1 would be ∞).
+    z = col(-1000.0, 0.0, 1000.0)
+    softmax, cost = ACTIVATIONS["softmax"], COSTS["log_likelihood"]
+    a = softmax.fn(z)
+    np.testing.assert_array_equal(a, col(0.0, 0.0, 1.0))
+    y = col(1.0, 0.0, 0.0)
+    np.testing.assert_allclose(cost.fn(z, a, y), [2000.0], rtol=1e-15)
+    np.testing.assert_array_equal(cost.delta(z, a, y, softmax), col(-1.0, 0.0, 1.0))
+    assert np.all(np.isfinite(COSTS["quadratic"].delta(z, a, y, softmax)))

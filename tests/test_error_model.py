@@ -3,6 +3,7 @@ overflow and NaN inside the reference, and float32 — each with nets built to r
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -16,14 +17,25 @@ from harness.cases import (
     compare_all,
     compare_one,
     oracle_gradients,
+    oracle_output,
 )
 from harness.compare import scale
 from harness.tolerances import POLICIES, allowed_error
 from oracles import ORACLES, NotApplicable, complex_step, get_oracle
 from reference import Architecture, ArchitectureError, Batch, Gradients, Params, backprop
+from reference.activations import OUTPUT_ONLY
+from reference.backprop import backprop_matrix
+from reference.costs import COSTS
 from reference.forward import feedforward
 
 SCALED = [a for a in CURATED if (a.weight_scale, a.input_scale) != (1.0, 1.0)]
+
+
+def slopes(sigma, z):
+    """σ'(z), or for a softmax output the diagonal of its Jacobian, ∂a_j/∂z_j = a_j(1 − a_j)."""
+    if sigma.name in OUTPUT_ONLY:
+        return np.einsum("jjx->jx", sigma.jacobian(z))
+    return sigma.prime(z)
 
 
 def oracle_on(case, oracle: str) -> Gradients:
@@ -61,7 +73,7 @@ def test_curated_registry_holds_saturated_and_huge_input_nets():
         case = build_case(arch)
         fwd = feedforward(case.params, arch.sigmas, case.batch.x)
         smallest_slope = min(
-            float(np.abs(s.prime(z)).min()) for s, z in zip(arch.sigmas, fwd.zs, strict=True)
+            float(np.abs(slopes(s, z)).min()) for s, z in zip(arch.sigmas, fwd.zs, strict=True)
         )
         largest_z = max(float(np.abs(z).max()) for z in fwd.zs)
         assert smallest_slope < np.finfo(np.float64).eps or largest_z > 1e6, arch.id
@@ -258,3 +270,63 @@ def test_every_oracle_kind_has_a_policy_and_an_unknown_one_is_named():
     case = build_case(curated("2-3-1_sigmoid_quadratic_m4_s0"))
     with pytest.raises(ValueError, match="no error model for oracle kind 'symbolic'"):
         allowed_error("symbolic", case.scales, "delta", 2, np.float64)
+
+
+SATURATED_SOFTMAX = [a for a in SCALED if a.sigmas[-1].name == "softmax"]
+
+
+def test_the_curated_softmax_nets_saturate_and_the_reference_stays_finite():
+    """Each scaled softmax line has an output column that rounds to exactly one 1 and entries
+    below ε; on one the target's a^L_y underflows to 0, where the book's −ln a_y is ∞ and BP1
+    multiplied out divides by 0: these lines test the max-shifted softmax, the log-sum-exp cost
+    and δ^L = a − y (every oracle's agreement on them is the saturated-nets test above)."""
+    assert len(SATURATED_SOFTMAX) >= 3
+    underflowed = 0
+    for arch in SATURATED_SOFTMAX:
+        case = build_case(arch)
+        fwd = feedforward(case.params, arch.sigmas, case.batch.x)
+        a_out = fwd.activations[-1]
+        assert np.any(a_out == 1.0) and np.any(a_out < np.finfo(np.float64).eps), arch.id
+        if arch.cost == "log_likelihood":
+            underflowed += int(np.any(np.sum(a_out * case.batch.y, axis=0) == 0.0))
+        assert np.all(np.isfinite(arch.cost_object.fn(fwd.zs[-1], a_out, case.batch.y))), arch.id
+        assert all(np.all(np.isfinite(d)) for d in case.reference.deltas), arch.id
+    assert underflowed >= 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ElementwiseBP1:
+    """A planted bug: BP1 in its elementwise form on a softmax output, δ^L = ∇_a C ⊙ diag(J)."""
+
+    cost: str
+    requires_output: str | None = None
+    one_hot: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.cost
+
+    def fn(self, z, a, y):
+        return COSTS[self.cost].fn(z, a, y)
+
+    def delta(self, z, a, y, sigma):
+        gradient = a - y if self.cost == "quadratic" else -y / a  # ∇_a C
+        return gradient * a * (1.0 - a)
+
+
+@pytest.mark.parametrize(
+    "arch_id", ["5-4-3_relu,softmax_quadratic_m3_s0", "3-4-3_tanh,softmax_log_likelihood_m4_s0"]
+)
+@pytest.mark.parametrize("oracle", sorted(ORACLES))
+def test_every_oracle_flags_bp1_taken_elementwise_on_a_softmax_output(arch_id, oracle):
+    """The softmax error model is not so wide that the classic mistake passes: with δ^L from
+    the Jacobian's diagonal, the gate fails δ^L, and through BP2 every layer below it."""
+    (arch,) = [a for a in CURATED if a.id == arch_id]
+    case = build_case(arch)
+    wrong = backprop_matrix(
+        arch.sigmas, ElementwiseBP1(arch.cost), case.params, case.batch.x, case.batch.y
+    )
+    bad = dataclasses.replace(case, reference=wrong)
+    comparisons = compare_all(bad, oracle_output(arch, oracle), oracle)
+    failed = {(c.quantity, c.layer) for c in comparisons if not c.passed}
+    assert ("delta", arch.depth) in failed and ("delta", 2) in failed, failed

@@ -3,7 +3,8 @@
 Padding is claimed exact (padded weights are 0, padded outputs and samples masked out), so the
 padded program must agree with a program compiled for the net's own shapes as two autograd
 computations do: within the autograd error model. A leak of one padded unit (σ(0) = 0.5, ln 2)
-into a real one would be off by O(1).
+into a real one would be off by O(1); so would a padded row of a softmax output let into its
+normaliser (e^0 = 1 added to Σ e^z), which the program masks out as e^{−∞} = 0.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ NETS = [
     A(
         (32,) * 9, ("tanh", "relu", "softplus", "sigmoid") * 2, "cross_entropy", batch=16
     ),  # fills it
+    A((3, 5, 4), ("relu", "softmax"), "log_likelihood", batch=7),  # 28 padded output rows
+    A((4, 6, 2), ("tanh", "softmax"), "quadratic", batch=3, seed=1),  # BP1's Jacobian form
+    A((2, 1), "softmax", "log_likelihood", batch=2),  # one real row: a^L = 1, δ^L = 0
+    A((5, 32), "softmax", "log_likelihood", batch=16, weight_scale=30.0),  # no padded rows
 ]
 
 
@@ -47,3 +52,18 @@ def test_only_nets_that_fit_are_padded(monkeypatch):
         params, batch = make_case(arch)
         jax_grad.gradients(arch, params, batch)
     assert used == ["padded", "per shape", "per shape", "per shape"]
+
+
+def test_a_padded_softmax_is_exactly_the_unpadded_one():
+    """The masked normaliser is exact: on a one-layer softmax net padded and per-shape results
+    agree to a few ulps, while the 28 padded rows let into the normaliser (each e^0 = 1) would
+    move δ^L = a − y by more than 0.1."""
+    arch = A((3, 4), "softmax", "log_likelihood", batch=3, seed=4)
+    params, batch = make_case(arch)
+    padded = jax_grad._padded(arch, params, batch)
+    own = jax_grad._per_shape(arch, params, batch)
+    for (_, _, ours), (_, _, theirs) in zip(padded.items(), own.items(), strict=True):
+        assert np.abs(ours - theirs).max() <= 4 * np.finfo(np.float64).eps
+    e = np.exp(params.weights[0] @ batch.x + params.biases[0])
+    leaked = e / (e.sum(axis=0) + jax_grad.SMALL["width"] - e.shape[0])
+    assert np.abs(leaked - e / e.sum(axis=0)).max() > 0.1

@@ -8,7 +8,7 @@ fixed derandomised set; ``--hypothesis-profile dev --hypothesis-seed N`` explore
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 
 from harness.pytest_plugin import gate_oracles
 from harness.strategies import (
@@ -72,3 +72,16 @@ def test_a_failure_shrinks_to_a_minimal_architecture_and_prints_its_registry_lin
     message = str(info.value)
     assert "nabla_w of layer 2 (broken vs reference)" in message
     assert message.splitlines()[-1] == f"    {shrunk!r}," and "CURATED" in message
+
+
+@pytest.mark.parametrize("cost", ["log_likelihood", "quadratic"])
+def test_the_strategy_draws_softmax_outputs_with_both_costs(cost):
+    """Softmax only at the output, under the log-likelihood and (BP1's Jacobian form) the
+    quadratic cost: hypothesis finds each, shrunk to its simplest."""
+    found = find(
+        architectures(),
+        lambda a: a.sigmas[-1].name == "softmax" and a.cost == cost,
+        settings=settings(database=None, derandomize=True),
+    )
+    assert found.problems() == [] and found.depth == 2
+    assert all(s.name != "softmax" for s in found.sigmas[:-1])

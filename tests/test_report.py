@@ -252,3 +252,26 @@ def test_implementation_verdicts_are_shown_with_their_diagnosis():
     assert "FAIL SGD StepUphill: diagnosis of StepUphill" in section
     assert '<tr class="fail"><td><code>Missed</code></td><td>BP2</td>' in section
     assert 'id="implementations"' not in report.render(rs.passing())
+
+
+def test_a_softmax_architecture_is_shown_like_any_other():
+    """The gate's real records of a softmax-output net: in the grid, with its section, its
+    activations, its log-likelihood cost and its ∂C/∂w heatmaps."""
+    arch = curated("3-4-3_tanh,softmax_log_likelihood_m4_s0")
+    case, records = build_case(arch), []
+    for oracle in ("torch", "jax", "fd"):
+        theirs = oracle_gradients(arch, oracle)
+        for quantity, layer, ours in case.reference.items():
+            comparison = compare_one(case, theirs, oracle, quantity, layer)
+            rec = results.comparison_record(
+                arch, comparison, "float64", (ours, theirs.get(quantity, layer))
+            )
+            records.append(
+                {"test": rs.node(rec["arch"], oracle, f"{quantity}-layer{layer}"), **rec}
+            )
+    page = report.render(rs.results(records))
+    assert grid_ids(page) == [arch.id]
+    assert "✓ Passed: all 18 comparisons of 1 architectures" in page
+    shown = section(page, arch.id)
+    assert "tanh, softmax" in shown and "log_likelihood" in shown
+    assert shown.count('<figure class="heatmap">') == 1

@@ -9,7 +9,7 @@ import pytest
 
 from harness import architectures, strategies
 from harness.error_tables import ACTIVATION_ERRORS, COST_ERRORS
-from oracles import finite_diff, jax_grad, torch_autograd
+from oracles import complex_step, finite_diff, jax_grad, torch_autograd
 from reference.activations import ACTIVATIONS, LeakyReLU
 from reference.costs import COSTS
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES, LEAKY_RELU_ALPHA
@@ -20,6 +20,11 @@ ACTIVATION_TABLES: Mapping[str, Collection[str]] = {
     "oracles.torch_autograd.ACTIVATIONS": torch_autograd.ACTIVATIONS,
     "oracles.jax_grad.ACTIVATIONS": jax_grad.ACTIVATIONS,
     "oracles.finite_diff.KINKS": finite_diff.KINKS,
+    # the complex step decides every name: a holomorphic formula, or declined (not applicable)
+    "oracles.complex_step.ACTIVATIONS + NOT_HOLOMORPHIC": {
+        *complex_step.ACTIVATIONS,
+        *complex_step.NOT_HOLOMORPHIC,
+    },
     "harness.error_tables.ACTIVATION_ERRORS": ACTIVATION_ERRORS,
     "harness.strategies.ACTIVATION_ORDER": strategies.ACTIVATION_ORDER,
 }
@@ -27,6 +32,7 @@ COST_TABLES: Mapping[str, Collection[str]] = {
     "reference.costs.COSTS": COSTS,
     "oracles.torch_autograd.COSTS": torch_autograd.COSTS,
     "oracles.jax_grad.COSTS": jax_grad.COSTS,
+    "oracles.complex_step.COSTS": complex_step.COSTS,
     "harness.error_tables.COST_ERRORS": COST_ERRORS,
     "harness.strategies.COST_ORDER": strategies.COST_ORDER,
 }

@@ -13,6 +13,7 @@ from pathlib import Path
 from checker.mutants import catalogue as _catalogue
 from checker.mutants.book_network import Network
 from checker.mutants.book_network2 import Network2
+from checker.mutants.book_softmax import SoftmaxNetwork2
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Mutant:
         return (inspect.getdoc(self.cls) or "").splitlines()[0]
 
 
-CORRECT = [Mutant(Network, "PASS"), Mutant(Network2, "PASS")]
+CORRECT = [Mutant(Network, "PASS"), Mutant(Network2, "PASS"), Mutant(SoftmaxNetwork2, "PASS")]
 
 
 def list_mutants() -> list[Mutant]:

@@ -57,8 +57,12 @@ class Network:
     def feedforward(self, a: Array) -> Array:
         """a^L for the input a: a^l = σ(w^l a^{l−1} + b^l), l = 2…L."""
         for l in range(2, self.L + 1):
-            a = sigmoid(self.w(l) @ a + self.b(l))
+            a = self.activation(l, self.w(l) @ a + self.b(l))
         return a
+
+    def activation(self, l: int, z: Array) -> Array:
+        """a^l = σ(z^l): sigmoid neurons in every layer."""
+        return sigmoid(z)
 
     def forward(self, x: Array) -> tuple[Layers, Layers]:
         """z^l and a^l for l = 2…L, keyed by book layer; a^1 = x."""
@@ -66,7 +70,7 @@ class Network:
         a: Layers = {1: x}
         for l in range(2, self.L + 1):
             z[l] = self.w(l) @ a[l - 1] + self.b(l)
-            a[l] = sigmoid(z[l])
+            a[l] = self.activation(l, z[l])
         return z, a
 
     def backprop(self, x: Array, y: Array) -> tuple[list[Array], list[Array]]:

@@ -8,6 +8,9 @@ bug can only show: on square layers, on nets of 3 or more weight layers, on batc
 
 from __future__ import annotations
 
+import numpy as np
+
+from checker.mutants import book_softmax
 from checker.mutants.book_network import Array, Layers, Network, sigmoid, sigmoid_prime
 from checker.mutants.book_network2 import Network2
 
@@ -39,6 +42,29 @@ class CrossEntropyDeltaTimesPrime(Network2):
 
     def output_error(self, z: Layers, a: Layers, y: Array) -> Array:
         return super().output_error(z, a, y) * sigmoid_prime(z[self.L])
+
+
+class SoftmaxDeltaTimesElementwisePrime(book_softmax.SoftmaxNetwork2):
+    """softmax: δ^L = a − y multiplied by an elementwise σ' = a(1 − a), the Jacobian's diagonal."""
+
+    intended = "BP1"
+
+    def output_error(self, z: Layers, a: Layers, y: Array) -> Array:
+        if self.cost is not book_softmax.LogLikelihoodCost:
+            return super().output_error(z, a, y)
+        out = a[self.L]
+        return super().output_error(z, a, y) * out * (1.0 - out)
+
+
+class SoftmaxStrayTermInNormaliser(book_softmax.SoftmaxNetwork2):
+    """softmax: a stray e^0 = 1 in the output's normaliser, so a^L sums to less than 1."""
+
+    intended = "BP1"
+
+    def activation(self, l: int, z: Array) -> Array:
+        if l == self.L and self.cost is book_softmax.LogLikelihoodCost:
+            return np.exp(z) / (np.sum(np.exp(z)) + 1.0)  # a stray e^0 in the normaliser
+        return super().activation(l, z)
 
 
 # --- BP2: the error of a hidden layer ----------------------------------------------------------
@@ -193,3 +219,16 @@ class TotalCostOfLastSample(Network2):
     def total_cost(self, data: list[tuple[Array, Array]], lmbda: float) -> float:  # type: ignore[override]
         x, y = data[-1]
         return float(self.cost.fn(self.feedforward(x), y) + self.l2_term(lmbda, len(data)))
+
+
+class LogLikelihoodOfEveryOutput(book_softmax.SoftmaxNetwork2):
+    """softmax: total_cost's log-likelihood sums −ln a_j over every output, not just the target."""
+
+    intended = "COST"
+
+    def total_cost(self, data: list[tuple[Array, Array]], lmbda: float) -> float:  # type: ignore[override]
+        if self.cost is not book_softmax.LogLikelihoodCost:
+            return super().total_cost(data, lmbda)
+        n = len(data)
+        costs = sum(-float(np.sum(np.log(self.feedforward(x)))) for x, _ in data)
+        return costs / n + self.l2_term(lmbda, n)
