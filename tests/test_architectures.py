@@ -205,6 +205,6 @@ def test_a_malformed_entry_fails_alone_and_the_gate_goes_on(pytester):
         [
             "*3-0-2_sigmoid_quadratic_m1_s0-torch-malformed*",
             "*malformed architecture 3-0-2_sigmoid_quadratic_m1_s0: layer sizes must be positive*",
-            "cross-validation gate: 7 comparisons, 6 passed, 1 failed",
+            "cross-validation gate: 7 comparisons, 6 passed, 1 failed, 0 not applicable",
         ]
     )

@@ -53,3 +53,14 @@ def test_groups_run_whole_once_each_and_finished_ones_are_forgotten(pytester):
 
 def test_other_distribution_modes_keep_xdists_scheduler(pytester):
     assert make_scheduler(pytester.parseconfig("--tx", "2*popen", "--dist", "load"), None) is None
+
+
+def test_auto_runs_in_one_process_on_two_cores_and_keeps_a_core_for_the_controller(
+    pytester, monkeypatch
+):
+    from harness import pytest_plugin
+
+    for cores, workers in ((1, 0), (2, 0), (3, 2), (8, 7)):
+        monkeypatch.setattr(pytest_plugin.os, "cpu_count", lambda cores=cores: cores)
+        config = pytester.parseconfig("-p", "harness.pytest_plugin", "-n", "auto")
+        assert config.hook.pytest_xdist_auto_num_workers(config=config) == workers, cores
