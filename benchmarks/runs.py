@@ -1,6 +1,6 @@
 """Measures 5–7 of ``nox -s bench``: whole runs in fresh processes, timed from outside (wall
 clock, with CPU time beside it): the default gate, the checker on the book's two networks, and
-the gate's throughput in one process against ``-n auto``."""
+the gate's throughput in one process against one xdist worker per core."""
 
 from __future__ import annotations
 
@@ -124,13 +124,14 @@ def timed_gate(workers: str, count: int, cwd: str = ".") -> GateRun:
 
 
 def throughput(count: int) -> Iterator[Row]:
-    """7. Comparisons per second in one process and with -n auto (xdist), run side by side on
+    """7. Comparisons per second in one process and with one xdist worker per core (``-n auto``
+    is one process on 2 cores, harness.pytest_plugin.SERIAL_CORES), run side by side on
     ``count`` random architectures. Wall time is what a user waits, but on shared cores it
     measures the other jobs too; CPU time (all processes, and the controller alone) is what the
     run costs, and on C idle cores the parallel run needs at least CPU/C seconds."""
     cores = os.cpu_count() or 1
-    one, many = timed_gate("0", count), timed_gate("auto", count)
-    for name, run in (("one process (-n 0)", one), ("-n auto", many)):
+    one, many = timed_gate("0", count), timed_gate(str(cores), count)
+    for name, run in (("one process (-n 0)", one), (f"-n {cores}", many)):
         status = "" if run.status == 0 else f", exit {run.status}"
         yield Row(
             f"7. gate throughput, {count} random architectures, {name}",
@@ -142,7 +143,7 @@ def throughput(count: int) -> Iterator[Row]:
         )
     wall_ratio = (many.comparisons / many.wall) / (one.comparisons / one.wall)
     yield Row(
-        "7. gate throughput, -n auto / one process (wall)",
+        f"7. gate throughput, -n {cores} / one process (wall)",
         f"{wall_ratio:.2f}x",
         "> 1 (parallel faster)",
         wall_ratio > 1,
@@ -150,7 +151,7 @@ def throughput(count: int) -> Iterator[Row]:
     idle = many.comparisons / (many.cpu / cores)  # every core busy: the best the CPU allows
     soak = SOAK_COMPARISONS / idle
     yield Row(
-        f"7. soak (10,000 architectures) on {cores} idle cores, from -n auto's CPU time",
+        f"7. soak (10,000 architectures) on {cores} idle cores, from -n {cores}'s CPU time",
         f"about {soak / 60:.1f} min ({idle:.0f} comparisons/s = {cores} cores / CPU per "
         f"comparison {many.cpu / many.comparisons * 1e3:.2f} ms)",
         f"<= {SOAK_TARGET_S // 60} min",
