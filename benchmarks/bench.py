@@ -307,7 +307,8 @@ def main(argv: list[str]) -> int:
         type=int,
         default=300,
         metavar="N",
-        help="random architectures of measure 7, one process vs a worker per core (default 300; 0 skips)",
+        help="random architectures of measure 7: one process, then a worker per core "
+        "(default 300; 0 skips)",
     )
     parser.add_argument(
         "--only-throughput", action="store_true", help="run measure 7 alone (issue 14)"
