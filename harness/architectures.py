@@ -57,6 +57,9 @@ CURATED: list[Architecture] = [
     A((1, 5), "sigmoid", "cross_entropy", seed=102109006, weight_scale=10.0),  # jax: σ(33.3) = 1
     A((13, 1, 7), ("tanh", "leaky_relu"), batch=7, seed=1148698862, input_scale=1e3),
     A((5, 4, 3), ("tanh", "sigmoid"), "quadratic", batch=3, input_scale=1e8),  # |z| ~ 3e8
+    # σ' rounds to 0 in every layer: the reference's δ is 0, the exact one (the complex step's)
+    # 7.7e-185 at layer 2, which only the bound's second-order ε·κ term covers
+    A((1, 1, 1, 1), ("tanh", "identity", "sigmoid"), seed=3, weight_scale=30.0),
     # Softmax output layers (book ch. 3): δ^L = a − y for the log-likelihood, J_σ(z^L)ᵀ ∇_a C
     # for the quadratic cost; the FD oracle moves every a^L_k with z^L_j.
     A((784, 30, 10), ("sigmoid", "softmax"), "log_likelihood", batch=10),  # ch. 3's network

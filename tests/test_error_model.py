@@ -90,15 +90,17 @@ def test_every_oracle_agrees_on_saturated_and_huge_input_nets(arch, oracle):
 def test_the_result_scaled_model_raises_false_alarms_on_them():
     """Why the bound scales with the terms: judged by the size of the result, the same correct
     autograd gradients fail on most of these nets (so the tests above tell the models apart)."""
+    # a net whose results are all exactly 0 (every σ' rounds to 0) has no size to scale with
+    judged = [a for a in SCALED if any(np.any(g) for _, _, g in build_case(a).reference.items())]
     flagged = [
         arch.id
-        for arch in SCALED
+        for arch in judged
         if any(
             normwise_failures(build_case(arch), oracle_gradients(arch, oracle))
             for oracle in ("torch", "jax")
         )
     ]
-    assert len(flagged) >= len(SCALED) // 2, flagged
+    assert len(flagged) >= len(judged) // 2, flagged
 
 
 def cancelling_case():
@@ -322,6 +324,8 @@ def test_every_oracle_flags_bp1_taken_elementwise_on_a_softmax_output(arch_id, o
     """The softmax error model is not so wide that the classic mistake passes: with δ^L from
     the Jacobian's diagonal, the gate fails δ^L, and through BP2 every layer below it."""
     (arch,) = [a for a in CURATED if a.id == arch_id]
+    if oracle == "complex_step" and complex_step.not_applicable(arch):
+        pytest.skip("a relu net: the complex step declines it (counted by the gate)")
     case = build_case(arch)
     wrong = backprop_matrix(
         arch.sigmas, ElementwiseBP1(arch.cost), case.params, case.batch.x, case.batch.y

@@ -33,7 +33,7 @@ from reference import (
     update_mini_batch,
     update_mini_batch_per_sample,
 )
-from reference.activations import ACTIVATIONS
+from reference.activations import ACTIVATIONS, OUTPUT_ONLY
 
 A = Architecture
 NETS = [
@@ -159,7 +159,9 @@ def test_activations_keep_float32(name: str) -> None:
     """The float32 gate runs the reference in float32: σ and σ' must not promote to float64."""
     z = np.array([[-3.0, 0.0, 0.5]], dtype=np.float32)
     sigma = ACTIVATIONS[name]
-    assert sigma.fn(z).dtype == np.float32 and sigma.prime(z).dtype == np.float32
+    # softmax's σ' is its Jacobian (it has no elementwise prime)
+    slope = sigma.jacobian(z) if name in OUTPUT_ONLY else sigma.prime(z)
+    assert sigma.fn(z).dtype == np.float32 and slope.dtype == np.float32
 
 
 def test_the_cross_entropy_cost_reads_the_output_layer() -> None:
