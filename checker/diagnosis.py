@@ -53,7 +53,7 @@ def diagnose_sample(
     the precision the implementation computed in (its results' dtype): the error model's ε.
     """
     ref = backprop(arch, params, x, y)
-    scales = error_scales(arch, params, Batch(x, y), np.float64)
+    scales = error_scales(arch, params, Batch(x, y), np.float64, numerical=False)
     a = feedforward(params, arch.sigmas, x).activations
     L = arch.depth
     for l in range(L, 1, -1):  # noqa: E741 — the book's layer index
@@ -97,7 +97,7 @@ def diagnose_update(
     ``dtype``'s precision (the coarser of the parameters' it left and its backprop's)."""
     want = update_mini_batch_per_sample(arch, params, batch.x, batch.y, step)
     grads = backprop(arch, params, batch.x, batch.y)
-    scales = error_scales(arch, params, batch, np.float64)
+    scales = error_scales(arch, params, batch, np.float64, numerical=False)
     how = f"m={arch.batch}, η={step.eta:g}" + (
         f", λ={step.lmbda:g}, n={step.n}" if step.lmbda else ""
     )
@@ -144,7 +144,7 @@ def diagnose_total_cost(
     all in one go (one round trip to the implementation's process).
     """
     grads = backprop(arch, params, batch.x, batch.y)
-    scales = error_scales(arch, params, batch, np.float64)
+    scales = error_scales(arch, params, batch, np.float64, numerical=False)
     plan = [
         (
             lam,

@@ -112,7 +112,7 @@ def step_error_scales(case: TrainingCase, dtype: Any) -> tuple[ErrorScales, ...]
     """The running rounding bounds of every step t = 1…k: at the reference's θ_{t−1}, batch t."""
     data = case.data()
     return tuple(
-        error_scales(case.arch, theta, Batch(data.x[:, b], data.y[:, b]), dtype)
+        error_scales(case.arch, theta, Batch(data.x[:, b], data.y[:, b]), dtype, numerical=False)
         for theta, b in zip(reference_run(case)[:-1], case.order(), strict=True)
     )
 

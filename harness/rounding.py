@@ -89,10 +89,18 @@ class ErrorScales:
 
 
 def error_scales(
-    arch: Architecture, params: Params, batch: Batch, dtype: Any, step: float = FD_STEP
+    arch: Architecture,
+    params: Params,
+    batch: Batch,
+    dtype: Any,
+    step: float = FD_STEP,
+    *,
+    numerical: bool = True,
 ) -> ErrorScales:
     """B, R and F of every quantity of every layer (module docstring), from the reference's own
-    numbers in float64; ``dtype`` (the reference's) sets the underflow unit ``tiny``."""
+    numbers in float64; ``dtype`` (the reference's) sets the underflow unit ``tiny``. With
+    ``numerical=False``, B (and its 2-norms) alone: the finite-difference and complex-step parts
+    (R, F, U) serve only the gate's numerical oracles, and F's Taylor jet is most of the cost."""
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)
@@ -148,6 +156,8 @@ def error_scales(
         rounding["nabla_w", layer] = float(weight.max() + m * tiny)
         rounding_norm["nabla_b", layer] = float(np.linalg.norm(bias + m * tiny))
         rounding_norm["nabla_w", layer] = float(np.linalg.norm(weight + m * tiny))
+    if not numerical:
+        return ErrorScales(rounding, {}, {}, rounding_norm)
 
     # FD rounding: a difference at layer l re-runs l…L, R_x = Σ_k Σ_j |δ^{x,k}_j| λ^{x,k}_j + …
     cost_part = cost.cost_rounding(out)
