@@ -5,9 +5,9 @@ parameters and samples.
 constructs ``Class(sizes)`` (or ``Class(sizes, cost=QuadraticCost)`` / ``cost=CrossEntropyCost``
 when the constructor takes a cost), overwrites ``weights`` and ``biases`` with a case's seeded
 parameters, and calls ``backprop(x, y)``, ``update_mini_batch`` and ``total_cost``. What comes back
-is checked here for form — a pair of lists, one array per layer 2…L of the right shape, all
-finite — before any number is compared; a wrong form, or an exception, is raised as an
-:class:`ImplementationError` naming what was expected. Nothing of the learner's runs here.
+is checked for form by :mod:`checker.replies` before any number is compared; a wrong form, or an
+exception, is raised as an :class:`ImplementationError` naming what was expected. Nothing of the
+learner's runs here.
 
 Softmax (book ch. 3): a class that takes a cost and whose module (or a base's) defines
 ``LogLikelihoodCost``, the book's name, is also constructed with ``cost=LogLikelihoodCost`` on
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from checker.load import check_spec_form, split_spec
+from checker.replies import Received, malformed, text
 from checker.sandbox import Child, Limits
 from checker.verdict import Finding, ImplementationError
 from reference import Architecture, Params, Step
@@ -47,14 +48,6 @@ NETWORK, NETWORK2 = (
     "update_mini_batch(mini_batch, eta, lmbda, n)",
 )
 TOTAL_COST = "total_cost(data, lmbda)"
-
-
-@dataclass(frozen=True)
-class Received:
-    """A reply's arrays with its description of what the learner returned."""
-
-    node: Any
-    arrays: list[np.ndarray[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -90,9 +83,9 @@ class Implementation:
             reply, _ = child.request({"op": "load", "path": str(path.resolve()), "name": name})
             error = reply.get("error")
             if error is not None:
-                raise ImplementationError(Finding("LOAD", _text(error, "text")))
+                raise ImplementationError(Finding("LOAD", text(error, "text")))
             impl = cls(spec, child)
-            impl.name = _text(reply, "name")
+            impl.name = text(reply, "name")
             impl.takes_cost = reply.get("takes_cost") is True
             impl.cost_classes = tuple(_strings(reply.get("cost_classes")))
             impl.methods = tuple(_strings(reply.get("methods")))
@@ -158,7 +151,7 @@ class Implementation:
         signatures = reply.get("signatures")
         results = reply.get("results")
         if not isinstance(results, list) or len(results) > len(samples):
-            raise _malformed("backprop")
+            raise malformed("backprop")
         found = forms(signatures if isinstance(signatures, dict) else {})
         return found, [Received(r, got) for r in results], error
 
@@ -183,12 +176,12 @@ class Implementation:
         reply, _ = self.child.request(header, arrays)
         values = reply.get("values")
         if not isinstance(values, list) or len(values) > len(evals):
-            raise _malformed("total_cost")
+            raise malformed("total_cost")
         costs = []
         for value, (_, _, _, _, lmbda) in zip(values, evals, strict=False):
             number = value.get("number") if isinstance(value, dict) else None
             if not isinstance(number, float | int):
-                kind = _text(value, "kind") if isinstance(value, dict) else "something else"
+                kind = text(value, "kind") if isinstance(value, dict) else "something else"
                 raise ImplementationError(
                     Finding("INTERFACE", f"total_cost returned {kind}, expected a number")
                 )
@@ -199,7 +192,7 @@ class Implementation:
             costs.append(float(number))
         _raise(reply, {}, "CRASH")
         if len(costs) != len(evals):
-            raise _malformed("total_cost")
+            raise malformed("total_cost")
         return costs
 
 
@@ -219,7 +212,7 @@ def forms(signatures: dict[str, Any]) -> Forms:
             update = NETWORK
         else:
             note = (
-                f"update_mini_batch{_text(sig, 'text')} is not the book's {NETWORK} or "
+                f"update_mini_batch{text(sig, 'text')} is not the book's {NETWORK} or "
                 f"{NETWORK2}: not checked"
             )
             notes.append(note)
@@ -232,179 +225,10 @@ def forms(signatures: dict[str, Any]) -> Forms:
         accepts = sig.get("accepts")
         total = not isinstance(accepts, list) or 2 in accepts
         if not total:
-            note = f"total_cost{_text(sig, 'text')} is not the book's {TOTAL_COST}: not checked"
+            note = f"total_cost{text(sig, 'text')} is not the book's {TOTAL_COST}: not checked"
             notes.append(note)
             mismatches.append(note)
     return Forms(update, total, tuple(notes), tuple(mismatches))
-
-
-# --- the form of what came back --------------------------------------------------------------
-
-
-def pair(
-    arch: Architecture, got: Received, swapped: bool = False
-) -> tuple[list[Array], list[Array], str]:
-    """backprop's result as (nabla_b, nabla_w) float64 arrays, and the float dtype it came in;
-    ``swapped``: read it as (nabla_w, nabla_b)."""
-    node = got.node
-    if not isinstance(node, dict):
-        raise _malformed("backprop")
-    if "kind" in node:
-        raise ImplementationError(
-            Finding(
-                "INTERFACE",
-                f"backprop(x, y) returned {_text(node, 'kind')}, "
-                "expected a pair (nabla_b, nabla_w)",
-            )
-        )
-    if node.get("two_arrays"):
-        raise ImplementationError(
-            Finding(
-                "INTERFACE",
-                "backprop(x, y) returned two arrays, expected (nabla_b, nabla_w): two lists "
-                f"of one array per layer 2…{arch.depth}",
-            )
-        )
-    halves = node.get("pair")
-    if not isinstance(halves, list) or len(halves) != 2:
-        raise _malformed("backprop")
-    b_node, w_node = (halves[1], halves[0]) if swapped else (halves[0], halves[1])
-    where = "from backprop(x, y)"
-    nabla_b, b_dtype = arrays(arch, Received(b_node, got.arrays), "nabla_b", where, biases=True)
-    nabla_w, w_dtype = arrays(arch, Received(w_node, got.arrays), "nabla_w", where, biases=False)
-    return nabla_b, nabla_w, coarsest(b_dtype, w_dtype)
-
-
-def swapped_fits(arch: Architecture, got: Received) -> bool:
-    """Whether backprop's pair has the shapes of (nabla_w, nabla_b): the book's pair reversed."""
-    node = got.node
-    halves = node.get("pair") if isinstance(node, dict) else None
-    if not isinstance(halves, list) or len(halves) != 2:
-        return False
-    return _shapes(arch, halves[0], got.arrays, biases=False) and _shapes(
-        arch, halves[1], got.arrays, biases=True
-    )
-
-
-def arrays(
-    arch: Architecture, got: Received, name: str, where: str, *, biases: bool
-) -> tuple[list[Array], str]:
-    """A list of arrays, one per layer 2…L of the shapes the architecture gives, as float64, and
-    the float dtype it came in; not a list → INTERFACE, wrong count → SHAPE, wrong shape → SHAPE at
-    that layer, NaN/Inf → NONFINITE there (the layer nearest the output first, as backprop goes).
-    """
-    count, node = arch.depth - 1, got.node
-    if not isinstance(node, dict):
-        raise _malformed(name)
-    if "kind" in node:
-        raise ImplementationError(
-            Finding(
-                "INTERFACE",
-                f"{name} {where} is {_text(node, 'kind')}, expected a list of "
-                f"{count} arrays (layers 2…{arch.depth})",
-            )
-        )
-    items = node.get("items")
-    if not isinstance(items, list):
-        raise _malformed(name)
-    if len(items) != count:
-        raise ImplementationError(
-            Finding(
-                "SHAPE",
-                f"{name} {where} has {len(items)} arrays, expected {count}, one "
-                f"per layer 2…{arch.depth} of {arch.id.split('_')[0]}",
-            )
-        )
-    found: dict[int, Array] = {}
-    dtypes = []
-    for layer, item in reversed(list(zip(range(2, arch.depth + 1), items, strict=True))):
-        want = _want(arch, layer, biases)
-        if not isinstance(item, dict):
-            raise _malformed(name)
-        if "kind" in item:
-            raise ImplementationError(
-                Finding(
-                    "INTERFACE",
-                    f"{name} of layer {layer} {where} is {_text(item, 'kind')}, "
-                    f"expected an array of shape {want}",
-                    layer,
-                )
-            )
-        shape = _shape(item, got.arrays)
-        if "array" not in item and shape == want:  # sent by its shape alone: it is oversized
-            raise _malformed(name)
-        if shape != want:
-            raise ImplementationError(
-                Finding(
-                    "SHAPE",
-                    f"{name} of layer {layer} {where} has shape {shape}, expected {want}",
-                    layer,
-                )
-            )
-        received = got.arrays[item["array"]]
-        dtypes.append(str(received.dtype))
-        array = np.asarray(received, dtype=np.float64)
-        bad = np.argwhere(~np.isfinite(array))
-        if len(bad):
-            at = tuple(int(i) for i in bad[0])
-            raise ImplementationError(
-                Finding(
-                    "NONFINITE",
-                    f"{name} of layer {layer} {where} has {array[at]} at "
-                    f"{at} ({len(bad)} of {array.size} elements not finite)",
-                    layer,
-                    at,
-                )
-            )
-        found[layer] = array
-    return [found[layer] for layer in range(2, arch.depth + 1)], coarsest(*dtypes)
-
-
-def coarsest(*dtypes: str) -> str:
-    """The float dtype with the largest ε among these (integers count as float64)."""
-    floats = [np.dtype(d) for d in dtypes if np.dtype(d).kind == "f"]
-    return str(max(floats, key=lambda d: np.finfo(d).eps, default=np.dtype(np.float64)))
-
-
-def to_params(
-    arch: Architecture, weights: Received, biases: Received, where: str
-) -> tuple[Params, str]:
-    """The network's weights and biases after an update, checked like backprop's lists."""
-    w, w_dtype = arrays(arch, weights, "weights", where, biases=False)
-    b, b_dtype = arrays(arch, biases, "biases", where, biases=True)
-    return Params(tuple(w), tuple(b)), coarsest(w_dtype, b_dtype)
-
-
-def _want(arch: Architecture, layer: int, biases: bool) -> tuple[int, int]:
-    sizes = arch.sizes
-    return (sizes[layer - 1], 1) if biases else (sizes[layer - 1], sizes[layer - 2])
-
-
-def _shape(item: dict[str, Any], received: list[np.ndarray[Any, Any]]) -> tuple[int, ...]:
-    if "array" not in item:
-        shape = item.get("shape")
-        if not isinstance(shape, list) or not all(isinstance(n, int) for n in shape):
-            raise _malformed("an array")
-        return tuple(shape)
-    index = item.get("array")
-    if not isinstance(index, int) or not 0 <= index < len(received):
-        raise _malformed("an array")
-    return tuple(received[index].shape)
-
-
-def _shapes(arch: Architecture, node: Any, received: list[Any], *, biases: bool) -> bool:
-    items = node.get("items") if isinstance(node, dict) else None
-    if not isinstance(items, list) or len(items) != arch.depth - 1:
-        return False
-    for layer, item in zip(range(2, arch.depth + 1), items, strict=True):
-        if not isinstance(item, dict) or "kind" in item:
-            return False
-        try:
-            if _shape(item, received) != _want(arch, layer, biases):
-                return False
-        except ImplementationError:
-            return False
-    return True
 
 
 def _error(
@@ -415,8 +239,8 @@ def _error(
     if error is None:
         return None
     if not isinstance(error, dict):
-        return _malformed("an error")
-    call = _text(error, "call")
+        return malformed("an error")
+    call = text(error, "call")
     call = calls.get(call, call)
     found = error.get("label")
     if found == "MEMORY":
@@ -427,24 +251,13 @@ def _error(
         )
     if found not in ("CRASH", "INTERFACE"):
         found = label
-    return ImplementationError(Finding(str(found), f"{call} raised {_text(error, 'text')}"))
+    return ImplementationError(Finding(str(found), f"{call} raised {text(error, 'text')}"))
 
 
 def _raise(reply: dict[str, Any], calls: dict[str, str], label: str) -> None:
     error = _error(reply, calls, label)
     if error is not None:
         raise error
-
-
-def _malformed(what: str) -> ImplementationError:
-    return ImplementationError(
-        Finding("CRASH", f"the checked process sent a malformed reply ({what})")
-    )
-
-
-def _text(node: Any, key: str) -> str:
-    value = node.get(key) if isinstance(node, dict) else None
-    return value[:600] if isinstance(value, str) else "?"
 
 
 def _strings(value: Any) -> list[str]:

@@ -17,17 +17,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from checker.adapter import (
-    NETWORK2,
-    Implementation,
-    Received,
-    coarsest,
-    pair,
-    swapped_fits,
-    to_params,
-)
+from checker.adapter import NETWORK2, Implementation
 from checker.architectures import sigmoid_architectures
 from checker.diagnosis import diagnose_sample, diagnose_total_cost, diagnose_update
+from checker.replies import Received, coarsest, pair, swapped_fits, to_params
 from checker.sandbox import Limits
 from checker.verdict import CaseVerdict, Finding, ImplementationError, Verdict
 from reference import Architecture, Params, Step, make_case
