@@ -164,8 +164,10 @@ def delta_norms(
         ax.plot(layers, norms, "o-", color="black", lw=1.8, label="‖δˡ‖/√m, reference")
         for colour, (oracle, errs) in zip(ORACLE_COLOURS * 4, sorted(errors.items()), strict=False):
             ax.plot(layers, errs, ".--", color=colour, lw=1, label=f"max |Δδˡ|, {oracle}")
-        ax.set_yscale("log", nonpositive="mask")
-        _plain_log_labels(ax.yaxis)
+        values = [*norms, *(e for errs in errors.values() for e in errs)]
+        if any(v > 0 for v in values):  # a net whose every δ is exactly 0 has no log axis
+            ax.set_yscale("log", nonpositive="mask")
+            _plain_log_labels(ax.yaxis)
         ax.set_xticks(list(layers))
         ax.set_xlabel("layer l (input = 1, output = L)")
         ax.set_title("‖δˡ‖ going back through the net", loc="left")

@@ -275,3 +275,12 @@ def test_a_softmax_architecture_is_shown_like_any_other():
     shown = section(page, arch.id)
     assert "tanh, softmax" in shown and "log_likelihood" in shown
     assert shown.count('<figure class="heatmap">') == 1
+
+
+def test_a_net_whose_every_delta_is_zero_gets_its_norm_plot_without_a_warning():
+    # (1, 1, 1, 1) with weights ×30: every σ' rounds to 0, so ‖δ^l‖ and every |Δδ^l| are 0; a log
+    # axis warns there, and the suite turns warnings into errors
+    from harness import report_plots
+
+    svg = report_plots.delta_norms([2, 3, 4], [0.0, 0.0, 0.0], {"torch": [0.0, 0.0, 0.0]}, "z")
+    assert "<svg" in svg
