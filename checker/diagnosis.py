@@ -27,7 +27,15 @@ from harness.compare import Comparison, compare, scale
 from harness.rounding import ErrorScales, error_scales
 from harness.tolerances import sgd_step_allowed
 from oracles.finite_diff import FD_STEP
-from reference import Architecture, Batch, Params, Step, backprop, update_mini_batch_per_sample
+from reference import (
+    Architecture,
+    Batch,
+    Gradients,
+    Params,
+    Step,
+    backprop,
+    update_mini_batch_per_sample,
+)
 from reference.forward import feedforward
 from reference.layers import at_layer
 from reference.types import Array
@@ -84,6 +92,16 @@ def diagnose_sample(
     return None
 
 
+def batch_reference(
+    arch: Architecture, params: Params, batch: Batch
+) -> tuple[Gradients, ErrorScales]:
+    """The reference's mini-batch gradients and their running bound B: what the SGD check and the
+    total_cost check both judge by, computed once per case."""
+    return backprop(arch, params, batch.x, batch.y), error_scales(
+        arch, params, batch, np.float64, numerical=False
+    )
+
+
 def diagnose_update(
     arch: Architecture,
     params: Params,
@@ -91,13 +109,13 @@ def diagnose_update(
     step: Step,
     form: str,
     new: Params,
+    reference: tuple[Gradients, ErrorScales],
     dtype: Any = np.float64,
 ) -> Finding | None:
     """SGD: the parameters after one ``update_mini_batch`` against the reference's step, at
     ``dtype``'s precision (the coarser of the parameters' it left and its backprop's)."""
     want = update_mini_batch_per_sample(arch, params, batch.x, batch.y, step)
-    grads = backprop(arch, params, batch.x, batch.y)
-    scales = error_scales(arch, params, batch, np.float64, numerical=False)
+    grads, scales = reference
     how = f"m={arch.batch}, η={step.eta:g}" + (
         f", λ={step.lmbda:g}, n={step.n}" if step.lmbda else ""
     )
@@ -135,6 +153,7 @@ def diagnose_total_cost(
     batch: Batch,
     total_costs: Callable[[list[Evaluation]], list[float]],
     lmbda: float,
+    reference: tuple[Gradients, ErrorScales],
 ) -> Finding | None:
     """COST: total_cost's central-difference slopes against ∂C/∂w + (λ/n)w and ∂C/∂b.
 
@@ -143,8 +162,7 @@ def diagnose_total_cost(
     ``total_costs`` evaluates ``total_cost(data, λ)`` at ``params`` nudged as each evaluation says,
     all in one go (one round trip to the implementation's process).
     """
-    grads = backprop(arch, params, batch.x, batch.y)
-    scales = error_scales(arch, params, batch, np.float64, numerical=False)
+    grads, scales = reference
     plan = [
         (
             lam,

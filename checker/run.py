@@ -12,6 +12,7 @@ worker ends the implementation's run: its later cases are counted as not run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,7 +20,12 @@ import numpy as np
 
 from checker.adapter import NETWORK2, Implementation
 from checker.architectures import sigmoid_architectures
-from checker.diagnosis import diagnose_sample, diagnose_total_cost, diagnose_update
+from checker.diagnosis import (
+    batch_reference,
+    diagnose_sample,
+    diagnose_total_cost,
+    diagnose_update,
+)
 from checker.replies import Received, coarsest, pair, swapped_fits, to_params
 from checker.sandbox import Limits
 from checker.verdict import CaseVerdict, Finding, ImplementationError, Verdict
@@ -75,6 +81,8 @@ def _check_case(impl: Implementation, arch: Architecture, strict: bool, state: _
     if error is not None:
         raise ImplementationError(_at_sample(error.finding, len(results), arch.batch))
     state.checked.append("backprop")
+    # the SGD and total_cost checks judge by the same mini-batch gradients and bound: once
+    reference = functools.cache(lambda: batch_reference(arch, params, batch))
     if strict and forms.mismatches:
         raise ImplementationError(Finding("INTERFACE", f"{forms.mismatches[0]} (--strict)"))
     if forms.update is not None:
@@ -83,7 +91,9 @@ def _check_case(impl: Implementation, arch: Architecture, strict: bool, state: _
         new, dtype = to_params(arch, weights, biases, f"after {forms.update}")
         # a step taken with float32 gradients is float32-accurate, whatever dtype it is kept in
         update_dtype = np.dtype(coarsest(dtype, state.precision))
-        finding = diagnose_update(arch, params, batch, step, forms.update, new, update_dtype)
+        finding = diagnose_update(
+            arch, params, batch, step, forms.update, new, reference(), update_dtype
+        )
         if finding is not None:
             raise ImplementationError(finding)
         state.checked.append("update_mini_batch")
@@ -93,7 +103,7 @@ def _check_case(impl: Implementation, arch: Architecture, strict: bool, state: _
         def total_costs(evals: list[tuple[str, int, tuple[int, ...], float, float]]) -> list[float]:
             return impl.total_costs(params, data, [list(e) for e in evals])
 
-        finding = diagnose_total_cost(arch, params, batch, total_costs, STEP.lmbda)
+        finding = diagnose_total_cost(arch, params, batch, total_costs, STEP.lmbda, reference())
         if finding is not None:
             raise ImplementationError(finding)
         state.checked.append("total_cost")
