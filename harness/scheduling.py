@@ -15,6 +15,11 @@ controller, which on a small machine competes with the workers for the cores:
   controller between groups. Here a worker holds :data:`UNITS_IN_FLIGHT` groups: the one it runs
   and the next, already sent.
 
+- a group is read from the test's node id: xdist's ``@group`` suffix where the worker could add
+  it (pytest before 9.2), else the gate's architecture (:func:`harness.gate_ids.architecture_of`).
+  On pytest 9.2 xdist's suffix is gone (pytest-xdist issue 1386) and every test was its own
+  group: each worker built every architecture's case and ran every oracle on it, twice the work.
+
 Nothing else changes: the same groups, each run whole on one worker, every test once.
 """
 
@@ -23,6 +28,8 @@ from __future__ import annotations
 from typing import Any
 
 from xdist.scheduler import LoadGroupScheduling
+
+from harness.gate_ids import architecture_of
 
 #: Groups a worker holds at once: the one it is running and the next (sent ahead).
 UNITS_IN_FLIGHT = 2
@@ -34,6 +41,13 @@ class GroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist ships
     def __init__(self, config: Any, log: Any = None) -> None:
         super().__init__(config, log)
         self._index: dict[Any, dict[str, int]] = {}
+
+    def _split_scope(self, nodeid: str) -> str:
+        """The group of a test: its ``xdist_group`` where xdist could name it in the node id,
+        else its architecture if it is a gate test, else the test alone."""
+        if nodeid.rfind("@") > nodeid.rfind("]"):
+            return str(super()._split_scope(nodeid))
+        return architecture_of(nodeid) or nodeid
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         nodeid = self.registered_collections[node][item_index]

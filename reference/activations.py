@@ -44,9 +44,24 @@ class Sigmoid:
     name: str = "sigmoid"
 
     def fn(self, z: Array) -> Array:
-        # e = exp(−|z|) never overflows; σ(z) = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0,
-        # whose numerator max(sign z, e) is, without a branch per element. Two new arrays, the
-        # rest in place: five passes over memory besides exp's, no temporaries (z: an array).
+        # 1/(1 + e^{−z}) is accurate to a few ulps for every z (1 + e^{−z} ≥ 1: no cancellation)
+        # in four passes over memory, each in place after the first. Only where e^{−z} overflows
+        # (z < −709.78 in float64) would it give 0 for σ(z) = e^z, a subnormal: then, and only
+        # then, the branch form below. (It took twice as long on the book's layers.)
+        s = np.negative(z)
+        with np.errstate(over="raise"):
+            try:
+                np.exp(s, out=s)
+            except FloatingPointError:
+                return self.fn_branchwise(z)
+        s += 1.0
+        np.reciprocal(s, out=s)
+        return s
+
+    @staticmethod
+    def fn_branchwise(z: Array) -> Array:
+        """σ(z) as 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0, with e = exp(−|z|) ≤ 1."""
+        # The numerator max(sign z, e) is 1 or e without a branch per element.
         e = np.copysign(z, -1.0)  # −|z|
         np.exp(e, out=e)
         s = np.sign(z)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from reference.activations import ACTIVATIONS, OUTPUT_ONLY
+from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Sigmoid
 from reference.costs import COSTS
 from reference.equations import (
     backpropagate_error,
@@ -101,6 +102,28 @@ def test_activation_and_derivative_at_known_points(name, z, value, slope):
 def test_sigmoid_never_overflows_and_saturates_exactly():
     z = np.array([[-1000.0, 1000.0]])
     np.testing.assert_array_equal(ACTIVATIONS["sigmoid"].fn(z), [[0.0, 1.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_keeps_subnormal_values_where_its_quotient_form_would_overflow(dtype):
+    """σ(z) = e^z/(1 + e^z) is a subnormal just below where e^{−z} overflows (−709.78 in
+    float64, −88.72 in float32): 1/(1 + e^{−z}) would give 0 there, and warn."""
+    tiny = np.finfo(dtype).tiny
+    z = np.log(np.array([[tiny / 4, tiny / 64]], dtype=np.float64)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning
+        a = ACTIVATIONS["sigmoid"].fn(z)
+    assert a.dtype == dtype
+    np.testing.assert_allclose(a, np.exp(z.astype(np.float64)), rtol=0.05)  # subnormal precision
+    assert np.all((a > 0) & (a < tiny))
+
+
+def test_sigmoid_quotient_and_branch_forms_agree_within_two_ulps():
+    """The fast quotient 1/(1 + e^{−z}) against the branch form, over the whole finite range."""
+    z = np.linspace(-700.0, 40.0, 20_001)
+    fast, branchwise = ACTIVATIONS["sigmoid"].fn(z), Sigmoid.fn_branchwise(z)
+    np.testing.assert_allclose(fast, branchwise, rtol=2 * np.finfo(np.float64).eps, atol=0)
+    assert np.array_equal(fast[z >= 0], branchwise[z >= 0])  # the same operations there
 
 
 def test_quadratic_cost_and_its_bp1():

@@ -18,6 +18,7 @@ from harness.cases import (
     compare_one,
     oracle_output,
 )
+from harness.gate_ids import comparison_id, malformed_id
 from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles
 from harness.recording import record
 from oracles import NotApplicable
@@ -34,7 +35,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             if arch.problems():  # a malformed entry: one case that fails with the reason
                 params.append(
                     pytest.param(
-                        (arch, oracle, "all", 0), marks=group, id=f"{arch.id}-{oracle}-malformed"
+                        (arch, oracle, "all", 0), marks=group, id=malformed_id(arch.id, oracle)
                     )
                 )
                 continue
@@ -44,7 +45,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                         pytest.param(
                             (arch, oracle, quantity, layer),
                             marks=group,
-                            id=f"{arch.id}-{oracle}-{quantity}-layer{layer}",
+                            id=comparison_id(arch.id, oracle, quantity, layer),
                         )
                     )
     metafunc.parametrize("gate_item", params)

@@ -64,3 +64,40 @@ def test_auto_runs_in_one_process_on_two_cores_and_keeps_a_core_for_the_controll
         monkeypatch.setattr(pytest_plugin.os, "cpu_count", lambda cores=cores: cores)
         config = pytester.parseconfig("-p", "harness.pytest_plugin", "-n", "auto")
         assert config.hook.pytest_xdist_auto_num_workers(config=config) == workers, cores
+
+
+def test_the_gate_sends_each_architecture_whole_to_one_worker():
+    """A real ``-n 2 --dist loadgroup`` gate run: every comparison of an architecture runs on the
+    worker that built its case. (On pytest 9.2, xdist's own grouping silently stopped, and both
+    workers built every architecture: harness.gate_ids.)"""
+    import subprocess
+    import sys
+    from collections import defaultdict
+
+    from harness.gate_ids import architecture_of
+
+    command = [sys.executable, "-m", "pytest", "tests/test_gate.py", "-v", "-p", "no:cacheprovider"]
+    command += ["-n", "2", "--dist", "loadgroup", "--oracle", "torch", "-k", "_m2_ or _m3_"]
+    out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    workers = defaultdict(set)
+    for line in out.splitlines():  # "[gw0] [ 10%] PASSED tests/test_gate.py::test_…[…]"
+        if line.startswith("[gw") and "tests/test_gate.py::" in line:
+            nodeid = line.split()[-1]
+            workers[architecture_of(nodeid)].add(line.split()[0])
+    assert None not in workers, "a gate test id the scheduler cannot read"
+    assert len(workers) >= 3, out[-2000:]
+    assert all(len(w) == 1 for w in workers.values()), dict(workers)
+
+
+def test_an_architecture_is_read_back_from_every_gate_test_id():
+    from harness.architectures import CURATED
+    from harness.gate_ids import architecture_of, comparison_id, malformed_id
+
+    def node(param_id: str) -> str:
+        return f"tests/test_gate.py::test_oracle_agrees_with_reference[{param_id}]"
+
+    for arch in CURATED:
+        for oracle in ("torch", "forward_mode", "complex_step"):
+            assert architecture_of(node(comparison_id(arch.id, oracle, "nabla_w", 12))) == arch.id
+            assert architecture_of(node(malformed_id(arch.id, oracle))) == arch.id
+    assert architecture_of("tests/test_training.py::test_drift[tiny-sgd]") is None
