@@ -23,13 +23,15 @@ from harness.architectures import CURATED, random_architectures
 from harness.options import GROUP, add_case_options, check_case_options
 from harness.recording import PROPERTY, RECORDER
 from harness.records import read_records
+from harness.report_batching import install_in_controller, install_in_worker
 from harness.summary import summary_table
 from oracles import ORACLES
 from reference import Architecture
 
 GATE_MARK = "gate"
-#: xdist worker input naming the spool folder; worker output with its collection counts.
-SPOOL, COUNTS = "crossval_spool", "crossval_counts"
+#: xdist worker input naming the spool folder; worker output with its collection counts, and
+#: with how many batches of messages it sent (harness.report_batching).
+SPOOL, COUNTS, BATCHES = "crossval_spool", "crossval_counts", "crossval_batches"
 #: How many tests the run collected before a shard was picked from them (pytest-split).
 COLLECTED = pytest.StashKey[int]()
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -179,6 +181,8 @@ class Recorder:
         self.counts: dict[str, int] = {}  # tests collected (before a shard is picked), selected
         self.spool_dir: Path | None = None  # the controller's: where the workers spool
         self.spool: TextIO | None = None  # a worker's own spool file
+        self.batcher = install_in_worker(config)  # a worker's messages, batched
+        self.batches = 0  # the controller's count of batches its workers sent
         workerinput = getattr(config, "workerinput", None)
         if workerinput is not None and workerinput.get(SPOOL):
             path = Path(workerinput[SPOOL]) / f"{workerinput['workerid']}.jsonl"
@@ -197,11 +201,14 @@ class Recorder:
         if self.spool_dir is None:
             self.spool_dir = Path(tempfile.mkdtemp(prefix="crossval-spool-"))
         node.workerinput[SPOOL] = str(self.spool_dir)
+        install_in_controller(node)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """xdist (controller): a worker's collection counts (all workers collect alike)."""
-        self.counts = getattr(node, "workeroutput", {}).get(COUNTS, self.counts)
+        output = getattr(node, "workeroutput", {})
+        self.counts = output.get(COUNTS, self.counts)
+        self.batches += output.get(BATCHES, 0)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.counts = {
@@ -238,6 +245,9 @@ class Recorder:
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:  # an xdist worker: its records are spooled already
             workeroutput[COUNTS] = self.counts
+            if self.batcher is not None:
+                self.batcher.flush()
+                workeroutput[BATCHES] = self.batcher.batches
             if self.spool is not None:
                 self.spool.close()
             return
@@ -266,6 +276,11 @@ class Recorder:
         terminalreporter.write_line(
             f"cross-validation gate: {self.gate_count} comparisons, {self.gate_passed} passed, "
             f"{self.gate_failed} failed, {self.gate_skipped} not applicable"
+            + (
+                f"; xdist workers sent their reports in {self.batches} batches"
+                if self.batches
+                else ""
+            )
         )
         if self.records:
             terminalreporter.write_line(summary_table(read_records(r for _, r in self.records)))

@@ -78,12 +78,16 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     deltas, nabla_b, nabla_w = [], [], []
     for i, z0 in enumerate(zs):
         n, n_prev = z0.shape[0], acts[i].shape[0]
-        per_row = pushed(i, torch.arange(n), torch.ones((n, m), dtype=torch.float64))
-        deltas.append(per_row)  # row j of every sample moved by 1: sample x's output is δ^{x,l}_j
-        nabla_b.append(per_row.sum(dim=1, keepdim=True) / m)
-        # tangent p = (j, k): row j of sample x moved by a^{x,l−1}_k
+        # The layer's tangents, pushed together: first p = j, row j of every sample moved by 1
+        # (sample x's output is δ^{x,l}_j); then p = (j, k), row j of sample x moved by a^{x,l−1}_k.
         j, k = torch.arange(n).repeat_interleave(n_prev), torch.arange(n_prev).repeat(n)
-        nabla_w.append((pushed(i, j, acts[i][k]).sum(dim=1) / m).reshape(n, n_prev))
+        rows = torch.cat((torch.arange(n), j))
+        directions = torch.cat((torch.ones((n, m), dtype=torch.float64), acts[i][k]))
+        out = pushed(i, rows, directions)
+        per_row, per_weight = out[:n], out[n:]
+        deltas.append(per_row)
+        nabla_b.append(per_row.sum(dim=1, keepdim=True) / m)
+        nabla_w.append((per_weight.sum(dim=1) / m).reshape(n, n_prev))
     return Gradients.from_lists(
         [d.numpy() for d in deltas], [b.numpy() for b in nabla_b], [w.numpy() for w in nabla_w]
     )

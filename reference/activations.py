@@ -125,7 +125,7 @@ class Softplus:
     name: str = "softplus"
 
     def fn(self, z: Array) -> Array:
-        return np.logaddexp(0.0, z).astype(z.dtype)
+        return np.logaddexp(0.0, z).astype(z.dtype, copy=False)  # a float32 z stays float32
 
     def prime(self, z: Array, a: Array | None = None) -> Array:
         return Sigmoid().fn(z)

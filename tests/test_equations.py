@@ -118,6 +118,17 @@ def test_sigmoid_keeps_subnormal_values_where_its_quotient_form_would_overflow(d
     assert np.all((a > 0) & (a < tiny))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softplus_is_numpys_logaddexp_in_the_input_dtype_and_never_overflows(dtype):
+    z = np.concatenate([np.linspace(-800.0, 800.0, 20_001), [0.0, -0.0, 1e-300]]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = ACTIVATIONS["softplus"].fn(z)
+    assert a.dtype == dtype
+    np.testing.assert_array_equal(a, np.logaddexp(0.0, z))
+    assert a[-1] == np.log(2.0).astype(dtype) and np.all(a >= 0)
+
+
 def test_sigmoid_quotient_and_branch_forms_agree_within_two_ulps():
     """The fast quotient 1/(1 + e^{−z}) against the branch form, over the whole finite range."""
     z = np.linspace(-700.0, 40.0, 20_001)

@@ -83,3 +83,16 @@ def test_a_case_whose_reference_overflows_fails_alone_in_one_line(pytester):
     result.stdout.fnmatch_lines(
         ["*2-2_identity_quadratic_m1_s0_x1e+200: the reference in float64 failed*overflow*"]
     )
+
+
+def test_the_floor_profile_times_every_comparison_the_gate_makes():
+    """benchmarks.floor (measure 7's profile) makes the gate's comparisons, every one, per part."""
+    from benchmarks import floor
+    from harness.architectures import random_architectures
+    from oracles import ORACLES
+
+    work = floor.own_work(2, seed=7)
+    nets = random_architectures(2, 7)
+    assert work.architectures == 2
+    assert work.comparisons == sum(len(ORACLES) * 3 * (a.depth - 1) for a in nets)
+    assert set(work.seconds) == set(floor.PARTS) and work.seconds["case"] > 0

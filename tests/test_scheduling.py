@@ -68,8 +68,9 @@ def test_auto_runs_in_one_process_on_two_cores_and_keeps_a_core_for_the_controll
 
 def test_the_gate_sends_each_architecture_whole_to_one_worker():
     """A real ``-n 2 --dist loadgroup`` gate run: every comparison of an architecture runs on the
-    worker that built its case. (On pytest 9.2, xdist's own grouping silently stopped, and both
-    workers built every architecture: harness.gate_ids.)"""
+    worker that built its case (on pytest 9.2, xdist's own grouping silently stopped, and both
+    workers built every architecture: harness.gate_ids), and the workers' reports come in
+    batches."""
     import subprocess
     import sys
     from collections import defaultdict
@@ -87,6 +88,7 @@ def test_the_gate_sends_each_architecture_whole_to_one_worker():
     assert None not in workers, "a gate test id the scheduler cannot read"
     assert len(workers) >= 3, out[-2000:]
     assert all(len(w) == 1 for w in workers.values()), dict(workers)
+    assert "xdist workers sent their reports in" in out  # in batches (harness.report_batching)
 
 
 def test_an_architecture_is_read_back_from_every_gate_test_id():
@@ -101,3 +103,58 @@ def test_an_architecture_is_read_back_from_every_gate_test_id():
             assert architecture_of(node(comparison_id(arch.id, oracle, "nabla_w", 12))) == arch.id
             assert architecture_of(node(malformed_id(arch.id, oracle))) == arch.id
     assert architecture_of("tests/test_training.py::test_drift[tiny-sgd]") is None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_worker_sends_its_per_test_messages_in_order_in_batches():
+    from harness.report_batching import BATCH, Batcher
+
+    sent: list[tuple[str, dict]] = []
+    clock = Clock()
+    batcher = Batcher(
+        lambda name, **kw: sent.append((name, kw)), max_events=4, max_seconds=1.0, clock=clock
+    )
+    per_test = [
+        "logstart",
+        "testreport",
+        "testreport",
+        "testreport",
+        "logfinish",
+        "runtest_protocol_complete",
+    ]
+    for i, name in enumerate(per_test):
+        batcher.sendevent(name, i=i)
+    assert [name for name, _ in sent] == [BATCH]  # four held, then sent as one message
+    assert [e for e, _ in sent[0][1]["events"]] == per_test[:4]
+    batcher.sendevent("workerfinished", workeroutput={})  # any other message: the held go first
+    assert [name for name, _ in sent] == [BATCH, BATCH, "workerfinished"]
+    assert [kw["i"] for _, kw in sent[1][1]["events"]] == [4, 5]
+    batcher.sendevent("logstart", i=6)
+    clock.now = 1.0
+    batcher.sendevent("logfinish", i=7)  # the oldest held is MAX_SECONDS old: sent
+    assert [kw["i"] for _, kw in sent[-1][1]["events"]] == [6, 7]
+    assert batcher.batches == 3 and not batcher.events
+
+
+def test_the_controller_unpacks_a_batch_into_xdists_own_events(monkeypatch):
+    from xdist.workermanage import WorkerController
+
+    from harness.report_batching import BATCH, install_in_controller
+
+    seen: list[object] = []
+    node = SimpleNamespace(workerinput={})
+    monkeypatch.setattr(WorkerController, "process_from_remote", lambda _, e: seen.append(e))
+    monkeypatch.setattr(WorkerController, "_crossval_unpacks", False, raising=False)
+    install_in_controller(node)
+    events = [("logstart", {"nodeid": "a"}), ("logfinish", {"nodeid": "a"})]
+    WorkerController.process_from_remote(node, (BATCH, {"events": events}))
+    WorkerController.process_from_remote(node, ("workerready", {}))
+    assert seen == [*events, ("workerready", {})]
+    assert node.workerinput[BATCH] is True
