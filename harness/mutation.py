@@ -71,8 +71,12 @@ def summary(results: dict[str, str], equivalents: dict[str, str]) -> tuple[str, 
             met = counts["killed"] == considered
     alive = [n for n, s in sorted(results.items()) if s not in KILLED and n not in equivalents]
     lines += [f"  not killed: {n} ({results[n]})" for n in alive]
+    # a stale line (the mutant is gone, or renumbered onto one the tests kill) is reported, since
+    # its reason no longer describes the mutant of that name
     stale = sorted(set(equivalents) - set(results))
     lines += [f"  listed as equivalent but no such mutant: {n}" for n in stale]
+    killed = sorted(n for n in equivalents if results.get(n) in KILLED)
+    lines += [f"  listed as equivalent but killed: {n}" for n in killed]
     return "\n".join(lines), met
 
 

@@ -59,7 +59,7 @@ class Architecture:
         acts = self.activations if isinstance(self.activations, str) else ",".join(self.activations)
         init = "" if self.init == "scaled" else f"_{self.init}"
         scales = "".join(
-            f"_{tag}{value:g}"
+            f"_{tag}{value:g}" if isinstance(value, (int, float)) else f"_{tag}{value!r}"
             for tag, value in (("w", self.weight_scale), ("x", self.input_scale))
             if value != 1.0
         )

@@ -38,12 +38,13 @@ class Gradients:
                 f"Gradients needs one δ, ∂C/∂b and ∂C/∂w per layer, got "
                 f"{len(self.deltas)}, {len(self.nabla_b)}, {len(self.nabla_w)}"
             )
-        m = self.deltas[0].shape[1] if self.deltas[0].ndim == 2 else -1
+        # the batch size m is that of layer 2's δ; if that is not a matrix, layer 2 is refused
+        m = self.deltas[0].shape[1] if self.deltas[0].ndim == 2 else "m"
         for i, (d, b, w) in enumerate(zip(self.deltas, self.nabla_b, self.nabla_w, strict=True)):
             layer = i + 2
-            rows = d.shape[0] if d.ndim == 2 else -1
             if d.ndim != 2 or d.shape[1] != m:
                 raise ValueError(f"layer {layer}: δ has shape {d.shape}, expected (n_l, {m})")
+            rows = d.shape[0]
             if b.shape != (rows, 1):
                 raise ValueError(f"layer {layer}: ∂C/∂b has shape {b.shape}, expected ({rows}, 1)")
             if w.ndim != 2 or w.shape[0] != rows:

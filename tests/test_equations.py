@@ -209,8 +209,24 @@ def test_softmax_and_its_jacobian_at_known_points():
     np.testing.assert_allclose(
         softmax.jacobian(SOFTMAX_Z)[:, :, 0], [[3 / 16, -3 / 16], [-3 / 16, 3 / 16]], rtol=1e-15
     )
-    with pytest.raises(TypeError, match="not elementwise"):
+    with pytest.raises(TypeError) as info:
         softmax.prime(SOFTMAX_Z)
+    assert str(info.value) == (
+        "softmax is not elementwise: its σ'(z) is the Jacobian diag(a) − a aᵀ "
+        "(Softmax.jacobian), and BP1 takes the general form δ^L = J_σ(z^L)ᵀ ∇_a C"
+    )
+
+
+def test_log_softmax_is_per_column_and_finite_where_columns_lie_far_apart():
+    # columns (0, ln 3) → (ln 1/4, ln 3/4); (1000, 0) → (0, −1000) (ln(1 + e^{−1000}) rounds to
+    # 0); (−1000, −1001) → (−c, −1 − c), c = ln(1 + e^{−1}). Each column is shifted by its own
+    # max: one shift for the whole array would underflow e^{−2000} to 0 and give −∞.
+    z = np.array([[0.0, 1000.0, -1000.0], [np.log(3.0), 0.0, -1001.0]])
+    c = np.log1p(np.exp(-1.0))
+    expected = np.array([[np.log(0.25), 0.0, -c], [np.log(0.75), -1000.0, -1.0 - c]])
+    softmax = ACTIVATIONS["softmax"]
+    np.testing.assert_allclose(softmax.log_fn(z), expected, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(softmax.log_fn(z.T, axis=1), expected.T, rtol=1e-15, atol=0)
 
 
 def test_quadratic_cost_on_a_softmax_output_takes_bp1_general_form():
@@ -220,6 +236,9 @@ def test_quadratic_cost_on_a_softmax_output_takes_bp1_general_form():
     a = softmax.fn(SOFTMAX_Z)
     delta = COSTS["quadratic"].delta(SOFTMAX_Z, a, y, softmax)
     np.testing.assert_allclose(delta, col(-3 / 32, 3 / 32), rtol=1e-14)
+    # y = (0, 1): g = (1/4, −1/4), Jᵀg = (3/64 + 3/64, −3/64 − 3/64) = (3/32, −3/32)
+    delta = COSTS["quadratic"].delta(SOFTMAX_Z, a, col(0.0, 1.0), softmax)
+    np.testing.assert_allclose(delta, col(3 / 32, -3 / 32), rtol=1e-14)
 
 
 def test_log_likelihood_cost_and_its_bp1():

@@ -1,24 +1,30 @@
 """The fast gate that ``nox -s mutation`` runs against every mutant of the reference, and tests
 that kill mutants the reference's own tests let live.
 
-A few curated nets cover every activation (both branches of the stable σ), both costs, width-1
-layers and saturation; each is compared, every quantity of every layer, against torch and the
-complex step (independent of each other and of the reference). SGD is checked against the same
-step taken from torch's gradients. The oracles are imported here so that mutmut's fork server
+A few curated nets cover every activation (both branches of the stable σ), every cost (a
+softmax output with the log-likelihood and with the quadratic cost), width-1 layers and
+saturation; each is compared, every quantity of every layer, against torch and the complex step
+(independent of each other and of the reference). SGD is checked against the same step taken
+from torch's gradients. The oracles are imported here so that mutmut's fork server
 loads torch once, at collection.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 import oracles.complex_step
 import oracles.torch_autograd  # noqa: F401
+import reference.costs
 from harness.cases import assemble_case, compare_all
 from oracles import NotApplicable, get_oracle
 from reference import (
     Architecture,
+    ArchitectureError,
     Batch,
     Gradients,
     Params,
@@ -34,6 +40,8 @@ from reference import (
     update_mini_batch_per_sample,
 )
 from reference.activations import ACTIVATIONS, OUTPUT_ONLY
+from reference.architecture import INITS
+from reference.costs import COSTS
 
 A = Architecture
 NETS = [
@@ -43,6 +51,9 @@ NETS = [
     A((6, 5, 3), ("tanh", "sigmoid"), "cross_entropy", batch=4, weight_scale=30.0),
     A((3, 2), "sigmoid", "cross_entropy", batch=4, input_scale=1e3),
     A((4, 6, 6, 3), ("softplus", "tanh", "identity"), "quadratic", batch=1, weight_scale=10.0),
+    A((4, 5, 3), ("tanh", "softmax"), "log_likelihood", batch=4),
+    A((3, 4, 3), ("sigmoid", "softmax"), "quadratic", batch=3),
+    A((5, 4, 3), ("softplus", "softmax"), "log_likelihood", batch=3, weight_scale=20.0),
 ]
 
 
@@ -237,6 +248,10 @@ def test_gradients_get_is_the_layer_asked_for() -> None:
         grads.get("nabla_z", 2)
     with pytest.raises(IndexError, match=r"^layer 4 out of range 2…3$"):
         grads.get("delta", 4)
+    deep = A((3, 4, 5, 2), "sigmoid", "quadratic", batch=2)
+    params, batch = make_case(deep)
+    with pytest.raises(IndexError, match=r"^layer 1 out of range 2…4$"):
+        backprop(deep, params, batch.x, batch.y).get("nabla_w", 1)
 
 
 def test_a_non_finite_parameter_is_named_with_its_layer_count_and_place() -> None:
@@ -272,6 +287,7 @@ def test_gradients_check_their_shapes_and_convert_their_dtype() -> None:
     refused = {
         "Gradients needs one δ, ∂C/∂b and ∂C/∂w per layer, got 2, 1, 2": (d, b[:1], w),
         "Gradients needs one δ, ∂C/∂b and ∂C/∂w per layer, got 2, 2, 1": (d, b, w[:1]),
+        "layer 2: δ has shape (4,), expected (n_l, m)": ([d[0][:, 0], *d[1:]], b, w),
         "layer 3: δ has shape (2,), expected (n_l, 2)": ([*d[:1], d[1][:, 0]], b, w),
         "layer 3: δ has shape (2, 1), expected (n_l, 2)": ([*d[:1], d[1][:, :1]], b, w),
         "layer 2: ∂C/∂b has shape (3, 1), expected (4, 1)": (d, [b[0][:3], b[1]], w),
@@ -298,3 +314,172 @@ def test_a_records_repr_rebuilds_it() -> None:
     for arch in [*NETS, A((3, 2), init="normal", seed=4, batch=2)]:
         assert eval(repr(arch), {"Architecture": Architecture}) == arch
     assert repr(A((3, 2), "tanh", batch=5)) == "Architecture((3, 2), 'tanh', 'quadratic', batch=5)"
+
+
+SCALED = A((400, 400), "sigmoid", "quadratic", batch=400, weight_scale=2.0, input_scale=3.0)
+
+
+@pytest.mark.parametrize(("init", "std"), [("scaled", 2.0 / 20), ("normal", 2.0)])
+def test_the_seeded_case_has_the_books_scales(init: str, std: float) -> None:
+    """w ~ N(0, 1/n_in) ("scaled", n_in = 400) or N(0, 1) ("normal"), times weight_scale = 2;
+    x ~ N(0, 3²); y ~ U(0, 1). Each std is measured on 160,000 draws, whose standard error is
+    std/√(2·160,000) = 0.18% of it: 2% is 11 standard errors."""
+    params, batch = make_case(
+        A(SCALED.sizes, batch=SCALED.batch, init=init, weight_scale=2.0, input_scale=3.0)
+    )
+    assert params.weights[0].std() == pytest.approx(std, rel=0.02)
+    assert batch.x.std() == pytest.approx(3.0, rel=0.02)
+    assert 0.0 <= batch.y.min() < 0.001 and 0.999 < batch.y.max() < 1.0
+
+
+def test_the_seeded_case_is_the_seeds_and_one_hot_targets_cover_every_class() -> None:
+    arch = A((3, 4, 3), ("tanh", "softmax"), "log_likelihood", batch=300, seed=2)
+    params, batch = make_case(arch)
+    again, same = make_case(arch)
+    other, _ = make_case(A((3, 4, 3), ("tanh", "softmax"), "log_likelihood", batch=300, seed=3))
+    for ours, theirs in zip(
+        params.weights + params.biases, again.weights + again.biases, strict=True
+    ):
+        assert np.array_equal(ours, theirs)
+    assert np.array_equal(batch.x, same.x) and np.array_equal(batch.y, same.y)
+    assert not np.array_equal(params.weights[0], other.weights[0])
+    # one class a column, each of the 3 drawn (about 100 times each)
+    assert set(np.unique(batch.y)) == {0.0, 1.0} and np.all(batch.y.sum(axis=0) == 1.0)
+    assert np.all(batch.y.sum(axis=1) > 50)
+
+
+@pytest.mark.parametrize("cost_name", sorted(COSTS))
+def test_a_case_drawn_in_float32_is_float32_throughout(cost_name: str) -> None:
+    output = COSTS[cost_name].requires_output or "tanh"
+    arch = A((3, 4, 2), ("tanh", output), cost_name, batch=3)
+    params, batch = make_case(arch, np.float32)
+    arrays = [*params.weights, *params.biases, batch.x, batch.y]
+    assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
+    assert params.weight(3) is params.weights[1] and params.bias(2) is params.biases[0]
+
+
+ACTS, KNOWN_COSTS = sorted(ACTIVATIONS), sorted(COSTS)
+SOFTMAX_HIDDEN = "softmax is valid only at the output layer (it is not elementwise), got it at"
+# Each malformed record and everything its problems() names, in order.
+MALFORMED = [
+    (A((3, 0, 2)), ["layer sizes must be positive integers, got [0] in [3, 0, 2]"]),
+    (
+        A((3, True, 2.5)),
+        ["layer sizes must be positive integers, got [True, 2.5] in [3, True, 2.5]"],
+    ),
+    (A((3, -1, 2)), ["layer sizes must be positive integers, got [-1] in [3, -1, 2]"]),
+    # one size: there is no output layer to give the cross-entropy a sigmoid
+    (
+        A((3,), "tanh", "cross_entropy"),
+        ["needs at least 2 layer sizes (input and output), got [3]"],
+    ),
+    (A((4, 3, 2), ("tanh",)), ["needs 2 activations (one per layer 2…L), got 1"]),
+    (A((4, 2), "swish"), [f"unknown activation ['swish']; known: {ACTS}"]),
+    (A((4, 3, 3, 2), ("tanh", "softmax", "softmax")), [f"{SOFTMAX_HIDDEN} layer 3"]),
+    (A((4, 3, 3, 2), "softmax"), [f"{SOFTMAX_HIDDEN} layer 2, 3"]),
+    (A((4, 2), "sigmoid", "hinge"), [f"unknown cost 'hinge'; known: {KNOWN_COSTS}"]),
+    (
+        A((4, 2), "tanh", "cross_entropy"),
+        ["cost 'cross_entropy' needs a sigmoid output layer, got 'tanh'"],
+    ),
+    (
+        A((4, 3, 3, 2), ("sigmoid", "relu", "tanh"), "cross_entropy"),
+        ["cost 'cross_entropy' needs a sigmoid output layer, got 'tanh'"],
+    ),
+    (A((4, 2), batch=0), ["batch size must be a positive integer, got 0"]),
+    (A((4, 2), batch=True), ["batch size must be a positive integer, got True"]),
+    (A((4, 2), batch=2.5), ["batch size must be a positive integer, got 2.5"]),
+    (A((4, 2), init="xavier"), [f"unknown init 'xavier'; known: {list(INITS)}"]),
+    (A((4, 2), weight_scale=0.0), ["weight_scale must be a finite number > 0, got 0.0"]),
+    (A((4, 2), weight_scale=True), ["weight_scale must be a finite number > 0, got True"]),
+    (A((4, 2), weight_scale=math.inf), ["weight_scale must be a finite number > 0, got inf"]),
+    (A((4, 2), input_scale="2"), ["input_scale must be a finite number > 0, got '2'"]),
+    (A((4, 2), input_scale=-1.0), ["input_scale must be a finite number > 0, got -1.0"]),
+]
+
+
+@pytest.mark.parametrize(("arch", "problems"), MALFORMED, ids=[a.id for a, _ in MALFORMED])
+def test_a_malformed_record_names_each_problem(arch: Architecture, problems: list[str]) -> None:
+    assert arch.problems() == problems
+    with pytest.raises(ArchitectureError) as info:
+        arch.check()
+    assert str(info.value) == f"malformed architecture {arch.id}: {problems[0]}"
+
+
+def test_a_record_with_several_problems_names_them_all_in_one_line() -> None:
+    arch = A((3, 0, 2), "swish", batch=0)
+    with pytest.raises(ArchitectureError) as info:
+        arch.check()
+    assert str(info.value) == (
+        f"malformed architecture {arch.id}: layer sizes must be positive integers, got [0] in "
+        f"[3, 0, 2]; unknown activation ['swish']; known: {ACTS}; "
+        "batch size must be a positive integer, got 0"
+    )
+    # a scale that is not a number is named in the id as it was given
+    assert A((4, 2), input_scale="2").id == "4-2_sigmoid_quadratic_m1_s0_x'2'"
+    good = A((4, 3, 2), ("tanh", "softmax"), "log_likelihood")
+    assert good.problems() == [] and good.check() is good
+
+
+@dataclass(frozen=True)
+class Sparsemax:
+    """A made-up output-only activation that has a σ' but no Jacobian in the costs."""
+
+    name: str = "sparsemax"
+
+    def fn(self, z: np.ndarray) -> np.ndarray:
+        return z
+
+    def prime(self, z: np.ndarray, a: np.ndarray | None = None) -> np.ndarray:
+        return np.ones_like(z)
+
+
+def test_bp1_refuses_a_non_elementwise_output_it_has_no_jacobian_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The elementwise δ^L = ∇_a C ⊙ σ'(z^L) is wrong for an output-only σ: refused, not used."""
+    monkeypatch.setattr(reference.costs, "OUTPUT_ONLY", OUTPUT_ONLY | {"sparsemax"})
+    z = np.zeros((2, 1))
+    with pytest.raises(TypeError) as info:
+        COSTS["quadratic"].delta(z, z, z, Sparsemax())
+    assert str(info.value) == "no Jacobian for the non-elementwise output 'sparsemax'"
+
+
+@pytest.mark.parametrize("name", sorted(COSTS))
+def test_a_cost_of_a_stack_of_outputs_is_each_outputs_cost(name: str) -> None:
+    """Cost.fn sums over axis −2, the neurons: a stack (k, n_L, m) gives each output's C_x."""
+    cost, rng = COSTS[name], np.random.default_rng(1)
+    sigma = ACTIVATIONS[cost.requires_output or "tanh"]
+    z = 3.0 * rng.standard_normal((2, 3, 4))
+    a = np.stack([sigma.fn(zk) for zk in z])
+    y = (
+        np.eye(3)[:, [[0, 2, 1, 1], [2, 2, 0, 1]]].transpose(1, 0, 2)
+        if cost.one_hot
+        else (rng.uniform(0.0, 1.0, z.shape))
+    )
+    each = np.stack([cost.fn(zk, ak, yk) for zk, ak, yk in zip(z, a, y, strict=True)])
+    assert each.shape == (2, 4)
+    np.testing.assert_allclose(cost.fn(z, a, y), each, rtol=1e-15)
+
+
+def test_the_mutation_figures_leave_out_listed_equivalents_and_report_stale_lines() -> None:
+    from harness.mutation import read_results, summary
+
+    results = read_results(
+        "    reference.sgd.x_f__mutmut_1: killed\n"
+        "    reference.sgd.x_f__mutmut_2: survived\n"
+        "    reference.sgd.x_f__mutmut_3: survived\n"
+        "    reference.params.x_g__mutmut_1: killed\n"
+    )
+    equivalents = {
+        "reference.sgd.x_f__mutmut_2": "why",
+        "reference.params.x_g__mutmut_1": "why",
+        "reference.sgd.x_gone__mutmut_9": "why",
+    }
+    text, met = summary(results, equivalents)
+    assert not met
+    assert "target: " in text and "kill rate over non-equivalent mutants 50.0%" in text
+    assert "  not killed: reference.sgd.x_f__mutmut_3 (survived)" in text
+    assert "listed as equivalent but killed: reference.params.x_g__mutmut_1" in text
+    assert "listed as equivalent but no such mutant: reference.sgd.x_gone__mutmut_9" in text
+    assert summary(results, {**equivalents, "reference.sgd.x_f__mutmut_3": "why"})[1]
