@@ -89,18 +89,20 @@ def pytest_configure(config: pytest.Config) -> None:
     one_thread_each()
 
 
-#: Cores at or below which ``-n auto`` runs in one process: xdist's controller spends ~5 ms of
-#: CPU on each test's reports, competing with the workers for the cores. Measured on 2 cores
-#: (default gate, 4,395 tests): one process 28.7 s wall, 28 CPU-s; ``-n 2`` 56.4 s wall, 71 CPU-s.
-SERIAL_CORES = 2
+#: Cores below which ``-n auto`` runs in one process. Measured on 2 idle cores, with the gate's
+#: groups whole on one worker (harness.scheduling) and reports sent in batches
+#: (harness.report_batching): 300 random architectures (16,845 tests) took 34 s with ``-n 2``
+#: against 41 s in one process; the default gate 16 s either way; the whole suite 187 s with
+#: ``-n 2`` (270 s in one process). The controller costs about 0.5 ms of CPU a test.
+PARALLEL_CORES = 2
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own (a firstresult hook)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: no workers (one process) on SERIAL_CORES or fewer, else one per core but one,
-    which the controller keeps."""
+    """``-n auto``: one worker per core from PARALLEL_CORES cores up, else no workers (one
+    process)."""
     cores = os.cpu_count() or 1
-    return 0 if cores <= SERIAL_CORES else cores - 1
+    return cores if cores >= PARALLEL_CORES else 0
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -55,12 +55,10 @@ def test_other_distribution_modes_keep_xdists_scheduler(pytester):
     assert make_scheduler(pytester.parseconfig("--tx", "2*popen", "--dist", "load"), None) is None
 
 
-def test_auto_runs_in_one_process_on_two_cores_and_keeps_a_core_for_the_controller(
-    pytester, monkeypatch
-):
+def test_auto_is_a_worker_per_core_and_one_process_on_one_core(pytester, monkeypatch):
     from harness import pytest_plugin
 
-    for cores, workers in ((1, 0), (2, 0), (3, 2), (8, 7)):
+    for cores, workers in ((1, 0), (2, 2), (3, 3), (8, 8)):
         monkeypatch.setattr(pytest_plugin.os, "cpu_count", lambda cores=cores: cores)
         config = pytester.parseconfig("-p", "harness.pytest_plugin", "-n", "auto")
         assert config.hook.pytest_xdist_auto_num_workers(config=config) == workers, cores
