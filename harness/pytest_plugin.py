@@ -92,8 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
 #: Cores below which ``-n auto`` runs in one process. Measured on 2 idle cores, with the gate's
 #: groups whole on one worker (harness.scheduling) and reports sent in batches
 #: (harness.report_batching): 300 random architectures (16,845 tests) took 34 s with ``-n 2``
-#: against 41 s in one process; the default gate 16 s either way; the whole suite 187 s with
-#: ``-n 2`` (270 s in one process). The controller costs about 0.5 ms of CPU a test.
+#: against 41 s in one process; the default gate 16 s either way; the whole suite 155 s with
+#: ``-n 2`` (248 s in one process, the same venv). The controller costs about 0.5 ms of CPU a test.
 PARALLEL_CORES = 2
 
 
