@@ -11,8 +11,10 @@ when it has :data:`MAX_EVENTS`, when the oldest is :data:`MAX_SECONDS` old, befo
 of message (order is kept), and before it waits for more work, so the controller always hears
 of every finished test before a worker could wait on it. The controller unpacks a batch into the
 same events, handled by xdist as if they had come one by one: the terminal, JUnit, the scheduler
-and the results see no difference. A worker that dies loses at most MAX_SECONDS of reports; xdist
-reruns or reports those tests as it does any test whose report never came.
+and the results see no difference. A worker that dies (a segfault, the OOM killer) loses what it
+held, at most MAX_SECONDS of reports: xdist then names the first test it has no report of as the
+one that crashed, which may be an earlier test that passed, and runs the rest again. The run fails
+either way (nothing reads as a pass), but the crash can be blamed on a neighbour of its test.
 
 Both sides touch pytest-xdist's internals (``WorkerInteractor.sendevent``, its test queue,
 ``WorkerController.process_from_remote``), so the test dependency bounds xdist to 3.8.x
