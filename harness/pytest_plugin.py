@@ -203,7 +203,8 @@ class Recorder:
         if self.spool_dir is None:
             self.spool_dir = Path(tempfile.mkdtemp(prefix="crossval-spool-"))
         node.workerinput[SPOOL] = str(self.spool_dir)
-        install_in_controller(node)
+        if self.config.getvalue("dist") == "loadgroup":  # our scheduler names crashed tests
+            install_in_controller(node, str(self.spool_dir))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -248,7 +249,7 @@ class Recorder:
         if workeroutput is not None:  # an xdist worker: its records are spooled already
             workeroutput[COUNTS] = self.counts
             if self.batcher is not None:
-                self.batcher.flush()
+                self.batcher.close()
                 workeroutput[BATCHES] = self.batcher.batches
             if self.spool is not None:
                 self.spool.close()

@@ -11,10 +11,15 @@ when it has :data:`MAX_EVENTS`, when the oldest is :data:`MAX_SECONDS` old, befo
 of message (order is kept), and before it waits for more work, so the controller always hears
 of every finished test before a worker could wait on it. The controller unpacks a batch into the
 same events, handled by xdist as if they had come one by one: the terminal, JUnit, the scheduler
-and the results see no difference. A worker that dies (a segfault, the OOM killer) loses what it
-held, at most MAX_SECONDS of reports: xdist then names the first test it has no report of as the
-one that crashed, which may be an earlier test that passed, and runs the rest again. The run fails
-either way (nothing reads as a pass), but the crash can be blamed on a neighbour of its test.
+and the results see no difference.
+
+A worker that dies (a segfault, the OOM killer) loses what it held, at most MAX_SECONDS of
+reports, and xdist would name the first test it has no report of as the one that crashed: maybe
+an earlier test that passed. So a worker also writes the id of each test it starts to a small file
+(:func:`started`, no flush to disk needed: the kernel keeps it when the process dies), and the
+gate's scheduler names that test (:meth:`harness.scheduling.GroupScheduling.remove_node`); the
+tests whose reports were lost run again, as xdist reruns any unfinished test. Batching is on only
+under ``--dist loadgroup``, where that scheduler is in charge.
 
 Both sides touch pytest-xdist's internals (``WorkerInteractor.sendevent``, its test queue,
 ``WorkerController.process_from_remote``), so the test dependency bounds xdist to 3.8.x
@@ -25,7 +30,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 #: The event a batch travels as, and the worker input that turns batching on.
 BATCH = "crossval_batch"
@@ -48,6 +54,7 @@ class Batcher:
         max_events: int = MAX_EVENTS,
         max_seconds: float = MAX_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        started: TextIO | None = None,
     ) -> None:
         self.send, self.max_events, self.max_seconds, self.clock = (
             send,
@@ -55,6 +62,7 @@ class Batcher:
             max_seconds,
             clock,
         )
+        self.started = started  # where the id of the test last started is kept
         self.events: list[Event] = []
         self.oldest = 0.0
         self.batches = 0
@@ -62,6 +70,11 @@ class Batcher:
     def sendevent(self, name: str, **kwargs: Any) -> None:
         """xdist's ``WorkerInteractor.sendevent``: hold a per-test message, send anything else
         at once, after what is held."""
+        if name == "logstart" and self.started is not None:
+            self.started.seek(0)
+            self.started.write(f"{kwargs['nodeid']}\n")
+            self.started.truncate()
+            self.started.flush()  # to the kernel: it outlives the process
         if name not in BATCHED:
             self.flush()
             self.send(name, **kwargs)
@@ -79,6 +92,13 @@ class Batcher:
             self.send(BATCH, events=events)
             self.batches += 1
 
+    def close(self) -> None:
+        """Send what is held; close the started-test file (the worker's session is over)."""
+        self.flush()
+        if self.started is not None:
+            self.started.close()
+            self.started = None
+
 
 def install_in_worker(config: Any) -> Batcher | None:
     """In an xdist worker whose controller unpacks batches: batch its messages; else None."""
@@ -92,7 +112,8 @@ def install_in_worker(config: Any) -> Batcher | None:
     )
     if interactor is None:
         return None
-    batcher = Batcher(interactor.sendevent)
+    path = started_file(workerinput[BATCH], workerinput["workerid"])
+    batcher = Batcher(interactor.sendevent, started=path.open("w", encoding="utf-8"))
     interactor.sendevent = batcher.sendevent
     queue = interactor.torun
     wait_for_work = queue.get
@@ -109,8 +130,26 @@ def install_in_worker(config: Any) -> Batcher | None:
     return batcher
 
 
-def install_in_controller(node: Any) -> None:
-    """Ask the worker ``node`` to batch, and have the controller unpack what it sends."""
+def started_file(folder: str, workerid: str) -> Path:
+    """Where worker ``workerid`` keeps the id of the test it last started."""
+    return Path(folder) / f"{workerid}.started"
+
+
+def started(node: Any) -> str | None:
+    """The id of the test the worker ``node`` last started, if it batches and wrote one."""
+    folder = getattr(node, "workerinput", {}).get(BATCH)
+    if not folder:
+        return None
+    try:
+        text = started_file(folder, node.workerinput["workerid"]).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return text.strip() or None
+
+
+def install_in_controller(node: Any, folder: str) -> None:
+    """Ask the worker ``node`` to batch (keeping the id of the test it runs in ``folder``), and
+    have the controller unpack what it sends."""
     from xdist.workermanage import WorkerController
 
     if not getattr(WorkerController, "_crossval_unpacks", False):
@@ -125,4 +164,4 @@ def install_in_controller(node: Any) -> None:
 
         WorkerController.process_from_remote = process_from_remote
         WorkerController._crossval_unpacks = True
-    node.workerinput[BATCH] = True
+    node.workerinput[BATCH] = folder

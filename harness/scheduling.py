@@ -30,6 +30,7 @@ from typing import Any
 from xdist.scheduler import LoadGroupScheduling
 
 from harness.gate_ids import architecture_of
+from harness.report_batching import started
 
 #: Groups a worker holds at once: the one it is running and the next (sent ahead).
 UNITS_IN_FLIGHT = 2
@@ -48,6 +49,15 @@ class GroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist ships
         if nodeid.rfind("@") > nodeid.rfind("]"):
             return str(super()._split_scope(nodeid))
         return architecture_of(nodeid) or nodeid
+
+    def remove_node(self, node: Any) -> str | None:
+        """xdist's, but a crashed worker's test is the one it last started: its batched reports
+        of earlier tests may be lost (:mod:`harness.report_batching`), and xdist would blame the
+        first of those. Every unfinished test runs again, as in xdist."""
+        crashed = super().remove_node(node)
+        if crashed is None:
+            return None
+        return started(node) or crashed
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         nodeid = self.registered_collections[node][item_index]

@@ -134,11 +134,25 @@ def test_a_worker_sends_its_per_test_messages_in_order_in_batches():
     batcher.sendevent("workerfinished", workeroutput={})  # any other message: the held go first
     assert [name for name, _ in sent] == [BATCH, BATCH, "workerfinished"]
     assert [kw["i"] for _, kw in sent[1][1]["events"]] == [4, 5]
-    batcher.sendevent("logstart", i=6)
+    batcher.sendevent("logstart", i=6, nodeid="t.py::test_6")
     clock.now = 1.0
     batcher.sendevent("logfinish", i=7)  # the oldest held is MAX_SECONDS old: sent
     assert [kw["i"] for _, kw in sent[-1][1]["events"]] == [6, 7]
     assert batcher.batches == 3 and not batcher.events
+
+
+def test_a_worker_keeps_the_id_of_the_test_it_last_started(tmp_path):
+    from harness.report_batching import Batcher, started, started_file
+
+    path = started_file(str(tmp_path), "gw3")
+    batcher = Batcher(lambda name, **kw: None, started=path.open("w", encoding="utf-8"))
+    node = SimpleNamespace(workerinput={"crossval_batch": str(tmp_path), "workerid": "gw3"})
+    batcher.sendevent("logstart", nodeid="t.py::test_long_name[abc]", location=("t.py", 1, "x"))
+    batcher.sendevent("logstart", nodeid="t.py::test_b", location=("t.py", 2, "y"))
+    assert started(node) == "t.py::test_b"  # the shorter id replaced the longer one whole
+    batcher.close()
+    assert started(node) == "t.py::test_b" and batcher.started is None
+    assert started(SimpleNamespace(workerinput={})) is None
 
 
 def test_the_controller_unpacks_a_batch_into_xdists_own_events(monkeypatch):
@@ -150,9 +164,33 @@ def test_the_controller_unpacks_a_batch_into_xdists_own_events(monkeypatch):
     node = SimpleNamespace(workerinput={})
     monkeypatch.setattr(WorkerController, "process_from_remote", lambda _, e: seen.append(e))
     monkeypatch.setattr(WorkerController, "_crossval_unpacks", False, raising=False)
-    install_in_controller(node)
+    install_in_controller(node, "spool-folder")
     events = [("logstart", {"nodeid": "a"}), ("logfinish", {"nodeid": "a"})]
     WorkerController.process_from_remote(node, (BATCH, {"events": events}))
     WorkerController.process_from_remote(node, ("workerready", {}))
     assert seen == [*events, ("workerready", {})]
-    assert node.workerinput[BATCH] is True
+    assert node.workerinput[BATCH] == "spool-folder"
+
+
+CRASHING_GATE = """
+import os
+import pytest
+
+@pytest.mark.parametrize("layer", range(40), ids=[f"net-torch-delta-layer{i}" for i in range(40)])
+def test_oracle_agrees_with_reference(layer):
+    if layer == 30:
+        os._exit(3)  # as a segfault would: no report, no flush
+"""
+
+
+def test_a_crashed_worker_is_blamed_for_the_test_it_was_running_not_a_batched_neighbour(pytester):
+    """40 comparisons of one architecture (one group, one worker); the 31st kills its worker
+    while the 30 before it have their reports held in a batch. xdist would blame the first test
+    it has no report of; the gate's scheduler names the one that was running."""
+    pytester.makepyfile(test_gate=CRASHING_GATE)
+    result = pytester.runpytest_subprocess(
+        "-p", "harness.pytest_plugin", "-n", "2", "--dist", "loadgroup", "--max-worker-restart", "0"
+    )
+    crashes = [line for line in result.outlines if "crashed while running" in line]
+    assert crashes, result.stdout.str()[-2000:]
+    assert "net-torch-delta-layer30]" in crashes[0], crashes
