@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from harness import results
 from harness.architectures import random_architectures
-from harness.cases import build_case, compare_one, oracle_output
+from harness.cases import build_case, compare_all, oracle_output
 from oracles import ORACLES, NotApplicable
-from reference import QUANTITIES, Architecture
+from reference import Architecture
 
 #: The parts of the gate's own work, in the order they run.
 PARTS = ("case", *ORACLES, "compare+record")
@@ -67,17 +67,11 @@ def _one_architecture(arch: Architecture, seconds: defaultdict[str, float]) -> i
             continue
         seconds[oracle] += time.process_time() - start
         start = time.process_time()
-        for quantity in QUANTITIES:
-            for layer in case.reference.layers:
-                comparison = compare_one(
-                    case, output.gradients, oracle, quantity, layer, output.mask(quantity, layer)
-                )
-                arrays = (
-                    case.reference.get(quantity, layer),
-                    output.gradients.get(quantity, layer),
-                )
-                json.dumps(results.comparison_record(arch, comparison, "float64", arrays))
-                made += 1
+        for comparison in compare_all(case, output, oracle):
+            q, layer = comparison.quantity, comparison.layer
+            arrays = (case.reference.get(q, layer), output.gradients.get(q, layer))
+            json.dumps(results.comparison_record(arch, comparison, "float64", arrays))
+            made += 1
         seconds["compare+record"] += time.process_time() - start
     return made
 

@@ -132,10 +132,10 @@ def throughput(count: int) -> Iterator[Row]:
     floor no test runner can go below."""
     from benchmarks import floor
     from harness.architectures import CURATED
-    from harness.pytest_plugin import PARALLEL_CORES
+    from harness.pytest_plugin import auto_workers
 
     cores = os.cpu_count() or 1
-    auto = cores if cores >= PARALLEL_CORES else 0  # what -n auto means here
+    auto = auto_workers()  # what -n auto means here
     one, many = timed_gate("0", count), timed_gate("auto", count)
     work = floor.own_work(count)
     for name, run in (("one process (-n 0)", one), (f"-n auto ({auto} workers)", many)):

@@ -97,12 +97,17 @@ def pytest_configure(config: pytest.Config) -> None:
 PARALLEL_CORES = 2
 
 
-@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own (a firstresult hook)
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: one worker per core from PARALLEL_CORES cores up, else no workers (one
-    process)."""
+def auto_workers() -> int:
+    """What ``-n auto`` means on this machine: one worker per core from PARALLEL_CORES cores up,
+    else no workers (one process)."""
     cores = os.cpu_count() or 1
     return cores if cores >= PARALLEL_CORES else 0
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own (a firstresult hook)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: :func:`auto_workers`."""
+    return auto_workers()
 
 
 @pytest.hookimpl(optionalhook=True)

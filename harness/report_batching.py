@@ -56,12 +56,8 @@ class Batcher:
         clock: Callable[[], float] = time.monotonic,
         started: TextIO | None = None,
     ) -> None:
-        self.send, self.max_events, self.max_seconds, self.clock = (
-            send,
-            max_events,
-            max_seconds,
-            clock,
-        )
+        self.send = send
+        self.max_events, self.max_seconds, self.clock = max_events, max_seconds, clock
         self.started = started  # where the id of the test last started is kept
         self.events: list[Event] = []
         self.oldest = 0.0
