@@ -6,6 +6,7 @@ is not rejected here: its cases fail alone with a message naming it, and the oth
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -73,10 +74,85 @@ CURATED: list[Architecture] = [
 ]
 
 
+#: The tails family (issue 21): small nets whose pre-activations reach |z| from 20 to 745 in
+#: sigmoid, tanh, softplus and softmax layers, with confident outputs right and wrong (y ∈ {0, 1}
+#: and a → 0 or 1), subnormal gradients and exact zeros. Where the book's formulas lose every
+#: digit (σ(1 − σ), 1 − tanh², a − y of a saturated output, the softmax VJP), and where only the
+#: ground truth (oracles/exact.py) can tell. tests/test_architectures.py checks each claim.
+TAILS: list[Architecture] = [
+    # z up to 715, σ' subnormal in one element; 11 confident-right, 15 confident-wrong outputs
+    A((1, 4), "sigmoid", "cross_entropy", batch=8, seed=2, input_scale=300.0, targets="binary"),
+    # tanh saturated (|z| to 700: sech² rounds to 0), then a confident sigmoid output
+    A(
+        (2, 3, 4),
+        ("tanh", "sigmoid"),
+        batch=4,
+        seed=9,
+        weight_scale=40.0,
+        input_scale=10.0,
+        targets="binary",
+    ),
+    # softplus at both ends (|z| to 120), softmax over z up to 670: a^L_y → 1 and → 0
+    A(
+        (2, 3, 4),
+        ("softplus", "softmax"),
+        "log_likelihood",
+        batch=6,
+        weight_scale=8.0,
+        input_scale=30.0,
+    ),
+    # dead relu units (exact zeros), sigmoid output |z| to 433, right and wrong
+    A(
+        (3, 4, 2),
+        ("relu", "sigmoid"),
+        "cross_entropy",
+        batch=6,
+        weight_scale=10.0,
+        input_scale=10.0,
+        targets="binary",
+    ),
+    # the softmax VJP under the quadratic cost, |z| to 672, one subnormal gradient
+    A((2, 4), "softmax", "quadratic", batch=6, seed=3, input_scale=200.0),
+]
+
+#: Truth comparisons an oracle of ours cannot make on a tails net, with the reason (counted as
+#: not applicable, never passed). The complex step's imaginary parts underflow or cancel where
+#: the exact gradient is ~1e-40 and below: its value is 0 there (measured: 0 for −1.2e-40 and
+#: −2.6e-38, 4.1e-27 for 8.4e-27), beyond its error model, which covers only its truncation, its
+#: rounding relative to B and underflow of what reaches the cost.
+_CS_TAILS = (
+    "the complex step loses the digits of gradients ~1e-40 and below in saturated tanh, sigmoid "
+    "and softmax layers (0 where the truth is -1.2e-40): outside its error model"
+)
+TRUTH_NOT_APPLICABLE: dict[tuple[str, str], str] = {
+    (TAILS[1].id, "complex_step"): _CS_TAILS,
+    (TAILS[2].id, "complex_step"): _CS_TAILS,
+    (TAILS[4].id, "complex_step"): _CS_TAILS,
+}
+
+#: The ground truth also judges this many seeded random nets: the first ones of the gate's
+#: random draw with at most TRUTH_MAX_WEIGHTS weights and TRUTH_MAX_DEPTH layers (arb is slow).
+TRUTH_RANDOM = 2
+TRUTH_MAX_WEIGHTS = 300
+TRUTH_MAX_DEPTH = 4
+
+
+def truth_sample(randoms: Sequence[Architecture]) -> list[Architecture]:
+    """The random nets the ground truth judges: the first TRUTH_RANDOM small ones."""
+    small = [
+        a
+        for a in randoms
+        if not a.problems()
+        and a.depth <= TRUTH_MAX_DEPTH
+        and sum(n * k for n, k in itertools.pairwise(a.sizes)) <= TRUTH_MAX_WEIGHTS
+    ]
+    return small[:TRUTH_RANDOM]
+
+
 def curated(arch_id: str) -> Architecture:
     """The curated entry with this id: tests pick cases by id, which keeps its meaning when a
     line is inserted (a position does not)."""
-    for arch in CURATED:
+    for arch in CURATED + TAILS:
         if arch.id == arch_id:
             return arch
     raise KeyError(f"no curated architecture {arch_id!r}")

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare import Comparison, compare
+from harness.compare import Comparison, compare, compare_to_truth
 from harness.rounding import ErrorScales, error_scales
-from harness.tolerances import allowed_error
+from harness.tolerances import allowed_error, exact_allowed
 from oracles import Mask, NotApplicable, Output, get_oracle
 from reference import Architecture, Batch, Gradients, Params, backprop, make_case
 
@@ -146,3 +146,62 @@ def compare_all(case: Case, theirs: Gradients | Output, oracle: str) -> list[Com
         compare_one(case, output.gradients, oracle, q, layer, output.mask(q, layer))
         for q, layer, _ in case.reference.items()
     ]
+
+
+#: The judge's name in comparison ids: ``{arch}-exact-…`` is the reference against the truth,
+#: ``{arch}-{oracle}~exact-…`` an oracle against it (harness.gate_ids).
+TRUTH = "exact"
+
+
+class TruthFailure(RuntimeError):
+    """The ground truth could not certify the case (oracles.exact.NotCertified) or crashed."""
+
+
+def truth_judge_id(oracle: str | None) -> str:
+    """The oracle part of a truth comparison's id: "exact" (the reference) or "torch~exact"."""
+    return TRUTH if oracle is None else f"{oracle}~{TRUTH}"
+
+
+@functools.lru_cache(maxsize=8)
+def truth_of(arch: Architecture, dtype: Any = np.float64) -> Any:
+    """The case's exact gradients and Σ|terms| (oracles.exact.Truth), once per architecture."""
+    from oracles.exact import truth
+
+    case = build_case(arch, dtype)
+    params = case.params.astype(np.float64)
+    batch = Batch(case.batch.x.astype(np.float64), case.batch.y.astype(np.float64))
+    try:
+        return truth(arch, params, batch)
+    except Exception as exc:  # NotCertified included: an answer about this case
+        raise TruthFailure(
+            f"{arch.id}: the ground truth raised {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def compare_to_exact(
+    case: Case,
+    theirs: Gradients | None,
+    oracle: str | None,
+    quantity: str,
+    layer: int,
+    exclude: Mask | None = None,
+) -> Comparison:
+    """One quantity of one layer of the reference (``oracle`` None) or of an oracle's gradients
+    ``theirs`` against the ground truth, each element by its own bound (truth_allowed)."""
+    exact = truth_of(case.arch, case.dtype)
+    true, terms = exact.get(quantity, layer)
+    if oracle is None:
+        kind, value = "reference", case.reference.get(quantity, layer)
+    else:
+        assert theirs is not None
+        kind, value = get_oracle(oracle).kind, theirs.get(quantity, layer)
+    allowed = exact_allowed(kind, true, terms, case.scales, quantity, layer, case.dtype)
+    return compare_to_truth(
+        value,
+        true,
+        allowed,
+        quantity=quantity,
+        layer=layer,
+        oracle=truth_judge_id(oracle),
+        exclude=exclude,
+    )

@@ -1,4 +1,6 @@
-"""One comparison: a reference array against an oracle's, judged normwise by an allowed error."""
+"""One comparison: a reference array against an oracle's, judged normwise by an allowed error;
+or any array against the ground truth, each element by its own allowed error
+(:func:`compare_to_truth`)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ class Comparison:
     problem: str = ""  # a shape mismatch or non-finite values, in words
     scale: float = 0.0  # S, the larger of the two arrays' largest magnitudes
     excluded: int = 0  # elements the oracle could not judge (FD across a kink), left out, counted
+    #: Judged by the truth: the worst element (largest error/allowed) as index, value, truth,
+    #: ulps (|value − truth| in units of the truth's ulp) and allowed; None for normwise ones.
+    worst: dict[str, Any] | None = None
 
     @property
     def ratio(self) -> float:
@@ -60,8 +65,11 @@ class Comparison:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        fields = asdict(self)
+        if fields["worst"] is None:  # normwise: the records keep their form
+            del fields["worst"]
         return {
-            **asdict(self),
+            **fields,
             "ratio": self.ratio,
             "passed": self.passed,
             "resolution": self.resolution,
@@ -133,4 +141,58 @@ def compare(
         allowed=allowed,
         scale=s,
         excluded=int(exclude.sum()) if exclude is not None else 0,
+    )
+
+
+def ulps(value: Array, truth: Array) -> Array:
+    """|value − truth| in units of the truth's ulp (the spacing at |truth|; 2^-1074 at 0)."""
+    spacing = np.spacing(np.abs(truth.astype(np.float64)))
+    return np.abs(value.astype(np.float64) - truth) / spacing
+
+
+def compare_to_truth(
+    value: Array,
+    truth: Array,
+    allowed: Array,
+    *,
+    quantity: str,
+    layer: int,
+    oracle: str,
+    exclude: Mask | None = None,
+) -> Comparison:
+    """Judge each element of ``value`` against the exact ``truth`` by its own ``allowed``
+    (harness.tolerances.exact_allowed); the element with the largest error/allowed decides and
+    is kept in ``worst``. ``max_abs`` and ``allowed`` are that element's, so ``ratio`` and
+    ``passed`` mean what they do normwise."""
+    where: dict[str, Any] = {"quantity": quantity, "layer": layer, "oracle": oracle}
+    value, truth = np.asarray(value), np.asarray(truth)
+    if value.shape != truth.shape or not np.isfinite(value).all():
+        normwise = compare(truth, value, float(np.max(allowed, initial=0.0)), **where)
+        return normwise
+    diff = np.abs(value.astype(np.float64) - truth)
+    ratio = np.divide(diff, allowed, out=np.zeros_like(diff), where=allowed > 0)
+    ratio[(allowed <= 0) & (diff > 0)] = np.inf
+    if exclude is not None:
+        ratio[exclude] = 0.0
+    flat = int(np.argmax(ratio)) if ratio.size else 0
+    index = tuple(int(i) for i in np.unravel_index(flat, ratio.shape)) if ratio.size else ()
+    max_abs = float(diff[index]) if ratio.size else 0.0
+    s = scale(truth, value)
+    worst = {
+        "index": list(index),
+        "value": float(value[index]) if ratio.size else 0.0,
+        "truth": float(truth[index]) if ratio.size else 0.0,
+        "ulps": float(ulps(value[index], truth[index])) if ratio.size else 0.0,
+        "allowed": float(allowed[index]) if ratio.size else 0.0,
+    }
+    return Comparison(
+        **where,
+        shape=diff.shape,
+        max_abs=max_abs,
+        max_rel=float(diff.max(initial=0.0)) / s if s > 0 else 0.0,
+        worst_index=index,
+        allowed=float(allowed[index]) if ratio.size else 0.0,
+        scale=s,
+        excluded=int(exclude.sum()) if exclude is not None else 0,
+        worst=worst,
     )

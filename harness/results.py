@@ -27,7 +27,8 @@ PROPERTY = "crossval"
 
 def arch_record(arch: Architecture) -> dict[str, Any]:
     """The architecture as plain data, with its id and the one-line entry that rebuilds it."""
-    return {
+    extra = {} if arch.targets == "uniform" else {"targets": arch.targets}
+    return extra | {
         "id": arch.id,
         "sizes": list(arch.sizes) if not isinstance(arch.sizes, (str, bytes)) else arch.sizes,
         "activations": arch.activations

@@ -131,6 +131,47 @@ POLICIES: dict[str, Callable[[ErrorScales, str, int, Any], float]] = {
 }
 
 
+# --- The gate judged by the ground truth (oracles/exact.py), element by element ----------------
+# The truth is the exact value rounded once; T is Σ|terms| of a formula that does not cancel
+# (oracles/exact.py says which). Each element e is judged by its own bound, truth_allowed (the
+# section at the end of this module): allowed_e = TRUTH_UNITS · (ε · max(|true_e|, T_e) + η),
+# ε and η of the reference's dtype for the reference, of float64 for the oracles. It is the
+# same for the reference, torch, jax and forward mode: the book's σ(1 − σ) at |z| = 37 loses
+# every digit and is 1/ε past it, while a stable σ' is within a few ε. Finite differences and the complex step
+# add their own error model's non-rounding terms, per layer: FD its truncation and the rounding
+# of its re-run cost divided by h (both as in _finite_difference), the complex step its
+# truncation and underflow (as in _complex_step).
+
+
+def exact_allowed(
+    kind: str,
+    truth: Any,
+    terms: Any,
+    scales: ErrorScales,
+    quantity: str,
+    layer: int,
+    dtype: Any = np.float64,
+) -> Any:
+    """The allowed |value − truth| of every element (an array like ``truth``), for the
+    reference (``kind`` "reference", in ``dtype``) or an oracle of this ``kind`` (float64)."""
+    own = dtype if kind == "reference" else np.float64
+    element = np.vectorize(lambda t, s: truth_allowed(t, s, own), otypes=[np.float64])
+    allowed = element(truth, terms)
+    key = quantity, layer
+    if kind == "finite_difference":
+        allowed = allowed + FD_SAFETY * (
+            scales.fd_truncation[key] + eps(np.float64) * scales.fd_rounding[key] / FD_STEP
+        )
+    elif kind == "complex_step":
+        from oracles.complex_step import CS_STEP
+
+        truncation = (CS_STEP / FD_STEP) ** 2 * scales.fd_truncation[key]
+        allowed = allowed + truncation + scales.cs_underflow[key]
+    elif kind not in ("reference", "autograd"):
+        raise ValueError(f"no truth bound for oracle kind {kind!r}")
+    return allowed
+
+
 def allowed_error(kind: str, scales: ErrorScales, quantity: str, layer: int, dtype: Any) -> float:
     """The largest absolute difference allowed between the reference's ``quantity`` of ``layer``
     (book numbering) and an oracle's of this ``kind`` (module docstring); ``dtype`` is the
@@ -149,3 +190,27 @@ def sgd_step_allowed(
     Training runs (harness.drift_model) and the checker's SGD check judge one step with it."""
     update = 2 * SGD_ROUNDINGS * eps(dtype) * (param_scale + eta * grad_scale)
     return eta * bound_allowed(rounding_scale, dtype) + update
+
+
+# --- Against the ground truth (issue 21) -------------------------------------------------------
+# A value computed in float64 by formulas that do not cancel is within a few roundings of the
+# exact result, relative to the larger of the result and Σ|terms| (the same sum over absolute
+# values: the scale a sum that cancels is fairly judged by). Below the smallest normal number
+# the rounding is absolute, η = 2^-1074 per operation. So a value v judged against the truth t
+# (computed in high precision, python-flint or mpmath) with term scale S is wrong when
+#
+#     |v − t| > TRUTH_UNITS · (ε · max(|t|, S) + η).
+#
+# The constant covers the roundings of one elementwise derivative and its chain-rule product
+# (a handful each); a cancelling formula (σ(1 − σ) at |z| = 37, 1 − tanh² at 20) misses it by
+# 10^15 and more, so the bar separates the two by many orders of magnitude.
+
+#: Units of ε·max(|truth|, Σ|terms|) an element may be from the ground truth.
+TRUTH_UNITS = 8.0
+
+
+def truth_allowed(truth: float, terms_scale: float, dtype: Any = np.float64) -> float:
+    """TRUTH_UNITS · (ε · max(|truth|, Σ|terms|) + η): the largest |value − truth| of an element
+    computed in ``dtype`` (η its smallest subnormal)."""
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    return TRUTH_UNITS * (eps(dtype) * max(abs(truth), terms_scale) + tiny)

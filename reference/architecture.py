@@ -16,6 +16,9 @@ from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Activation
 from reference.costs import COSTS, Cost
 
 INITS = ("scaled", "normal")
+#: How targets y are drawn: U(0, 1), or "binary", 0 or 1 with equal odds (confident outputs are
+#: then right or wrong, not near a fractional y). A one-hot cost ignores it.
+TARGETS = ("uniform", "binary")
 
 
 class ArchitectureError(ValueError):
@@ -30,6 +33,7 @@ class Architecture:
     book's weight initialisation: ``"normal"`` draws w ~ N(0, 1) (network.py), ``"scaled"`` draws
     w ~ N(0, 1/n_{l−1}) (network2.py); biases are N(0, 1) in both. ``weight_scale`` multiplies
     every weight and ``input_scale`` every input, to push a net into saturation or large values.
+    ``targets`` is how y is drawn (:data:`TARGETS`).
     ``repr`` is the one-line registry entry that rebuilds the record (defaults left out).
     """
 
@@ -41,6 +45,7 @@ class Architecture:
     init: str = "scaled"
     weight_scale: float = 1.0
     input_scale: float = 1.0
+    targets: str = "uniform"
 
     def __post_init__(self) -> None:
         # Lists become tuples so records hash; junk is kept as is for problems() to name.
@@ -63,7 +68,8 @@ class Architecture:
             for tag, value in (("w", self.weight_scale), ("x", self.input_scale))
             if value != 1.0
         )
-        return f"{sizes}_{acts}_{self.cost}_m{self.batch}_s{self.seed}{init}{scales}"
+        targets = "" if self.targets == "uniform" else f"_y{self.targets}"
+        return f"{sizes}_{acts}_{self.cost}_m{self.batch}_s{self.seed}{init}{scales}{targets}"
 
     def __repr__(self) -> str:
         """The registry line that rebuilds the record, defaults left out (paste-able)."""
@@ -134,6 +140,8 @@ class Architecture:
             found.append(f"batch size must be a positive integer, got {self.batch!r}")
         if self.init not in INITS:
             found.append(f"unknown init {self.init!r}; known: {list(INITS)}")
+        if self.targets not in TARGETS:
+            found.append(f"unknown targets {self.targets!r}; known: {list(TARGETS)}")
         for name in ("weight_scale", "input_scale"):
             value = getattr(self, name)
             if (

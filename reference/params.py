@@ -62,12 +62,15 @@ def init_params(arch: Architecture, rng: np.random.Generator, dtype: Any = np.fl
 def sample_batch(arch: Architecture, rng: np.random.Generator, dtype: Any = np.float64) -> Batch:
     """Inputs x ~ N(0, s²) (s = ``arch.input_scale``) and targets y ~ U(0, 1), ``arch.batch``
     columns; for a cost that wants one-hot targets (the log-likelihood) each column is instead
-    the unit vector of a class drawn uniformly from the n_L outputs."""
+    the unit vector of a class drawn uniformly from the n_L outputs; ``targets="binary"`` draws
+    each y as 0 or 1 with equal odds."""
     sizes = arch.check().sizes
     x = (rng.standard_normal((sizes[0], arch.batch)) * arch.input_scale).astype(dtype)
     if arch.cost_object.one_hot:
         classes = rng.integers(0, sizes[-1], arch.batch)
         y = np.eye(sizes[-1], dtype=dtype)[:, classes]
+    elif arch.targets == "binary":
+        y = rng.integers(0, 2, (sizes[-1], arch.batch)).astype(dtype)
     else:
         y = rng.uniform(0.0, 1.0, (sizes[-1], arch.batch)).astype(dtype)
     return Batch(x, y)

@@ -1,0 +1,387 @@
+"""The ground truth: every δ^l, ∂C/∂b^l and ∂C/∂w^l in ball arithmetic, rounded once to float64.
+
+The net's float64 parameters and batch are exact in python-flint's ``arb`` (a midpoint and a
+radius that provably encloses the real number). The forward pass, BP1–BP4 and every activation
+and cost are evaluated on balls at 256 bits; an element is *certified* when both ends of its ball
+round to the same float64 (round to nearest, so every real in the ball does too). Elements that
+are not get the whole computation again at 1024 and then 4096 bits; one still uncertain raises
+:class:`NotCertified`. No formula can cancel digits away unseen: a cancellation widens the ball.
+
+Per element it also returns Σ|terms|, T, the same computation over absolute values, as the scale
+a computation that cancels is fairly judged by (harness.tolerances.exact_allowed). The rules:
+
+- an exact input v (x, w, b, y): T = |v|; a sum: the sum of the terms' T; a product: their
+  product (so a dot product w·a has T = |w|·T(a), and z^l = w^l a^{l−1} + b^l has
+  T(z) = |w^l| T(a^{l−1}) + |b^l|);
+- a function f of one argument, accurate to a few ulps by itself (σ, σ', 1 − σ for sigmoid and
+  tanh, ln(1 + e^z)): T(f(u)) = |f(u)| + |f'(u)|·T(u), its value plus how far its argument's
+  terms move it (σ'(z) at |z| = 700 moves by 700ε relative when z moves by ε relative);
+- softmax: T(a_j) = a_j + Σ_k |∂a_j/∂z_k| T(z_k);
+- the output error a − y: the better of two exact forms, a − y (T(a) + |y|) and, for a
+  sigmoid or tanh output with y ≥ ½ (1 − y is then exact), (1 − y) − (1 − σ(z)) (|1 − y| +
+  T(1 − σ)); a softmax output with one-hot y: a_j − 1 = −Σ_{k≠j} a_k. The quadratic cost on a
+  softmax output: δ_j = a_j Σ_{k≠j} a_k (e_j − e_k), e = a − y, with Σ_k a_k = 1 used exactly.
+
+These are the terms of a formula that does not cancel where the book's does (σ(1 − σ),
+1 − tanh², a − y of a saturated σ, the softmax VJP s(g − s·g)): a computation that loses its
+digits there is judged by the size of the true result, not of the cancelled terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from flint import arb, ctx
+
+from reference import Architecture, Batch, Gradients, Params
+from reference.types import Array
+from reference.vocabulary import LEAKY_RELU_ALPHA
+
+#: Working precisions in bits, tried in turn until every element's ball rounds to one float64.
+PRECISIONS = (256, 1024, 4096)
+
+
+class NotCertified(ArithmeticError):
+    """At the highest precision some element's ball still straddles two float64 values."""
+
+
+class _Uncertain(Exception):
+    """A decision (the sign of a relu's z) the ball does not settle at this precision."""
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The exact gradients rounded once to float64, and Σ|terms| per element (same shapes)."""
+
+    gradients: Gradients
+    terms: Gradients
+    precision: int  # the bits that certified every element
+
+    def get(self, quantity: str, layer: int) -> tuple[Array, Array]:
+        """(truth, Σ|terms|) of one quantity of one layer (book numbering)."""
+        return self.gradients.get(quantity, layer), self.terms.get(quantity, layer)
+
+
+Balls = list[list[arb]]  # rows are neurons, columns samples, as the reference's arrays
+
+
+def truth(
+    arch: Architecture, params: Params, batch: Batch, precisions: Sequence[int] = PRECISIONS
+) -> Truth:
+    """Every quantity of every layer, certified (module docstring); NotCertified names the case
+    and the element if the last precision does not settle it."""
+    arch.check()
+    last = ""
+    for prec in precisions:
+        saved = ctx.prec
+        ctx.prec = prec
+        try:
+            balls, terms = _backprop(arch, params, batch)
+            values, uncertain = _round_all(balls)
+        except _Uncertain as exc:
+            last = str(exc)
+            continue
+        finally:
+            ctx.prec = saved
+        if not uncertain:
+            return Truth(_gradients(values), _gradients(terms), prec)
+        last = uncertain
+    raise NotCertified(f"{arch.id}: not certified at {precisions[-1]} bits: {last}")
+
+
+def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
+    """The oracle contract: the certified float64 gradients alone."""
+    return truth(arch, params, batch).gradients
+
+
+def round_certified(x: arb) -> float | None:
+    """The float64 nearest every real in the ball ``x``, or None if its ends round apart."""
+    if not x.is_finite():
+        return None
+    lo, hi = _nearest(x.lower()), _nearest(x.upper())
+    if lo is None or hi is None or lo != hi:
+        return None
+    return lo + 0.0  # −0.0 and 0.0 are one value here
+
+
+def _nearest(end: arb) -> float | None:
+    """An exact arb (a ball's end) rounded to nearest float64 (Python's int/Fraction → float is
+    correctly rounded, subnormals included); None past the largest float."""
+    man, exp = (int(v) for v in end.mid().man_exp())
+    value = Fraction(man) * (Fraction(2) ** exp)
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+# --- activations: (σ(z), σ'(z), |σ''(z)| as a float for T) ------------------------------------
+
+
+def _sigmoid(z: arb) -> tuple[arb, arb, float]:
+    s = 1 / (1 + (-z).exp())
+    prime = 1 / (4 * (z / 2).cosh() ** 2)  # σ(1 − σ) without the subtraction
+    return s, prime, abs(float(prime * (z / 2).tanh()))
+
+
+def _tanh(z: arb) -> tuple[arb, arb, float]:
+    t = z.tanh()
+    prime = z.sech() ** 2  # sech² z = 1 − tanh² z
+    return t, prime, abs(float(2 * t * prime))
+
+
+def _softplus(z: arb) -> tuple[arb, arb, float]:
+    s = 1 / (1 + (-z).exp())
+    return z.exp().log1p(), s, abs(float(1 / (4 * (z / 2).cosh() ** 2)))
+
+
+def _positive(z: arb) -> bool:
+    if z > 0:
+        return True
+    if z < 0 or z.is_zero():
+        return False
+    raise _Uncertain(f"the sign of a relu pre-activation {z.str(5)}")
+
+
+def _relu(z: arb) -> tuple[arb, arb, float]:
+    up = _positive(z)
+    return (z if up else arb(0)), arb(1 if up else 0), 0.0
+
+
+def _leaky_relu(z: arb) -> tuple[arb, arb, float]:
+    up = _positive(z)
+    alpha = arb(LEAKY_RELU_ALPHA)
+    return (z if up else alpha * z), (arb(1) if up else alpha), 0.0
+
+
+def _identity(z: arb) -> tuple[arb, arb, float]:
+    return z, arb(1), 0.0
+
+
+ELEMENTWISE: dict[str, Callable[[arb], tuple[arb, arb, float]]] = {
+    "sigmoid": _sigmoid,
+    "tanh": _tanh,
+    "relu": _relu,
+    "leaky_relu": _leaky_relu,
+    "softplus": _softplus,
+    "identity": _identity,
+}
+#: 1 − σ(z) without the subtraction, for outputs that saturate at 1.
+ONE_MINUS: dict[str, Callable[[arb], arb]] = {
+    "sigmoid": lambda z: 1 / (1 + z.exp()),
+    "tanh": lambda z: 2 / (1 + (2 * z).exp()),
+}
+#: The activations and costs the truth knows (tests/test_vocabulary.py checks the set).
+ACTIVATIONS = frozenset({*ELEMENTWISE, "softmax"})
+COSTS = frozenset({"quadratic", "cross_entropy", "log_likelihood"})
+
+
+# --- the network ---------------------------------------------------------------------------------
+
+
+def _balls(a: Array) -> Balls:
+    return [[arb(float(v)) for v in row] for row in np.asarray(a, np.float64)]
+
+
+def _f(rows: Balls) -> Array:
+    """Midpoints as floats: only for T, a scale."""
+    return np.array([[abs(float(v)) for v in row] for row in rows], dtype=np.float64)
+
+
+def _matvec(w: Balls, a: Balls, b: Balls | None, transpose: bool = False) -> Balls:
+    """w a + b (or wᵀ a) on balls, summed in arb."""
+    n_out = len(w[0]) if transpose else len(w)
+    n_in = len(w) if transpose else len(w[0])
+    m = len(a[0])
+    out: Balls = []
+    for j in range(n_out):
+        coef = [w[k][j] for k in range(n_in)] if transpose else w[j]
+        row = []
+        for x in range(m):
+            s = b[j][0] if b is not None else arb(0)
+            for k in range(n_in):
+                s += coef[k] * a[k][x]
+            row.append(s)
+        out.append(row)
+    return out
+
+
+def _backprop(arch: Architecture, params: Params, batch: Batch) -> tuple[list[Balls], list[Array]]:
+    """Balls of every quantity (δ^2…δ^L, ∂C/∂b^2…, ∂C/∂w^2…) and T of each, in that order."""
+    names = [s.name for s in arch.sigmas]
+    ws = [_balls(w) for w in params.weights]
+    bs = [_balls(b) for b in params.biases]
+    absw = [np.abs(np.asarray(w, np.float64)) for w in params.weights]
+    absb = [np.abs(np.asarray(b, np.float64)) for b in params.biases]
+    x, y = np.asarray(batch.x, np.float64), np.asarray(batch.y, np.float64)
+    acts: list[Balls] = [_balls(x)]
+    t_acts: list[Array] = [np.abs(x)]
+    zs: list[Balls] = []
+    t_zs: list[Array] = []
+    primes: list[Balls] = []
+    t_primes: list[Array] = []
+    for i, name in enumerate(names):
+        z = _matvec(ws[i], acts[-1], bs[i])
+        tz = absw[i] @ t_acts[-1] + absb[i]
+        zs.append(z)
+        t_zs.append(tz)
+        if name == "softmax":
+            a, ta = _softmax(z, tz)
+            acts.append(a)
+            t_acts.append(ta)
+            primes.append([])
+            t_primes.append(np.empty(0))
+            continue
+        if name not in ELEMENTWISE:
+            raise ValueError(f"{arch.id}: the truth has no activation {name!r}")
+        evals = [[ELEMENTWISE[name](v) for v in row] for row in z]
+        a = [[e[0] for e in row] for row in evals]
+        p = [[e[1] for e in row] for row in evals]
+        d2 = np.array([[e[2] for e in row] for row in evals])
+        ap = _f(p)
+        acts.append(a)
+        t_acts.append(_f(a) + ap * tz)
+        primes.append(p)
+        t_primes.append(ap + d2 * tz)
+
+    delta, t_delta = _output_error(
+        arch, names[-1], zs[-1], t_zs[-1], acts[-1], t_acts[-1], y, primes[-1], t_primes[-1]
+    )
+    L, m = len(ws), x.shape[1]
+    deltas: list[Balls] = [[]] * L
+    t_deltas: list[Array] = [np.empty(0)] * L
+    deltas[-1], t_deltas[-1] = delta, t_delta
+    for i in range(L - 2, -1, -1):
+        back = _matvec(ws[i + 1], deltas[i + 1], None, transpose=True)
+        deltas[i] = [
+            [u * v for u, v in zip(r, q, strict=True)] for r, q in zip(back, primes[i], strict=True)
+        ]
+        t_deltas[i] = (absw[i + 1].T @ t_deltas[i + 1]) * t_primes[i]
+    nabla_b = [[[sum(row, arb(0)) / m] for row in d] for d in deltas]
+    nabla_w = [
+        [
+            [sum((d[j][x] * a[k][x] for x in range(m)), arb(0)) / m for k in range(len(a))]
+            for j in range(len(d))
+        ]
+        for d, a in zip(deltas, acts[:-1], strict=True)
+    ]
+    t_b = [t.mean(axis=1, keepdims=True) for t in t_deltas]
+    t_w = [t @ ta.T / m for t, ta in zip(t_deltas, t_acts[:-1], strict=True)]
+    return [*deltas, *nabla_b, *nabla_w], [*t_deltas, *t_b, *t_w]
+
+
+def _softmax(z: Balls, tz: Array) -> tuple[Balls, Array]:
+    """a_j = e^{z_j} / Σ_k e^{z_k} per column, and T(a_j) = a_j + Σ_k |∂a_j/∂z_k| T(z_k)."""
+    n, m = len(z), len(z[0])
+    a: Balls = [[arb(0)] * m for _ in range(n)]
+    for x in range(m):
+        e = [z[j][x].exp() for j in range(n)]
+        total = sum(e, arb(0))
+        for j in range(n):
+            a[j][x] = e[j] / total
+    af = _f(a)
+    ta = af.copy()
+    for x in range(m):
+        jac = np.outer(af[:, x], af[:, x])  # |∂a_j/∂z_k| = a_j a_k off the diagonal
+        np.fill_diagonal(jac, af[:, x] * _rest(a, x))
+        ta[:, x] += jac @ tz[:, x]
+    return a, ta
+
+
+def _rest(a: Balls, x: int) -> Array:
+    """1 − a_j = Σ_{k≠j} a_k of column x, as floats (no subtraction)."""
+    col = [row[x] for row in a]
+    return np.array([abs(float(sum(col[:j] + col[j + 1 :], arb(0)))) for j in range(len(col))])
+
+
+def _output_error(
+    arch: Architecture,
+    name: str,
+    z: Balls,
+    tz: Array,
+    a: Balls,
+    ta: Array,
+    y: Array,
+    prime: Balls,
+    t_prime: Array,
+) -> tuple[Balls, Array]:
+    """δ^L by BP1 for the case's cost, on balls, and its T (module docstring)."""
+    n, m = len(z), len(z[0])
+    yb = _balls(y)
+    if arch.cost == "log_likelihood":  # softmax output, one-hot y: δ = a − y
+        delta = [[arb(0)] * m for _ in range(n)]
+        t = np.zeros((n, m))
+        for x in range(m):
+            for j in range(n):
+                if y[j, x] == 1.0:
+                    rest = [a[k][x] for k in range(n) if k != j]
+                    delta[j][x] = -sum(rest, arb(0))
+                    t[j, x] = sum(ta[k, x] for k in range(n) if k != j)
+                else:
+                    delta[j][x] = a[j][x] - yb[j][x]
+                    t[j, x] = ta[j, x] + abs(y[j, x])
+        return delta, t
+    if arch.cost == "quadratic" and name == "softmax":
+        e = [[a[j][x] - yb[j][x] for x in range(m)] for j in range(n)]
+        te = ta + np.abs(y)
+        delta = [[arb(0)] * m for _ in range(n)]
+        t = np.zeros((n, m))
+        for x in range(m):
+            for j in range(n):
+                s = arb(0)
+                for k in range(n):
+                    if k != j:
+                        s += a[k][x] * (e[j][x] - e[k][x])
+                        t[j, x] += ta[k, x] * (te[j, x] + te[k, x])
+                delta[j][x] = a[j][x] * s
+                t[j, x] *= ta[j, x]
+        return delta, t
+    if arch.cost not in ("quadratic", "cross_entropy"):
+        raise ValueError(f"{arch.id}: the truth has no cost {arch.cost!r}")
+    err, t_err = _minus_target(name, z, tz, a, ta, y, yb, prime)
+    if arch.cost == "cross_entropy":  # σ' cancels: δ^L = a − y (book eq. 66)
+        return err, t_err
+    delta = [[u * v for u, v in zip(r, q, strict=True)] for r, q in zip(err, prime, strict=True)]
+    return delta, t_err * t_prime
+
+
+def _minus_target(
+    name: str, z: Balls, tz: Array, a: Balls, ta: Array, y: Array, yb: Balls, prime: Balls
+) -> tuple[Balls, Array]:
+    """a − y elementwise, and T: the better of a − y and (1 − y) − (1 − σ(z))."""
+    err = [[u - v for u, v in zip(r, q, strict=True)] for r, q in zip(a, yb, strict=True)]
+    t = ta + np.abs(y)
+    if name in ONE_MINUS:
+        tp = _f(prime)
+        for j, row in enumerate(z):
+            for x, v in enumerate(row):
+                if y[j, x] >= 0.5:  # 1 − y is exact (Sterbenz)
+                    c = ONE_MINUS[name](v)
+                    err[j][x] = (1 - yb[j][x]) - c
+                    alt = abs(1.0 - y[j, x]) + abs(float(c)) + tp[j, x] * tz[j, x]
+                    t[j, x] = min(t[j, x], alt)
+    return err, t
+
+
+def _round_all(balls: list[Balls]) -> tuple[list[Array], str]:
+    """Every ball rounded (certified); the first element that is not, in words, or ""."""
+    values = []
+    for q, rows in enumerate(balls):
+        out = np.empty((len(rows), len(rows[0])))
+        for j, row in enumerate(rows):
+            for x, v in enumerate(row):
+                r = round_certified(v)
+                if r is None:
+                    return [], f"element {(j, x)} of quantity {q}: {v.str(10)}"
+                out[j, x] = r
+        values.append(out)
+    return values, ""
+
+
+def _gradients(arrays: Sequence[Array]) -> Gradients:
+    """Gradients from the flat list δ…, ∂C/∂b…, ∂C/∂w… of :func:`_backprop`."""
+    third = len(arrays) // 3
+    return Gradients.from_lists(arrays[:third], arrays[third : 2 * third], arrays[2 * third :])
