@@ -53,6 +53,11 @@ class Record:
     reference_norm: float | None = None
     diff_map: Mapping[str, Any] | None = None
     verdict: Mapping[str, Any] = field(default_factory=dict)
+    #: Judged by the ground truth: the worst element (index, value, truth, ulps, allowed).
+    worst: Mapping[str, Any] | None = None
+    #: A known upstream bug (oracles/known_upstream.toml: id, url) the comparison is expected to
+    #: fail by: a strict xfail, so it counts as failed only if it passes (fixed upstream).
+    known_bug: Mapping[str, Any] | None = None
 
     @property
     def arch_id(self) -> str:
@@ -104,6 +109,8 @@ class Record:
             problem=str(data.get("problem", "")),
             reference_norm=data.get("reference_norm"),
             diff_map=data.get("diff_map"),
+            worst=data.get("worst"),
+            known_bug=data.get("known_bug"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,7 +133,7 @@ class Record:
             "worst_index": None if self.worst_index is None else list(self.worst_index),
             "problem": self.problem,
         }
-        for name in ("reference_norm", "diff_map"):
+        for name in ("reference_norm", "diff_map", "worst", "known_bug"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
@@ -139,6 +146,8 @@ class Record:
             return self.verdict.get("as_expected", self.verdict.get("passed")) is False
         if self.kind == "not_applicable":  # counted and shown as such (n/a), never a pass
             return False
+        if self.kind == "comparison" and self.known_bug is not None:
+            return self.passed  # a strict xfail that passes: the bug is fixed upstream
         return self.kind == "error" or not self.passed
 
 
@@ -159,6 +168,7 @@ class Tally:
     excluded: int = 0  # elements left out (an FD step across a relu kink)
     elements: int = 0  # elements compared in all
     comparisons_excluding: int = 0  # comparisons that left any element out
+    known: int = 0  # comparisons failing by a known upstream bug, as expected (strict xfail)
     ratios: list[float] = field(default_factory=list)
     resolutions: list[float] = field(default_factory=list)
     worst_by_quantity: dict[str, float] = field(default_factory=dict)
@@ -173,7 +183,8 @@ class Tally:
             self.declined_archs.add(rec.arch_id)
             return
         self.comparisons += 1
-        self.failed += not rec.passed
+        self.failed += rec.failed()
+        self.known += rec.known_bug is not None and not rec.passed
         self.excluded += rec.excluded
         self.elements += rec.elements
         self.comparisons_excluding += rec.excluded > 0

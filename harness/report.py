@@ -41,6 +41,7 @@ from harness.report_views import (
     oracle_rows,
     passed,
     rerun_command,
+    truth_rows,
 )
 
 FIGURES = 100
@@ -98,7 +99,7 @@ def render(
         arch.detailed = True
         draw_figures(arch, oracles, index)
     comparisons = [r for r in records if r.kind == "comparison"]
-    failed = [r for r in comparisons if not r.passed]
+    failed = [r for r in comparisons if r.failed()]
     errors = [r for r in records if r.kind == "error"]
     groups = tally(records + declined, by_dtype_and_oracle)
     ratios = {oracle_label(d, o, (k[0] for k in groups)): t.ratios for (d, o), t in groups.items()}
@@ -129,6 +130,7 @@ def render(
         },
         worst=max((r.ratio for r in comparisons), default=None),
         oracle_rows=oracle_rows(groups),
+        truth_rows=truth_rows(comparisons),
         histogram=histogram,
         source=source,
         rerun_all=rerun_all(env),

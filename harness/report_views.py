@@ -147,7 +147,7 @@ class ArchView:
 
     @property
     def failures(self) -> list[Record]:
-        return [r for r in self.records if r.kind == "comparison" and not r.passed]
+        return [r for r in self.records if r.kind == "comparison" and r.failed()]
 
     @property
     def status(self) -> str:
@@ -286,6 +286,38 @@ def oracle_rows(groups: Mapping[tuple[str, str], Tally]) -> list[dict[str, Any]]
                 "errors": t.errors,
                 "not_applicable": t.declined,
                 "excluded": t.excluded,
+            }
+        )
+    return rows
+
+
+def truth_rows(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """Per judge ("exact": the reference; "torch~exact": an oracle) and quantity, the comparison
+    against the ground truth with the worst element: where, its value, the truth, the error in
+    ulps and error/allowed, and the known upstream bug it fails by (if any)."""
+    worst: dict[tuple[str, str, str], Record] = {}
+    for rec in records:
+        if rec.kind != "comparison" or rec.worst is None:
+            continue
+        key = rec.dtype, rec.oracle, rec.quantity
+        if key not in worst or rec.ratio > worst[key].ratio:
+            worst[key] = rec
+    rows = []
+    for (dtype, judge, quantity), rec in sorted(worst.items()):
+        w = rec.worst or {}
+        bug = rec.known_bug or {}
+        rows.append(
+            {
+                "judge": judge,
+                "dtype": dtype,
+                "quantity": QUANTITY_HTML.get(quantity, quantity),
+                "where": f"{rec.arch_id}, layer {rec.layer}, {tuple(w.get('index', ()))}",
+                "value": f"{w.get('value', math.nan):.6g}",
+                "truth": f"{w.get('truth', math.nan):.6g}",
+                "ulps": fmt_num(w.get("ulps")),
+                "ratio": (fmt_ratio(rec.ratio), band(rec.ratio)),
+                "bug": bug.get("id", ""),
+                "url": bug.get("url") or "",
             }
         )
     return rows

@@ -137,10 +137,10 @@ POLICIES: dict[str, Callable[[ErrorScales, str, int, Any], float]] = {
 # section at the end of this module): allowed_e = TRUTH_UNITS · (ε · max(|true_e|, T_e) + η),
 # ε and η of the reference's dtype for the reference, of float64 for the oracles. It is the
 # same for the reference, torch, jax and forward mode: the book's σ(1 − σ) at |z| = 37 loses
-# every digit and is 1/ε past it, while a stable σ' is within a few ε. Finite differences and the complex step
-# add their own error model's non-rounding terms, per layer: FD its truncation and the rounding
-# of its re-run cost divided by h (both as in _finite_difference), the complex step its
-# truncation and underflow (as in _complex_step).
+# every digit and is 1/ε past it, while a stable σ' is within a few ε. Finite differences and
+# the complex step add their own error model's non-rounding terms, per layer: FD its truncation
+# and the rounding of its re-run cost divided by h (both as in _finite_difference), the complex
+# step its truncation and underflow (as in _complex_step).
 
 
 def exact_allowed(
