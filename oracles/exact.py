@@ -98,20 +98,26 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
 
 
 def round_certified(x: arb) -> float | None:
-    """The float64 nearest every real in the ball ``x``, or None if its ends round apart."""
+    """The float64 nearest every real in the ball ``x``, or None if its ends round apart. The
+    ends are taken exactly (midpoint ∓ radius as fractions), whatever arb's working precision."""
     if not x.is_finite():
         return None
-    lo, hi = _nearest(x.lower()), _nearest(x.upper())
+    mid, rad = _exact(x.mid()), _exact(x.rad())
+    lo, hi = _nearest(mid - rad), _nearest(mid + rad)
     if lo is None or hi is None or lo != hi:
         return None
     return lo + 0.0  # −0.0 and 0.0 are one value here
 
 
-def _nearest(end: arb) -> float | None:
-    """An exact arb (a ball's end) rounded to nearest float64 (Python's int/Fraction → float is
-    correctly rounded, subnormals included); None past the largest float."""
-    man, exp = (int(v) for v in end.mid().man_exp())
-    value = Fraction(man) * (Fraction(2) ** exp)
+def _exact(v: arb) -> Fraction:
+    """An exact arb (a midpoint or a radius) as a fraction."""
+    man, exp = (int(p) for p in v.man_exp())
+    return Fraction(man) * Fraction(2) ** exp
+
+
+def _nearest(value: Fraction) -> float | None:
+    """Rounded to the nearest float64 (Fraction → float is correctly rounded, subnormals
+    included); None past the largest float."""
     try:
         return float(value)
     except OverflowError:
@@ -368,9 +374,9 @@ def _minus_target(
 
 def _round_all(balls: list[Balls]) -> tuple[list[Array], str]:
     """Every ball rounded (certified); the first element that is not, in words, or ""."""
-    values = []
+    values: list[Array] = []
     for q, rows in enumerate(balls):
-        out = np.empty((len(rows), len(rows[0])))
+        out: Array = np.empty((len(rows), len(rows[0])))
         for j, row in enumerate(rows):
             for x, v in enumerate(row):
                 r = round_certified(v)
