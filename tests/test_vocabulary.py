@@ -9,7 +9,7 @@ import pytest
 
 from harness import architectures, strategies
 from harness.error_tables import ACTIVATION_ERRORS, COST_ERRORS
-from oracles import complex_step, finite_diff, jax_grad, torch_autograd
+from oracles import complex_step, exact, finite_diff, jax_grad, torch_autograd
 from reference.activations import ACTIVATIONS, LeakyReLU
 from reference.costs import COSTS
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES, LEAKY_RELU_ALPHA
@@ -26,6 +26,7 @@ ACTIVATION_TABLES: Mapping[str, Collection[str]] = {
         *complex_step.NOT_HOLOMORPHIC,
     },
     "harness.error_tables.ACTIVATION_ERRORS": ACTIVATION_ERRORS,
+    "oracles.exact.ACTIVATIONS": exact.ACTIVATIONS,
     "harness.strategies.ACTIVATION_ORDER": strategies.ACTIVATION_ORDER,
 }
 COST_TABLES: Mapping[str, Collection[str]] = {
@@ -34,6 +35,7 @@ COST_TABLES: Mapping[str, Collection[str]] = {
     "oracles.jax_grad.COSTS": jax_grad.COSTS,
     "oracles.complex_step.COSTS": complex_step.COSTS,
     "harness.error_tables.COST_ERRORS": COST_ERRORS,
+    "oracles.exact.COSTS": exact.COSTS,
     "harness.strategies.COST_ORDER": strategies.COST_ORDER,
 }
 VOCABULARIES = {
