@@ -19,7 +19,7 @@ import pytest
 from hypothesis import settings
 
 from harness import results, strategies
-from harness.architectures import CURATED, TAILS, random_architectures, truth_sample
+from harness.architectures import CURATED, TAILS, TRUTH_SAMPLE, random_architectures
 from harness.options import GROUP, add_case_options, check_case_options
 from harness.recording import PROPERTY, RECORDER
 from harness.records import read_records
@@ -154,19 +154,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def gate_architectures(config: pytest.Config) -> list[Architecture]:
     """The curated registry, the tails family and the seeded random architectures the options
     ask for."""
-    return CURATED + TAILS + _randoms(config)
-
-
-def _randoms(config: pytest.Config) -> list[Architecture]:
-    return random_architectures(
-        config.getoption("--random-count"), config.getoption("--random-seed")
+    return (
+        CURATED
+        + TAILS
+        + random_architectures(
+            config.getoption("--random-count"), config.getoption("--random-seed")
+        )
     )
 
 
 def truth_architectures(config: pytest.Config) -> list[Architecture]:
-    """The nets the ground truth judges: the tails family and a small sample of the random ones
-    (harness.architectures.truth_sample)."""
-    return TAILS + truth_sample(_randoms(config))
+    """The nets the ground truth judges: the tails family and a fixed small sample of the random
+    ones (harness.architectures.TRUTH_SAMPLE)."""
+    return TAILS + TRUTH_SAMPLE
 
 
 def gate_dtype(config: pytest.Config) -> Any:

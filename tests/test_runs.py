@@ -11,10 +11,10 @@ import pytest
 
 GATE = Path(__file__).with_name("test_gate.py")
 SMALL_REGISTRY = (
-    "from harness.architectures import CURATED, TAILS\n"
+    "from harness.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
     "from reference import Architecture\n"
     "CURATED[:] = [{entries}]\n"
-    "TAILS[:] = []  # the tails family (and its truth comparisons) left out\n"
+    "TAILS[:] = TRUTH_SAMPLE[:] = []  # no truth comparisons here\n"
     "def pytest_configure(config):\n"
     "    config.addinivalue_line('markers', 'gate: a gate comparison')\n"
 )

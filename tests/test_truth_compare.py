@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.architectures import TAILS, TRUTH_NOT_APPLICABLE, truth_sample
+from harness.architectures import TAILS, TRUTH_NOT_APPLICABLE, TRUTH_SAMPLE, truth_sample
 from harness.cases import build_case, compare_to_exact, truth_of
 from harness.compare import compare, compare_to_truth, ulps
 from harness.records import Record
@@ -134,6 +134,7 @@ def test_the_random_sample_is_small_and_fixed() -> None:
     from harness.architectures import random_architectures
 
     sample = truth_sample(random_architectures(60, 0))
+    assert sample == TRUTH_SAMPLE
     assert [a.id for a in sample] == [
         "17-7_sigmoid_cross_entropy_m6_s1208188287",
         "12-17_tanh_quadratic_m13_s1375712222",
