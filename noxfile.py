@@ -20,6 +20,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 # around each test phase: a third of the gate's pytest time. No test here reads logs.
 TRAINING_JSON = "reports/training.json"
 CHECK_JSON = "reports/check.json"
+UPSTREAM_JSON = "reports/upstream.json"
 #: The gate's per-test durations, committed: pytest-split divides the gate into shards by them.
 DURATIONS = ".test_durations"
 SHARDS = "reports/shards"
@@ -90,6 +91,16 @@ def check(session: nox.Session) -> None:
     # the verdicts as a page too (reports/check.html); the session still fails on a violation
     session.run("python", "-m", "harness.report", CHECK_JSON, "reports/check.html")
     session.run("python", "-m", "harness.summary", CHECK_JSON)
+
+
+@nox.session(default=False)
+def upstream(session: nox.Session) -> None:
+    """Reproduce every known torch and jax bug of oracles/known_upstream.toml on the installed
+    versions (standalone snippets, judged against mpmath) and probe for more of the same kind:
+    one line per bug, reports/upstream.json. Exits 0 whether they reproduce or not; fails only
+    when it cannot run (python -m harness.upstream)."""
+    install(session, "upstream")
+    session.run("python", "-m", "harness.upstream", "--out", UPSTREAM_JSON, *session.posargs)
 
 
 @nox.session(default=False)

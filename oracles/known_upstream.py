@@ -43,7 +43,7 @@ _TRACKER_URL = {
     "jax-ml/jax": "https://github.com/jax-ml/jax/issues/{}",
 }
 #: An id for a bug with no upstream issue yet: ``framework:slug``.
-_LOCAL_ID = re.compile(r"^(?P<framework>torch|jax):[a-z0-9][a-z0-9.-]*$")
+_LOCAL_ID = re.compile(r"^(?P<framework>torch|jax):[a-z0-9][a-z0-9._-]*$")
 #: A release: digits and dots, then anything (a local part such as "+cpu", a pre-release).
 _RELEASE = re.compile(r"^\d+(?:\.\d+)*(?=$|[^.\d])")
 _REQUIRED = ("id", "framework", "op", "summary", "versions")
