@@ -41,11 +41,12 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from harness.records import UPSTREAM_SCHEMA
 from harness.tolerances import TRUTH_UNITS, truth_allowed
 from oracles import known_upstream
 from oracles.known_upstream import KnownBug, KnownBugsError
 
-SCHEMA = "upstream/1"
+SCHEMA = UPSTREAM_SCHEMA
 OUT = Path("reports/upstream.json")
 #: Decimal digits of the truth: far more than the 17 a float64 needs, with the inputs exact.
 DIGITS = 60

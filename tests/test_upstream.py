@@ -271,3 +271,87 @@ def test_it_exits_2_when_it_cannot_run(tmp_path: Path, capsys: pytest.CaptureFix
     assert upstream.main(["--known", str(orphan), "--out", str(out), "--no-probes"]) == 2
     assert "torch:no-snippet has no reproduction" in capsys.readouterr().out
     assert json.loads(out.read_text())["missing_reproductions"] == ["torch:no-snippet"]
+
+
+# --- the report's "Framework bugs found" -------------------------------------------------------
+
+
+def upstream_document() -> dict[str, Any]:
+    """harness.upstream's JSON for three hand-judged outcomes, no snippet run: a known bug that
+    reproduced, a known bug fixed in a later version (not reproduced), a new bug a probe found."""
+    import dataclasses
+
+    def outcome(repro_id: str, values: list[float], bug: Any) -> upstream.Outcome:
+        repro = REPRODUCTIONS[repro_id]
+        elements = upstream.judge(values, repro.terms(), repro.inputs)
+        status = "reproduced" if any(e.wrong for e in elements) else "not reproduced"
+        return upstream.Outcome(repro, bug, status, elements)
+
+    fixed = dataclasses.replace(BUGS["jax-ml/jax#40342"], fixed_in="0.11.0")
+    bugs = [
+        outcome("pytorch#195677", [0.0], BUGS["pytorch#195677"]),
+        outcome("jax-ml/jax#40342", [4.248354255291589e-18], fixed),
+    ]
+    probes = [outcome("torch:logaddexp-backward", [0.0, 4.2e-18, 1.0, 1.0], None)]
+    return upstream.document(bugs, probes, [])
+
+
+def test_the_report_shows_one_row_per_bug_with_its_numbers_link_and_status() -> None:
+    from harness import report
+    from tests import report_samples
+
+    page = report.render(report_samples.passing(), upstream=upstream_document())
+    section = page[page.index('<section id="framework-bugs">') :]
+    section = section[: section.index("</section>")]
+    assert "<h2>Framework bugs found</h2>" in section and 'href="#framework-bugs"' in page
+    rows = section.split("<tr>")[2:]
+    assert len(rows) == 3
+    first, fixed, new = rows
+    assert '<a href="https://github.com/pytorch/pytorch/issues/195677">pytorch#195677</a>' in first
+    assert "at z = 37.43, y = 1" in first and "<td>0.0</td>" in first
+    assert "<td>-5.5508250862537194e-17</td>" in first and "9.01e+15" in first
+    assert f"reproduced on torch {installed_public('torch')}" in first
+    assert "binary_cross_entropy_with_logits(z, y).backward()" in first  # the snippet
+    assert "fixed in 0.11.0 (not reproduced on jax" in fixed and "<td>0</td>" in fixed
+    assert "torch:logaddexp-backward" in new and "(new: no entry yet)" in new
+    assert "1 of 2 known bugs" in section
+
+
+def test_the_report_cli_reads_upstream_and_rejects_another_schema(tmp_path: Path) -> None:
+    from harness import report
+    from tests import report_samples
+
+    results, bugs = tmp_path / "results.json", tmp_path / "upstream.json"
+    results.write_text(json.dumps(report_samples.passing()), encoding="utf-8")
+    bugs.write_text(json.dumps(upstream_document()), encoding="utf-8")
+    out = tmp_path / "index.html"
+    assert report.main([str(results), str(out), "--upstream", str(bugs)]) == 0
+    assert "Framework bugs found" in out.read_text(encoding="utf-8")
+    assert report.main([str(results), str(tmp_path / "plain.html")]) == 0
+    assert "Framework bugs found" not in (tmp_path / "plain.html").read_text(encoding="utf-8")
+    bugs.write_text(json.dumps({**upstream_document(), "schema": "upstream/0"}), encoding="utf-8")
+    assert report.main([str(results), str(out), "--upstream", str(bugs)]) == 2
+
+
+def test_the_report_session_passes_upstream_when_it_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        with contextlib.chdir(ROOT):
+            import noxfile
+    finally:
+        sys.path.remove(str(ROOT))
+    ran: list[tuple[str, ...]] = []
+
+    class Recorder:
+        def run(self, *args: str, **_: Any) -> None:
+            ran.append(args)
+
+    monkeypatch.chdir(tmp_path)
+    noxfile.rerender_report(Recorder())  # type: ignore[arg-type]
+    (tmp_path / "reports").mkdir()
+    (tmp_path / noxfile.UPSTREAM_JSON).write_text("{}")
+    noxfile.rerender_report(Recorder())  # type: ignore[arg-type]
+    assert "--upstream" not in ran[0]
+    assert ran[1][-2:] == ("--upstream", noxfile.UPSTREAM_JSON)
