@@ -118,6 +118,14 @@ def test_each_known_bug_runs_and_is_judged_against_mpmath(
         assert worst["ulps"] > 1e6  # these bugs lose every digit, not a few
 
 
+def test_no_probe_reproduces_without_an_entry(session_run: tuple[dict[str, Any], str]) -> None:
+    """A probe that reproduces on the installed versions is a bug the file does not list yet:
+    add its entry (and its gate cases) to oracles/known_upstream.toml."""
+    data, _ = session_run
+    new = [p["line"] for p in data["probes"] if p["status"] != "not reproduced"]
+    assert not new, new
+
+
 @pytest.mark.parametrize("repro_id", list(REPRODUCTIONS))
 def test_a_snippet_calls_only_the_frameworks(repro_id: str) -> None:
     """Pasteable upstream: it imports torch, jax or optax only, and prints one list."""
