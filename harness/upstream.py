@@ -64,7 +64,7 @@ class Reproduction:
     framework: str
     #: what is computed, e.g. "BCEWithLogits grad"
     what: str
-    #: per output element, where: "at z = 37.43, y = 1"
+    #: per output element, where: "at logit 37.43, target 1"
     inputs: tuple[str, ...]
     #: the snippet: plain framework calls, printing the values as one list (``.tolist()``)
     snippet: str
@@ -224,7 +224,7 @@ def _jax_grad(fn: str, xs: Sequence[float], imports: str = "") -> str:
 
 
 def _repros() -> tuple[Reproduction, ...]:
-    bce_in = ("at z = 37.43, y = 1",)
+    bce_in = ("at logit 37.43, target 1",)
     return (
         Reproduction(
             "pytorch#195677",
@@ -368,7 +368,7 @@ def _repros() -> tuple[Reproduction, ...]:
             "jax:optax-sigmoid-bce-grad-37.43",
             "jax",
             "grad of optax.sigmoid_binary_cross_entropy",
-            ("at z = 37.43, y = 1",),
+            ("at logit 37.43, target 1",),
             _jax_grad(
                 "lambda z: optax.sigmoid_binary_cross_entropy(z, 1.0)", [37.43], "import optax\n"
             ),

@@ -92,8 +92,8 @@ def test_the_session_writes_every_entry_and_probe_and_prints_one_line_each(
         assert record["line"] in output
     torch = installed_public("torch")
     assert (
-        f"pytorch#195677 reproduced on torch {torch}: BCEWithLogits grad at z = 37.43, y = 1 = 0.0,"
-        " true -5.55e-17 (9.0e15 ulps)" in output.splitlines()
+        f"pytorch#195677 reproduced on torch {torch}: BCEWithLogits grad at logit 37.43, "
+        "target 1 = 0.0, true -5.55e-17 (9.0e15 ulps)" in output.splitlines()
     )
 
 
@@ -316,7 +316,7 @@ def test_the_report_shows_one_row_per_bug_with_its_numbers_link_and_status() -> 
     assert len(rows) == 3
     first, fixed, new = rows
     assert '<a href="https://github.com/pytorch/pytorch/issues/195677">pytorch#195677</a>' in first
-    assert "at z = 37.43, y = 1" in first and "<td>0.0</td>" in first
+    assert "at logit 37.43, target 1" in first and "<td>0.0</td>" in first
     assert "<td>-5.5508250862537194e-17</td>" in first and "9.01e+15" in first
     assert f"reproduced on torch {installed_public('torch')}" in first
     assert "binary_cross_entropy_with_logits(z, y).backward()" in first  # the snippet
