@@ -90,6 +90,7 @@ class KnownBug:
         )
 
 
+@functools.cache
 def installed_version(framework: str) -> str | None:
     """The installed version of ``framework`` (e.g. torch "2.13.0+cpu"), None if missing."""
     try:
@@ -235,7 +236,7 @@ def matching(
     """The first active entry (of ``bugs``, default the project's file) explaining the comparison
     ``comparison_id`` made by ``oracle``; None if no entry does."""
     for bug in _default() if bugs is None else bugs:
-        if bug.active() and bug.covers(comparison_id, oracle):
+        if bug.covers(comparison_id, oracle) and bug.active():
             return bug
     return None
 
