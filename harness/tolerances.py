@@ -149,3 +149,27 @@ def sgd_step_allowed(
     Training runs (harness.drift_model) and the checker's SGD check judge one step with it."""
     update = 2 * SGD_ROUNDINGS * eps(dtype) * (param_scale + eta * grad_scale)
     return eta * bound_allowed(rounding_scale, dtype) + update
+
+
+# --- Against the ground truth (issue 21) -------------------------------------------------------
+# A value computed in float64 by formulas that do not cancel is within a few roundings of the
+# exact result, relative to the larger of the result and Σ|terms| (the same sum over absolute
+# values: the scale a sum that cancels is fairly judged by). Below the smallest normal number
+# the rounding is absolute, η = 2^-1074 per operation. So a value v judged against the truth t
+# (computed in high precision, python-flint or mpmath) with term scale S is wrong when
+#
+#     |v − t| > TRUTH_UNITS · (ε · max(|t|, S) + η).
+#
+# The constant covers the roundings of one elementwise derivative and its chain-rule product
+# (a handful each); a cancelling formula (σ(1 − σ) at |z| = 37, 1 − tanh² at 20) misses it by
+# 10^15 and more, so the bar separates the two by many orders of magnitude.
+
+#: Units of ε·max(|truth|, Σ|terms|) an element may be from the ground truth.
+TRUTH_UNITS = 8.0
+
+
+def truth_allowed(truth: float, terms_scale: float, dtype: Any = np.float64) -> float:
+    """TRUTH_UNITS · (ε · max(|truth|, Σ|terms|) + η): the largest |value − truth| of an element
+    computed in ``dtype`` (η its smallest subnormal)."""
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    return TRUTH_UNITS * (eps(dtype) * max(abs(truth), terms_scale) + tiny)
