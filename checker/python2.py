@@ -161,10 +161,14 @@ def converted(spec: str) -> Iterator[tuple[str, str]]:
             else:
                 target.write_text(new, encoding="utf-8")
                 changed.append(file.name)
-        what = ", ".join(changed) if changed else "nothing (no file needed converting)"
+        main = path.name in changed
+        others = len(changed) - main
+        what = (path.name if main else f"not {path.name} (it needed no change)") + (
+            f" and {others} .py file{'s' * (others > 1)} beside it" if others else ""
+        )
         note = (
-            f"--2to3: converted {what} with fissix {fissix_version()} (2to3's fixers) in a "
-            f"temporary copy; {path.name} itself is unchanged"
+            f"--2to3: converted {what} with fissix {fissix_version()} (2to3's fixers) into a "
+            f"temporary copy, and checked that; {path.name} itself is unchanged"
         )
         yield f"{folder / path.name}:{name}", note
 
