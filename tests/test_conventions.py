@@ -4,6 +4,8 @@ convention (or told why it cannot be), named in one line, and a real bug behind 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -256,3 +258,28 @@ def test_python3_errors_get_no_python2_hint(tmp_path):
     (tmp_path / "net.py").write_text("def f(:\n    pass\n")
     line = check_spec(f"{tmp_path / 'net.py'}:Net", 0, 0).line()
     assert line.startswith("FAIL LOAD: ") and "Python 2" not in line, line
+
+
+def test_pytest_impl_takes_the_cost_too():
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--impl",
+            spec("cross_entropy_delta.py"),
+            "--impl-cost",
+            "cross_entropy",
+            "--random-count",
+            "0",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0 and " passed" in run.stdout, run.stdout[-2000:]
