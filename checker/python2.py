@@ -68,7 +68,7 @@ def load_hint(path: Path, message: str) -> str:
         return ""
     return (
         f"; this looks like Python 2 ({found}): convert it with 2to3 or run "
-        f"`python -m checker --2to3 {path.name}`"
+        f"`python -m checker --2to3 {path}`"
     )
 
 

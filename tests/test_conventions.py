@@ -219,7 +219,10 @@ def test_a_python2_file_is_load_saying_so_and_how_to_convert_it():
     assert verdict.label == "LOAD", line
     assert "does not import: SyntaxError" in line and "(python2_network.py:39)" in line, line
     assert "this looks like Python 2 (print statement)" in line, line
-    assert "convert it with 2to3 or run `python -m checker --2to3 python2_network.py`" in line
+    assert (
+        f"convert it with 2to3 or run `python -m checker --2to3 {CONVENTIONS}/python2_network.py`"
+        in line
+    )
 
 
 def test_2to3_checks_a_converted_copy_and_says_so(capsys):
