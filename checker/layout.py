@@ -163,7 +163,7 @@ def sample_forms(weights: str, biases: str) -> list[str]:
         return ["row"]
     if biases == "flat":
         return ["row", "flat"] if weights == "transposed" else ["flat"]
-    return ["column"] if weights == "transposed" else ["column", "batch"]
+    return ["row", "column"] if weights == "transposed" else ["column", "batch"]
 
 
 def layouts(weights: str, biases: str) -> list[Layout]:

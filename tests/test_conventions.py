@@ -41,10 +41,11 @@ def check(name: str, options: Options | None = None) -> Verdict:
     [
         ("rows.py:Network", "weights are stored as (n_in, n_out)", "update_mini_batch"),
         ("rows_network2.py:Network", "biases as (n_out,), samples as rows", "total_cost"),
+        ("rows_column_bias.py:Network", "(n_in, n_out), samples as rows (1, n)", "backprop"),
         ("vectors.py:Network", "samples as vectors (n,)", "backprop"),
         ("batch3d.py:Network", "samples go in as a 3-D batch (m, n, 1)", "update_mini_batch"),
     ],
-    ids=["rows", "rows-network2", "vectors", "batch3d"],
+    ids=["rows", "rows-network2", "rows-column-bias", "vectors", "batch3d"],
 )
 def test_a_right_implementation_in_another_convention_passes_saying_how_it_was_judged(
     name, says, checked
