@@ -14,6 +14,12 @@ Softmax (book ch. 3): a class that takes a cost and whose module (or a base's) d
 architectures whose output layer is a softmax (hidden layers sigmoid); under that cost it must
 apply softmax at its output. The worker looks the names up in the learner's modules and reports
 the ones it found (``cost_classes`` of its load reply); nothing is imported here.
+
+Conventions: before its first case, the class is constructed on :data:`checker.layout.PROBE`
+and the shapes it builds are read (the construct reply's ``built``); backprop is then tried there
+in each sample form those allow. Every call after that sends parameters and samples in the
+convention found and maps what comes back to the book's shapes (:class:`checker.layout.Layout`).
+A load failure of Python 2 code says so (:mod:`checker.python2`).
 """
 
 from __future__ import annotations

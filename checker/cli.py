@@ -7,7 +7,9 @@ label and the correct implementations pass.
 
 Each implementation runs in a process of its own under limits (``--timeout`` per call,
 ``--total-timeout`` per implementation, ``--memory``); its output never reaches this stdout, so
-every verdict line starts a line. ``--results`` is removed when the run starts and written whole
+every verdict line starts a line; under a failing verdict, one line per further cause. ``--cost``
+checks with other costs than the class offers; ``--2to3`` checks a Python 3 copy of a Python 2
+file (:mod:`checker.python2`). ``--results`` is removed when the run starts and written whole
 when it ends: a run that dies leaves no results file behind.
 """
 

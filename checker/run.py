@@ -7,6 +7,12 @@ mini-batch (BP1–BP4), then, if the class has them in the book's form, ``update
 whole mini-batch (SGD) and ``total_cost`` (COST). The first finding ends the case; an exception or
 a wrong form is that case's finding, and the next case runs. A HANG or a crash that ends the
 worker ends the implementation's run: its later cases are counted as not run.
+
+Each case is judged in the implementation's own convention (:mod:`checker.layout`, found once
+on a probe net): transposed weights or row-form samples are mapped in and out; a pair returned
+as (nabla_w, nabla_b) is read swapped and the case's finding is INTERFACE with whatever judging it
+swapped found behind it; a BP1 finding says which other cost δ^L matches, if one does
+(:mod:`checker.conventions`).
 """
 
 from __future__ import annotations
