@@ -133,6 +133,15 @@ def storage(name: str, sizes: Sequence[int], built: Any) -> tuple[str, str] | Fi
     if not isinstance(built, dict):
         return None
     weights, biases = built.get("weights"), built.get("biases")
+    absent = built.get("absent")
+    if isinstance(absent, list) and "weights" in absent:
+        names = [str(n) for n in built.get("attributes") or []][:20]
+        return Finding(
+            "INTERFACE",
+            f"{name}({list(sizes)}) has no {' and no '.join(map(str, absent))} attribute (its "
+            f"attributes: {', '.join(names) or 'none'}): the checker sets net.weights and "
+            "net.biases, the book's lists of w^l and b^l, and the class must compute with them",
+        )
     if not _shape_list(weights):
         return None
     if not _shape_list(biases):

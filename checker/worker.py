@@ -342,12 +342,18 @@ def _element(value: Any, out: Arrays) -> dict[str, Any]:
 
 
 def _built_shapes(net: Any) -> dict[str, Any]:
-    return {
+    """Per list, each element's shape (None: not a list or array); ``absent``: which of the two
+    the network has no attribute for, and then the names of those it has."""
+    built: dict[str, Any] = {
         name: [list(np.shape(v)) for v in values][:MAX_ITEMS]
         if isinstance(values := getattr(net, name, None), Sequence | np.ndarray)
         else None
         for name in ("weights", "biases")
     }
+    built["absent"] = [n for n in ("weights", "biases") if not hasattr(net, n)]
+    if built["absent"]:
+        built["attributes"] = sorted(str(k) for k in getattr(net, "__dict__", {}))[:20]
+    return built
 
 
 def _number(value: Any) -> dict[str, Any]:

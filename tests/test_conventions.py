@@ -81,6 +81,22 @@ def test_parameters_that_fit_no_mapping_are_interface_naming_the_shapes_never_a_
     assert {c.finding.label for c in verdict.cases if c.finding} == {"INTERFACE"}
 
 
+def test_parameters_under_other_names_are_interface_naming_them(tmp_path):
+    path = tmp_path / "w.py"
+    path.write_text(
+        "import numpy as np\n"
+        "class Net:\n"
+        "    def __init__(self, sizes):\n"
+        "        self.W = [np.ones((n, k)) for k, n in zip(sizes[:-1], sizes[1:])]\n"
+        "    def backprop(self, x, y):\n"
+        "        return [w[:, :1] for w in self.W], self.W\n"
+    )
+    verdict = check_spec(f"{path}:Net", RANDOM, 0)
+    line = verdict.line()
+    assert verdict.label == "INTERFACE", line
+    assert "has no weights and no biases attribute (its attributes: W)" in line, line
+
+
 def test_a_transposed_class_whose_backprop_fits_no_sample_form_is_interface(tmp_path):
     path = tmp_path / "t.py"
     path.write_text(
