@@ -147,6 +147,9 @@ def converted(spec: str) -> Iterator[tuple[str, str]]:
     folder removed afterwards, and a line saying what was done. A file fissix cannot convert is
     copied as it is (the check then says why it does not load)."""
     path, name = split_spec(spec)
+    if path.suffix != ".py" or not path.is_file():  # the check says what is wrong with the spec
+        yield spec, f"--2to3: nothing converted ({path} is no Python file)"
+        return
     with tempfile.TemporaryDirectory(prefix="checker-2to3-") as tmp:
         folder = Path(tmp)
         siblings = sorted(p for p in path.parent.glob("*.py") if p.name != path.name)
