@@ -20,6 +20,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 # around each test phase: a third of the gate's pytest time. No test here reads logs.
 TRAINING_JSON = "reports/training.json"
 CHECK_JSON = "reports/check.json"
+UPSTREAM_JSON = "reports/upstream.json"
 #: The gate's per-test durations, committed: pytest-split divides the gate into shards by them.
 DURATIONS = ".test_durations"
 SHARDS = "reports/shards"
@@ -58,11 +59,9 @@ def report(session: nox.Session) -> None:
         *session.posargs,
         success_codes=[0, 1],  # 1: some comparison failed; render the report, then fail below
     )
-    # training curves (nox -s training) join the page when they have been written
-    training = ["--training", TRAINING_JSON] if Path(TRAINING_JSON).exists() else []
-    session.run(
-        "python", "-m", "harness.report", "reports/results.json", "reports/index.html", *training
-    )
+    # training curves (nox -s training) and framework bugs (nox -s upstream) join the page when
+    # they have been written
+    rerender_report(session)
     session.run("python", "-m", "harness.summary", "reports/results.json")
 
 
@@ -90,6 +89,34 @@ def check(session: nox.Session) -> None:
     # the verdicts as a page too (reports/check.html); the session still fails on a violation
     session.run("python", "-m", "harness.report", CHECK_JSON, "reports/check.html")
     session.run("python", "-m", "harness.summary", CHECK_JSON)
+
+
+@nox.session(default=False)
+def upstream(session: nox.Session) -> None:
+    """Reproduce every known torch and jax bug of oracles/known_upstream.toml on the installed
+    versions (standalone snippets, judged against mpmath) and probe for more of the same kind:
+    one line per bug, reports/upstream.json. Exits 0 whether they reproduce or not; fails only
+    when it cannot run (python -m harness.upstream)."""
+    install(session, "upstream", "report")
+    session.run("python", "-m", "harness.upstream", "--out", UPSTREAM_JSON, *session.posargs)
+    if Path("reports/results.json").exists():  # add the bugs to the gate's HTML report
+        rerender_report(session)
+
+
+def rerender_report(session: nox.Session) -> None:
+    """reports/index.html again from reports/results.json, with the training curves and the
+    framework bugs that have been written."""
+    training = ["--training", TRAINING_JSON] if Path(TRAINING_JSON).exists() else []
+    upstream = ["--upstream", UPSTREAM_JSON] if Path(UPSTREAM_JSON).exists() else []
+    session.run(
+        "python",
+        "-m",
+        "harness.report",
+        "reports/results.json",
+        "reports/index.html",
+        *training,
+        *upstream,
+    )
 
 
 @nox.session(default=False)
@@ -260,15 +287,7 @@ def training(session: nox.Session) -> None:
         "python", "-m", "harness.training_plot", "reports/training.json", "reports/training.png"
     )
     if Path("reports/results.json").exists():  # add the curves to the gate's HTML report
-        session.run(
-            "python",
-            "-m",
-            "harness.report",
-            "reports/results.json",
-            "reports/index.html",
-            "--training",
-            TRAINING_JSON,
-        )
+        rerender_report(session)
 
 
 @nox.session

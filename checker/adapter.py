@@ -14,6 +14,12 @@ Softmax (book ch. 3): a class that takes a cost and whose module (or a base's) d
 architectures whose output layer is a softmax (hidden layers sigmoid); under that cost it must
 apply softmax at its output. The worker looks the names up in the learner's modules and reports
 the ones it found (``cost_classes`` of its load reply); nothing is imported here.
+
+Conventions: before its first case, the class is constructed on :data:`checker.layout.PROBE`
+and the shapes it builds are read (the construct reply's ``built``); backprop is then tried there
+in each sample form those allow. Every call after that sends parameters and samples in the
+convention found and maps what comes back to the book's shapes (:class:`checker.layout.Layout`).
+A load failure of Python 2 code says so (:mod:`checker.python2`).
 """
 
 from __future__ import annotations
@@ -25,11 +31,14 @@ from typing import Any
 
 import numpy as np
 
+from checker import layout as conventions
+from checker.layout import BOOK, PROBE, Layout
 from checker.load import check_spec_form, split_spec
-from checker.replies import Received, malformed, text
+from checker.python2 import load_hint
+from checker.replies import Received, malformed, swapped_fits, text
 from checker.sandbox import Child, Limits
 from checker.verdict import Finding, ImplementationError
-from reference import Architecture, Params, Step
+from reference import Architecture, Params, Step, make_case
 from reference.types import Array
 
 #: The book's names for its cost classes (network2.py), looked up in the implementation's modules.
@@ -71,6 +80,9 @@ class Implementation:
     takes_cost: bool = False
     cost_classes: tuple[str, ...] = ()
     methods: tuple[str, ...] = field(default=())
+    #: The convention it is judged in (:mod:`checker.layout`), found at its first backprop; or
+    #: the INTERFACE finding that none can be mapped.
+    found: Layout | Finding | None = None
 
     @classmethod
     def open(cls, spec: str, limits: Limits) -> Implementation:
@@ -83,7 +95,8 @@ class Implementation:
             reply, _ = child.request({"op": "load", "path": str(path.resolve()), "name": name})
             error = reply.get("error")
             if error is not None:
-                raise ImplementationError(Finding("LOAD", text(error, "text")))
+                message = text(error, "text")
+                raise ImplementationError(Finding("LOAD", message + load_hint(path, message)))
             impl = cls(spec, child)
             impl.name = text(reply, "name")
             impl.takes_cost = reply.get("takes_cost") is True
@@ -139,12 +152,10 @@ class Implementation:
                     )
                 )
             cost = arch.cost
+        layout = self.layout(arch)
         sizes = list(arch.sizes)
         shown = f"{self.name}({sizes}{', cost=' + COST_CLASSES[cost] if cost else ''})"
-        construct = {"sizes": sizes, "seed": arch.seed, "cost": cost}
-        arrays = [*params.weights, *params.biases, *(v for xy in samples for v in xy)]
-        header = {"op": "backprop", "layers": len(params.weights), "construct": construct}
-        reply, got = self.child.request(header, arrays)
+        reply, got = self._backprop(layout, arch, cost, params, samples)
         error = _error(reply, {"constructing": f"constructing {shown}"}, "CRASH")
         if error is not None and error.finding.message.startswith("constructing "):
             raise error
@@ -153,17 +164,94 @@ class Implementation:
         if not isinstance(results, list) or len(results) > len(samples):
             raise malformed("backprop")
         found = forms(signatures if isinstance(signatures, dict) else {})
+        got = layout.to_book(arch.sizes, results, got)
         return found, [Received(r, got) for r in results], error
+
+    def _backprop(
+        self,
+        layout: Layout,
+        arch: Architecture,
+        cost: str | None,
+        params: Params,
+        samples: Sequence[tuple[Array, Array]],
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """One round trip: construct, set ``params`` and call backprop on each sample, all in
+        the learner's ``layout``."""
+        construct = {"sizes": list(arch.sizes), "seed": arch.seed, "cost": cost}
+        xy = [layout.sample(v) for pair in samples for v in pair]
+        header = {"op": "backprop", "layers": len(params.weights), "construct": construct}
+        return self.child.request(header, [*layout.params(params), *xy])
+
+    # --- the learner's convention ---------------------------------------------------------------
+
+    def layout(self, arch: Architecture) -> Layout:
+        """The convention it is judged in, found once (on the probe net, with this case's cost);
+        ImplementationError (INTERFACE) when its arrays fit no convention the checker can map."""
+        if self.found is None:
+            self.found = self._find_layout(arch)
+        if isinstance(self.found, Finding):
+            raise ImplementationError(self.found)
+        return self.found
+
+    def _find_layout(self, arch: Architecture) -> Layout | Finding:
+        """Read the storage from what the constructor builds on :data:`PROBE`, then try backprop
+        there in each sample form that storage allows: the first whose pair has the book's shapes
+        (either order) is the convention. The book's storage that fits no form is judged as the
+        book's (its cases then say what is wrong); another storage that fits none is INTERFACE."""
+        cost = arch.cost if self.takes_cost else None
+        if cost is not None and COST_CLASSES[cost] not in self.cost_classes:
+            return BOOK  # every case says so (INTERFACE)
+        probe = Architecture(PROBE, _activations(arch), arch.cost, batch=1, seed=arch.seed)
+        construct = {"op": "construct", "sizes": list(PROBE), "seed": arch.seed, "cost": cost}
+        reply, _ = self.child.request(construct)
+        if reply.get("error") is not None:
+            return BOOK  # the constructor raised: every case says so
+        found = conventions.storage(self.name, PROBE, reply.get("built"))
+        if found is None:
+            return BOOK
+        if isinstance(found, Finding):
+            return found
+        params, batch = make_case(probe)
+        sample = [(batch.x[:, :1], batch.y[:, :1])]
+        tried = []
+        for layout in conventions.layouts(*found):
+            reply, got = self._backprop(layout, probe, cost, params, sample)
+            results = reply.get("results")
+            if isinstance(results, list) and len(results) == 1:
+                received = Received(results[0], layout.to_book(PROBE, results, got))
+                if swapped_fits(probe, _reversed(received)):
+                    return layout
+                if swapped_fits(probe, received):
+                    return conventions.swapped(layout)
+                tried.append(f"as {conventions.SAMPLE_FORMS[layout.samples]}: {_shapes(received)}")
+            else:
+                error = reply.get("error")
+                tried.append(
+                    f"as {conventions.SAMPLE_FORMS[layout.samples]}: it raised "
+                    f"{text(error, 'text')}"
+                )
+        if found == ("book", "column"):
+            return BOOK
+        stored = Layout(*found).note() or ""
+        return Finding(
+            "INTERFACE",
+            f"{stored.split(':')[0]}, but with samples fed "
+            f"{'; '.join(tried)}; expected lists of one array per layer 2…L "
+            "(the checker cannot map it: use the book's shapes)",
+        )
 
     def update(
         self, params: Params, samples: Sequence[tuple[Array, Array]], step: Step, form: str
     ) -> tuple[Received, Received]:
         """``update_mini_batch`` on a list of (x, y) pairs: the new weights and biases as sent."""
         args = [step.eta, step.lmbda, step.n] if form == NETWORK2 else [step.eta]
-        arrays = [*params.weights, *params.biases, *(v for xy in samples for v in xy)]
+        layout = self.found if isinstance(self.found, Layout) else BOOK
+        xy = [layout.sample(v, update=True) for pair in samples for v in pair]
         header = {"op": "update", "layers": len(params.weights), "args": args, "form": form}
-        reply, got = self.child.request(header, arrays)
+        reply, got = self.child.request(header, [*layout.params(params), *xy])
         _raise(reply, {}, "CRASH")
+        sizes = [w.shape[1] for w in params.weights[:1]] + [w.shape[0] for w in params.weights]
+        got = layout.to_book(sizes, [reply.get("weights"), reply.get("biases")], got)
         return Received(reply.get("weights"), got), Received(reply.get("biases"), got)
 
     def total_costs(
@@ -171,9 +259,13 @@ class Implementation:
     ) -> list[float]:
         """``total_cost(data, λ)`` at ``params`` with one entry nudged per evaluation
         ``[weights|biases, i, entry, h, λ]``: the costs, each a finite number."""
-        arrays = [*params.weights, *params.biases, *(v for xy in data for v in xy)]
+        layout = self.found if isinstance(self.found, Layout) else BOOK
+        xy = [layout.sample(v, update=True) for pair in data for v in pair]
+        evals = [
+            [name, i, layout.entry(name, entry), h, lmbda] for name, i, entry, h, lmbda in evals
+        ]
         header = {"op": "total_cost", "layers": len(params.weights), "evals": evals}
-        reply, _ = self.child.request(header, arrays)
+        reply, _ = self.child.request(header, [*layout.params(params), *xy])
         values = reply.get("values")
         if not isinstance(values, list) or len(values) > len(evals):
             raise malformed("total_cost")
@@ -258,6 +350,45 @@ def _raise(reply: dict[str, Any], calls: dict[str, str], label: str) -> None:
     error = _error(reply, calls, label)
     if error is not None:
         raise error
+
+
+def _activations(arch: Architecture) -> str | tuple[str, ...]:
+    """The probe net's activations: sigmoid, with the case's output activation (softmax)."""
+    out = arch.sigmas[-1].name
+    return "sigmoid" if out == "sigmoid" else ("sigmoid", out)
+
+
+def _reversed(got: Received) -> Received:
+    """backprop's pair read the other way round (so that swapped_fits asks for the book's)."""
+    node = got.node
+    halves = node.get("pair") if isinstance(node, dict) else None
+    if not isinstance(halves, list) or len(halves) != 2:
+        return got
+    return Received({"pair": [halves[1], halves[0]]}, got.arrays)
+
+
+def _shapes(got: Received) -> str:
+    """What a pair held, as shapes: ``([(3, 1), (2, 1)], [(3, 4), (2, 3)])``."""
+    node = got.node
+    halves = node.get("pair") if isinstance(node, dict) else None
+    if not isinstance(halves, list) or len(halves) != 2:
+        return f"it returned {text(node, 'kind') if isinstance(node, dict) else 'something else'}"
+    shown = []
+    for half in halves:
+        items = half.get("items") if isinstance(half, dict) else None
+        if not isinstance(items, list):
+            shown.append(text(half, "kind"))
+            continue
+        shapes = [
+            tuple(got.arrays[i["array"]].shape)
+            if isinstance(i, dict)
+            and isinstance(i.get("array"), int)
+            and 0 <= i["array"] < len(got.arrays)
+            else "?"
+            for i in items
+        ]
+        shown.append(str(shapes))
+    return f"it returned shapes ({shown[0]}, {shown[1]})"
 
 
 def _strings(value: Any) -> list[str]:

@@ -7,7 +7,9 @@ label and the correct implementations pass.
 
 Each implementation runs in a process of its own under limits (``--timeout`` per call,
 ``--total-timeout`` per implementation, ``--memory``); its output never reaches this stdout, so
-every verdict line starts a line. ``--results`` is removed when the run starts and written whole
+every verdict line starts a line; under a failing verdict, one line per further cause. ``--cost``
+checks with other costs than the class offers; ``--2to3`` checks a Python 3 copy of a Python 2
+file (:mod:`checker.python2`). ``--results`` is removed when the run starts and written whole
 when it ends: a run that dies leaves no results file behind.
 """
 
@@ -20,10 +22,12 @@ from pathlib import Path
 
 from checker.architectures import RANDOM_COUNT
 from checker.mutants import CORRECT, Mutant, list_mutants
+from checker.python2 import converted
 from checker.run import Options, check_spec
 from checker.sandbox import CALL_LIMIT_S, MEMORY_LIMIT_MB, TOTAL_LIMIT_S, Limits
 from checker.verdict import Verdict
 from harness import results
+from reference.costs import COSTS
 
 #: Lines of the implementation's own output shown under a failing verdict (at most).
 TAIL_LINES = 8
@@ -81,6 +85,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="an update_mini_batch or total_cost whose signature is not the book's fails "
         "(INTERFACE) instead of being noted as not checked",
     )
+    parser.add_argument(
+        "--cost",
+        action="append",
+        choices=sorted(COSTS),
+        help="check with this cost (repeatable) instead of those the class offers: a class "
+        "without cost= whose backprop is written for the cross-entropy, say",
+    )
+    parser.add_argument(
+        "--2to3",
+        dest="two_to_three",
+        action="store_true",
+        help="convert a temporary copy of each FILE.py (and the .py files beside it) from "
+        "Python 2 with fissix (2to3's fixers) and check that; the files are left unchanged",
+    )
     args = parser.parse_args(argv)
     if args.random_count < 0:
         parser.error(f"--random-count must be >= 0, got {args.random_count}")
@@ -94,14 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:  # no earlier verdict may stand in for this run's
         with contextlib.suppress(FileNotFoundError):
             Path(args.results).unlink()
-    options = Options(Limits(args.timeout, args.total_timeout, args.memory), args.strict)
+    costs = tuple(dict.fromkeys(args.cost)) if args.cost else None
+    options = Options(Limits(args.timeout, args.total_timeout, args.memory), args.strict, costs)
     if args.impl:
         verdicts, expected = [], []
         for spec in args.impl:
-            verdict = check_spec(spec, args.random_count, args.random_seed, options)
+            verdict = check_one(spec, args, options)
             verdicts.append(verdict)
             expected.append("PASS")
             print(verdict.line(), flush=True)
+            for line in verdict.cause_lines():
+                print(f"    {line}")
             print_output(verdict)
             if args.cases:
                 print_cases(verdict)
@@ -120,6 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:
         write(Path(args.results), verdicts, expected, args.random_seed, args.random_count)
     return 0 if all(v.label == e for v, e in zip(verdicts, expected, strict=True)) else 1
+
+
+def check_one(spec: str, args: argparse.Namespace, options: Options) -> Verdict:
+    """One implementation's verdict; with ``--2to3``, of a converted copy (said first)."""
+    if not args.two_to_three:
+        return check_spec(spec, args.random_count, args.random_seed, options)
+    with converted(spec) as (copy, note):
+        print(note, flush=True)
+        return check_spec(copy, args.random_count, args.random_seed, options, name=spec)
 
 
 def print_output(verdict: Verdict) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from checker.adapter import Implementation
 from checker.load import split_spec
-from checker.pytest_plugin import implementation, implementations
+from checker.pytest_plugin import impl_costs, implementation, implementations
 from checker.run import cases_for, check_case
 from checker.verdict import ImplementationError
 from harness import results
@@ -41,7 +41,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         count, seed = config.getoption("--random-count"), config.getoption("--random-seed")
         params += [
             pytest.param((spec, impl, arch), id=f"{short}-{arch.id}")
-            for arch in cases_for(impl, count, seed)
+            for arch in cases_for(impl, count, seed, impl_costs(config))
         ]
     metafunc.parametrize("impl_case", params)
 

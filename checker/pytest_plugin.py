@@ -19,6 +19,7 @@ import pytest
 from checker.adapter import Implementation
 from checker.sandbox import Limits
 from harness.options import add_case_options, check_case_options
+from reference.costs import COSTS
 
 MARK = "impl"
 _OPEN = pytest.StashKey[dict[str, Implementation]]()
@@ -32,6 +33,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE.py:CLASS",
         help="check this network.py/network2.py-style class equation by equation (repeatable); "
         "runs only the implementation tests",
+    )
+    parser.getgroup("backprop cross-validation").addoption(
+        "--impl-cost",
+        action="append",
+        default=None,
+        choices=sorted(COSTS),
+        help="with --impl: check with this cost (repeatable) instead of those the class offers "
+        "(python -m checker's --cost)",
     )
     add_case_options(parser)
 
@@ -54,6 +63,12 @@ def implementations(config: pytest.Config) -> list[str]:
     from checker.mutants import CORRECT
 
     return config.getoption("--impl") or [m.spec for m in CORRECT]
+
+
+def impl_costs(config: pytest.Config) -> tuple[str, ...] | None:
+    """The costs named by --impl-cost, each once, or None (those the class offers)."""
+    costs = config.getoption("--impl-cost")
+    return tuple(dict.fromkeys(costs)) if costs else None
 
 
 def implementation(config: pytest.Config, spec: str) -> Implementation:

@@ -7,6 +7,12 @@ mini-batch (BP1–BP4), then, if the class has them in the book's form, ``update
 whole mini-batch (SGD) and ``total_cost`` (COST). The first finding ends the case; an exception or
 a wrong form is that case's finding, and the next case runs. A HANG or a crash that ends the
 worker ends the implementation's run: its later cases are counted as not run.
+
+Each case is judged in the implementation's own convention (:mod:`checker.layout`, found once
+on a probe net): transposed weights or row-form samples are mapped in and out; a pair returned
+as (nabla_w, nabla_b) is read swapped and the case's finding is INTERFACE with whatever judging it
+swapped found behind it; a BP1 finding says which other cost δ^L matches, if one does
+(:mod:`checker.conventions`).
 """
 
 from __future__ import annotations
@@ -20,12 +26,14 @@ import numpy as np
 
 from checker.adapter import NETWORK2, Implementation
 from checker.architectures import sigmoid_architectures
+from checker.conventions import SWAPPED, cost_hint, matching_cost, swapped_finding
 from checker.diagnosis import (
     batch_reference,
     diagnose_sample,
     diagnose_total_cost,
     diagnose_update,
 )
+from checker.layout import Layout
 from checker.replies import Received, coarsest, pair, swapped_fits, to_params
 from checker.sandbox import Limits
 from checker.verdict import CaseVerdict, Finding, ImplementationError, Verdict
@@ -44,6 +52,8 @@ class Options:
 
     limits: Limits = dataclasses.field(default_factory=Limits)
     strict: bool = False
+    #: The costs to check with (``--cost``), instead of those the class offers.
+    costs: tuple[str, ...] | None = None
 
 
 def check_case(impl: Implementation, arch: Architecture, strict: bool = False) -> CaseVerdict:
@@ -54,9 +64,19 @@ def check_case(impl: Implementation, arch: Architecture, strict: bool = False) -
     state = _CaseState()
     try:
         _check_case(impl, arch, strict, state)
+        if _swapped(impl):
+            raise ImplementationError(swapped_finding(None, state.checked))
     except ImplementationError as exc:
-        return CaseVerdict(arch, exc.finding, tuple(state.checked), state.notes, state.precision)
+        finding = exc.finding
+        if _swapped(impl) and impl.dead is None and not finding.message.startswith(SWAPPED):
+            finding = swapped_finding(finding, state.checked)
+        return CaseVerdict(arch, finding, tuple(state.checked), state.notes, state.precision)
     return CaseVerdict(arch, None, tuple(state.checked), state.notes, state.precision)
+
+
+def _swapped(impl: Implementation) -> bool:
+    """Whether its backprop returns (nabla_w, nabla_b): it is then judged swapped."""
+    return isinstance(impl.found, Layout) and impl.found.swapped
 
 
 @dataclasses.dataclass
@@ -72,9 +92,10 @@ def _check_case(impl: Implementation, arch: Architecture, strict: bool, state: _
     samples = [(batch.x[:, s : s + 1], batch.y[:, s : s + 1]) for s in range(arch.batch)]
     forms, results, error = impl.backprop(arch, params, samples)
     state.notes = forms.notes
+    judge = functools.partial(_judge_sample, swapped=_swapped(impl), takes_cost=impl.takes_cost)
     for s, got in enumerate(results):
         x, y = samples[s]
-        finding, precision = _judge_sample(one, params, x, y, got)
+        finding, precision = judge(one, params, x, y, got)
         state.precision = min(state.precision, precision, key=_eps)
         if finding is not None:
             raise ImplementationError(_at_sample(finding, s, arch.batch))
@@ -110,20 +131,63 @@ def _check_case(impl: Implementation, arch: Architecture, strict: bool, state: _
 
 
 def _judge_sample(
+    one: Architecture,
+    params: Params,
+    x: Array,
+    y: Array,
+    got: Received,
+    *,
+    swapped: bool = False,
+    takes_cost: bool = False,
+) -> tuple[Finding | None, str]:
+    """One sample's finding (None if right) and the dtype it was judged at; a BP1 finding says
+    which other cost δ^L matches, if one does. ``swapped``: the implementation returns
+    (nabla_w, nabla_b) (found on a net where the shapes tell), so the pair is read so. Otherwise
+    a pair that fits only as (nabla_w, nabla_b) and then agrees is INTERFACE: swapped."""
+    if swapped:
+        nabla_b, nabla_w, dtype = pair(one, got, swapped=True)
+        finding = diagnose_sample(one, params, x, y, nabla_b, nabla_w, np.dtype(dtype))
+        return _with_cost(finding, one, params, x, y, nabla_b, nabla_w, dtype, takes_cost), dtype
+    finding, dtype = _judge_straight(one, params, x, y, got)
+    if finding is not None and finding.label == "BP1":
+        nabla_b, nabla_w, dtype = pair(one, got)
+        finding = _with_cost(finding, one, params, x, y, nabla_b, nabla_w, dtype, takes_cost)
+    return finding, dtype
+
+
+def _with_cost(
+    finding: Finding | None,
+    one: Architecture,
+    params: Params,
+    x: Array,
+    y: Array,
+    nabla_b: list[Array],
+    nabla_w: list[Array],
+    dtype: str,
+    takes_cost: bool,
+) -> Finding | None:
+    if finding is None or finding.label != "BP1":
+        return finding
+    match = matching_cost(one, params, x, y, nabla_b, nabla_w, np.dtype(dtype))
+    if match is None:
+        return finding
+    hint = cost_hint(one.cost, *match, takes_cost=takes_cost)
+    return dataclasses.replace(finding, message=finding.message + hint)
+
+
+def _judge_straight(
     one: Architecture, params: Params, x: Array, y: Array, got: Received
 ) -> tuple[Finding | None, str]:
-    """One sample's finding (None if right) and the dtype it was judged at. A pair that fits as
-    (nabla_w, nabla_b) and then agrees is INTERFACE: the pair is swapped."""
     swapped = swapped_fits(one, got)
     try:
         nabla_b, nabla_w, dtype = pair(one, got)
     except ImplementationError as exc:
         if swapped and _agrees_swapped(one, params, x, y, got):
-            return _swapped(), "float64"
+            return _swapped_agrees(), "float64"
         raise exc from None
     finding = diagnose_sample(one, params, x, y, nabla_b, nabla_w, np.dtype(dtype))
     if finding is not None and swapped and _agrees_swapped(one, params, x, y, got):
-        return _swapped(), dtype
+        return _swapped_agrees(), dtype
     return finding, dtype
 
 
@@ -135,7 +199,7 @@ def _agrees_swapped(one: Architecture, params: Params, x: Array, y: Array, got: 
     return diagnose_sample(one, params, x, y, nabla_b, nabla_w, np.dtype(dtype)) is None
 
 
-def _swapped() -> Finding:
+def _swapped_agrees() -> Finding:
     return Finding(
         "INTERFACE",
         "backprop(x, y) returned the pair swapped, (nabla_w, nabla_b): the shapes fit the other "
@@ -147,9 +211,12 @@ def _eps(dtype: str) -> float:
     return -float(np.finfo(np.dtype(dtype)).eps)
 
 
-def cases_for(impl: Implementation, random_count: int, seed: int) -> list[Architecture]:
-    """The all-sigmoid architectures, once per cost the class offers (network2's form: both)."""
-    return sigmoid_architectures(random_count, seed, impl.costs)
+def cases_for(
+    impl: Implementation, random_count: int, seed: int, costs: tuple[str, ...] | None = None
+) -> list[Architecture]:
+    """The all-sigmoid architectures, once per cost the class offers (network2's form: both),
+    or per cost of ``costs`` (``--cost``)."""
+    return sigmoid_architectures(random_count, seed, costs or impl.costs)
 
 
 @contextmanager
@@ -176,10 +243,12 @@ def check_spec(
         with opened(spec, options.limits) as impl:
             cases = tuple(
                 check_case(impl, arch, options.strict)
-                for arch in cases_for(impl, random_count, seed)
+                for arch in cases_for(impl, random_count, seed, options.costs)
             )
             failed = any(not c.passed for c in cases)
-            return Verdict(shown, cases, output=impl.output_tail() if failed else "")
+            note = impl.found.note() if isinstance(impl.found, Layout) else None
+            notes = (note,) if note else ()
+            return Verdict(shown, cases, notes=notes, output=impl.output_tail() if failed else "")
     except ImplementationError as exc:
         return Verdict(shown, load_failure=exc.finding, output=exc.output)
 

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.causes import cause, informativeness
 from reference import Architecture
 
 EQUATIONS = ("BP1", "BP2", "BP3", "BP4", "SGD", "COST")
@@ -145,13 +146,26 @@ class Verdict:
 
     @property
     def worst(self) -> tuple[str, Finding] | None:
-        """(case, finding) whose label comes first in :data:`LABELS`; the first such case."""
+        """(case, finding) whose label comes first in :data:`LABELS`; of those, the case with the
+        most informative net (:func:`checker.causes.informativeness`), the first such."""
         if self.load_failure is not None:
             return "", self.load_failure
-        found = [(c.case, c.finding) for c in self.cases if c.finding is not None and c.ran]
+        found = [c for c in self.failures if c.finding is not None]
         if not found:
             return None
-        return min(found, key=lambda cf: LABELS.index(cf[1].label))
+        best = min(found, key=_headline_rank)
+        assert best.finding is not None
+        return best.case, best.finding
+
+    def causes(self) -> list[tuple[int, CaseVerdict]]:
+        """One (count, case) per distinct cause among the failures (findings alike up to their
+        numbers), the case its most informative; in label order, then the most frequent first."""
+        groups: dict[tuple[str, str], list[CaseVerdict]] = {}
+        for c in self.failures:
+            if c.finding is not None:
+                groups.setdefault(cause(c.finding.label, c.finding.message), []).append(c)
+        shown = [(len(cs), min(cs, key=_headline_rank)) for cs in groups.values()]
+        return sorted(shown, key=lambda nc: (_headline_rank(nc[1])[0], -nc[0]))
 
     @property
     def passed(self) -> bool:
@@ -199,11 +213,38 @@ class Verdict:
         line += f" [{case}]; {len(self.failures)} of {len(self.cases)} cases fail ({tally})"
         if self.not_run:
             line += f"; {len(self.not_run)} not run"
-        return line
+        return line + "".join(f"; {n}" for n in self.notes)
+
+    def cause_lines(self, most: int = 6) -> list[str]:
+        """Under a failing verdict, a line per cause other than the headline's, with its count
+        and the case it is shown from (at most ``most``; the rest counted)."""
+        worst = self.worst
+        if worst is None or self.load_failure is not None:
+            return []
+        headline = cause(worst[1].label, worst[1].message)
+        others = [
+            (n, c)
+            for n, c in self.causes()
+            if c.finding is not None and cause(c.finding.label, c.finding.message) != headline
+        ]
+        lines = [
+            f"also {c.finding.heading} ×{n}: {c.finding.message} [{c.case}]"
+            for n, c in others[:most]
+            if c.finding is not None
+        ]
+        if len(others) > most:
+            lines.append(f"… {len(others) - most} more causes (--cases prints every case)")
+        return lines
 
 
 #: The checks a case can run, in the order they run.
 CHECK_ORDER = ("backprop", "update_mini_batch", "total_cost")
+
+
+def _headline_rank(case: CaseVerdict) -> tuple[int, tuple[int, ...]]:
+    """Sorts the headline first: the earliest label, then the most informative net."""
+    label = case.finding.label if case.finding is not None else "LOAD"
+    return LABELS.index(label), tuple(-v for v in informativeness(case.arch))
 
 
 def _rank(item: tuple[str, int]) -> int:

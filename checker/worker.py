@@ -152,7 +152,19 @@ class Worker:
         np.random.seed(seed)  # noqa: NPY002 — the learner's code may draw from it
         random.seed(seed)
         self.net = self.call("constructing", self.cls, list(sizes), label="INTERFACE", **kwargs)
-        return {"signatures": {m: _signature(getattr(self.net, m, None)) for m in OPTIONAL}}
+        return {
+            "signatures": {m: _signature(getattr(self.net, m, None)) for m in OPTIONAL},
+            "built": self._built(),
+        }
+
+    def _built(self) -> dict[str, Any] | None:
+        """The shapes of the weights and biases the constructor built (the checker reads the
+        learner's convention from them); None if they cannot be read."""
+        try:
+            got = self.call("reading net.weights and net.biases", _built_shapes, self.net)
+        except Failed:
+            return None
+        return got
 
     def backprop(
         self, arrays: Arrays, layers: int, construct: dict[str, Any] | None = None
@@ -327,6 +339,21 @@ def _element(value: Any, out: Arrays) -> dict[str, Any]:
         return {"shape": list(array.shape), "dtype": str(array.dtype)}
     out.append(array)
     return {"array": len(out) - 1}
+
+
+def _built_shapes(net: Any) -> dict[str, Any]:
+    """Per list, each element's shape (None: not a list or array); ``absent``: which of the two
+    the network has no attribute for, and then the names of those it has."""
+    built: dict[str, Any] = {
+        name: [list(np.shape(v)) for v in values][:MAX_ITEMS]
+        if isinstance(values := getattr(net, name, None), Sequence | np.ndarray)
+        else None
+        for name in ("weights", "biases")
+    }
+    built["absent"] = [n for n in ("weights", "biases") if not hasattr(net, n)]
+    if built["absent"]:
+        built["attributes"] = sorted(str(k) for k in getattr(net, "__dict__", {}))[:20]
+    return built
 
 
 def _number(value: Any) -> dict[str, Any]:

@@ -305,5 +305,8 @@ class Recorder:
                 else ""
             )
         )
-        if self.records:
+        results = self.config.getoption("results", None)
+        if results:  # nox -s report prints the table once, from the file, by harness.summary
+            terminalreporter.write_line(f"per-oracle table: python -m harness.summary {results}")
+        elif self.records:
             terminalreporter.write_line(summary_table(read_records(r for _, r in self.records)))

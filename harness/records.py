@@ -20,6 +20,8 @@ K = TypeVar("K", bound=Hashable)
 
 #: The results-file version: raise it when a record's meaning changes.
 SCHEMA = 1
+#: The version of reports/upstream.json (harness.upstream, the known framework bugs reproduced).
+UPSTREAM_SCHEMA = "upstream/1"
 
 #: The fields every comparison record has (harness.compare.Comparison).
 _COMPARISON = ("quantity", "layer", "passed", "ratio", "max_abs", "max_rel", "allowed")

@@ -8,7 +8,8 @@ fetched. It imports neither pytest, the oracles nor the reference. The page show
 - per architecture: its spec, a per-layer table of δ, ∂C/∂b, ∂C/∂w per oracle, every failure with
   the command that reruns it, a heatmap of the ∂C/∂w difference where an oracle disagrees most, and
   ‖δ^l‖ per layer;
-- the environment the numbers come from.
+- the environment the numbers come from;
+- with ``--upstream``, the framework bugs harness.upstream reproduced (``nox -s upstream``).
 
 At scale, passing architectures are collapsed and figures are drawn for at most ``--figures``
 architectures (failing ones first, then those closest to their tolerance).
@@ -27,7 +28,15 @@ from typing import Any
 
 import jinja2
 
-from harness.records import SCHEMA, Record, by_dtype_and_oracle, oracle_label, read_records, tally
+from harness.records import (
+    SCHEMA,
+    UPSTREAM_SCHEMA,
+    Record,
+    by_dtype_and_oracle,
+    oracle_label,
+    read_records,
+    tally,
+)
 from harness.report_views import (
     BANDS,
     GATE_TEST,
@@ -76,13 +85,65 @@ def training_view(data: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"svg": svg, "cases": cases}
 
 
+def upstream_view(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The "Framework bugs found" section from harness.upstream's JSON (or None): one row per
+    known bug, and per probe that reproduced (a new bug with no entry yet), with its worst
+    element: op, input, the framework's value, the truth, ulps, link, and what became of it."""
+    if data is None:
+        return None
+    if data.get("schema") != UPSTREAM_SCHEMA:
+        raise ValueError(
+            f"upstream schema {data.get('schema')!r}, this report reads {UPSTREAM_SCHEMA}"
+        )
+    records = [*data["bugs"], *(p for p in data["probes"] if p["status"] == "reproduced")]
+    rows = []
+    for rec in records:
+        worst = rec["worst"] or {}
+        on = ", ".join(
+            f"{name} {(v or 'not installed').split('+')[0]}" for name, v in rec["versions"].items()
+        )
+        if rec["status"] == "reproduced":
+            status, css = f"reproduced on {on}", "fail"
+        elif rec["status"] == "error":
+            status, css = f"could not run on {on}: {rec['problem']}", "error"
+        elif rec["fixed_in"]:
+            status, css = f"fixed in {rec['fixed_in']} (not reproduced on {on})", "b0"
+        else:
+            status, css = f"not reproduced on {on}: fixed?", "b0"
+        rows.append(
+            {
+                "id": rec["id"],
+                "known": rec["known"],
+                "url": rec["url"],
+                "op": rec["op"],
+                "input": worst.get("input", "–"),
+                "value": repr(worst["value"]) if "value" in worst else "–",
+                "truth": repr(worst["truth"]) if "truth" in worst else "–",
+                "ulps": fmt_num(worst.get("ulps")),
+                "status": status,
+                "css": css,
+                "snippet": rec["snippet"],
+            }
+        )
+    return {
+        "rows": rows,
+        "reproduced": sum(r["status"] == "reproduced" for r in data["bugs"]),
+        "known": len(data["bugs"]),
+        "probes": len(data["probes"]),
+        "criterion": data["criterion"],
+        "environment": data["environment"],
+    }
+
+
 def render(
     results: dict[str, Any],
     figures: int = FIGURES,
     source: str = "results.json",
     training: dict[str, Any] | None = None,
+    upstream: dict[str, Any] | None = None,
 ) -> str:
-    """The page for a results file's contents (and, if given, harness.training's curves)."""
+    """The page for a results file's contents (and, if given, harness.training's curves and
+    harness.upstream's framework bugs)."""
     if results.get("schema") != SCHEMA:
         raise ValueError(f"results schema {results.get('schema')}, this report reads {SCHEMA}")
     every = read_records(results["records"])
@@ -139,6 +200,7 @@ def render(
         rerun=lambda rec: rerun_command(rec, env),
         fmt_ratio=fmt_ratio,
         training=training_view(training),
+        upstream=upstream_view(upstream),
         verdicts=verdicts,
         checker=checker,
         fmt_num=fmt_num,
@@ -211,12 +273,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="also show the training runs of this file (python -m harness.training --out PATH)",
     )
+    parser.add_argument(
+        "--upstream",
+        type=Path,
+        default=None,
+        help="also show the framework bugs of this file (python -m harness.upstream --out PATH)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
         results = json.loads(args.results.read_text(encoding="utf-8"))
         training = json.loads(args.training.read_text(encoding="utf-8")) if args.training else None
-        page = render(results, args.figures, source=str(args.results), training=training)
+        upstream = json.loads(args.upstream.read_text(encoding="utf-8")) if args.upstream else None
+        page = render(
+            results, args.figures, source=str(args.results), training=training, upstream=upstream
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"harness.report: cannot render {args.results}: {exc}", file=sys.stderr)
         return 2

@@ -77,18 +77,42 @@ def superscript(n: int | str) -> str:
     return str(n).translate(str.maketrans("0123456789-l", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ˡ"))
 
 
+def ratio_decades(ratios: Sequence[float], tail: float = 1.0) -> tuple[int, int]:
+    """The decades [10^low, 10^high] the histogram spans: from the ``tail`` percentile of the
+    positive finite ratios up to the largest, and at least 10^-1 to 10^1 so the allowed line is in
+    view.
+    A few ratios far below (a comparison whose error underflows to 1e-300) would otherwise stretch
+    the axis over hundreds of decades with every other value piled in a few bins."""
+    finite = [r for r in ratios if 0 < r < math.inf]
+    if not finite:
+        return -6, 1
+    low = math.floor(math.log10(float(np.percentile(finite, tail))))
+    high = max(1, math.ceil(math.log10(max(finite))))
+    return min(low, -1), high
+
+
 def ratio_histogram(ratios: Mapping[str, Sequence[float]], prefix: str) -> str:
     """How far below (or above) its allowed error each comparison lies, one line per oracle."""
     with mpl.rc_context(RC):
         fig = _figure(6.4, 2.4)
         ax = _axes(fig, 0.6, 0.15, 0.45, 0.1)
-        finite = [r for rs in ratios.values() for r in rs if 0 < r < math.inf]
-        low = math.floor(math.log10(min(finite))) if finite else -6
-        high = max(1, math.ceil(math.log10(max(finite)))) if finite else 1
+        low, high = ratio_decades([r for rs in ratios.values() for r in rs])
         edges = np.logspace(low, high, 4 * (high - low) + 1)
+        below = 0
         for colour, (oracle, rs) in zip(ORACLE_COLOURS * 4, sorted(ratios.items()), strict=False):
             values = np.clip([r for r in rs if r > 0], edges[0], edges[-1])
+            below += sum(1 for r in rs if r < edges[0])
             ax.hist(values, edges, histtype="step", lw=1.6, color=colour, label=oracle)
+        if below:
+            ax.text(
+                0.0,
+                0.97,
+                f" {below} below 1e{low} (exact zeros included) in the first bin",
+                ha="left",
+                va="top",
+                fontsize=7,
+                transform=ax.transAxes,
+            )
         ax.axvline(1.0, color="#b2182b", lw=1.2, ls="--")
         ax.text(
             1.0,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import diffmap, report, results
+from harness import diffmap, report, report_plots, results
 from harness.architectures import curated
 from harness.cases import build_case, compare_one, oracle_gradients
 from tests import report_samples as rs
@@ -285,3 +285,15 @@ def test_a_net_whose_every_delta_is_zero_gets_its_norm_plot_without_a_warning():
 
     svg = report_plots.delta_norms([2, 3, 4], [0.0, 0.0, 0.0], {"torch": [0.0, 0.0, 0.0]}, "z")
     assert "<svg" in svg
+
+
+def test_the_histogram_spans_the_decades_the_ratios_occupy():
+    """One ratio of 1e-297 among thousands between 1e-6 and 0.3 (the default gate's shape) must not
+    stretch the axis over 300 decades; it goes to the first bin, and the top stays above 1."""
+    rng = np.random.default_rng(0)
+    bulk = list(10 ** rng.uniform(-6, np.log10(0.3), 2000))
+    low, high = report_plots.ratio_decades([0.0, 5e-297, *bulk])
+    assert -7 <= low <= -5
+    assert high == 1
+    assert report_plots.ratio_decades([]) == (-6, 1)
+    assert report_plots.ratio_decades([3e5]) == (-1, 6)  # the allowed line (1) stays in view

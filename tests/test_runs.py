@@ -97,3 +97,13 @@ def test_the_floor_profile_times_every_comparison_the_gate_makes():
     assert work.architectures == 2
     assert work.comparisons == sum(len(ORACLES) * 3 * (a.depth - 1) for a in nets)
     assert set(work.seconds) == set(floor.PARTS) and work.seconds["case"] > 0
+
+
+def test_the_per_oracle_table_is_printed_once(pytester):
+    """Without --results the gate prints its table; with it (nox -s report, which then runs
+    harness.summary on the file) it prints only where the table is, so the table appears once."""
+    plain = gate_run(pytester)
+    assert sum(line.startswith("oracle ") for line in plain.outlines) == 1
+    to_file = gate_run(pytester, "--results", "r.json")
+    assert not any(line.startswith("oracle ") for line in to_file.outlines)
+    assert "per-oracle table: python -m harness.summary r.json" in to_file.outlines
