@@ -81,7 +81,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="an update_mini_batch or total_cost whose signature is not the book's fails "
         "(INTERFACE) instead of being noted as not checked",
     )
+    parser.add_argument(
+        "--tails",
+        action="store_true",
+        help="check on the tails family instead (saturated sigmoid nets, |z| 20…745, y ∈ {0, 1}: "
+        "where the book's σ(1 − σ) and a − y lose their digits); needs FILE.py:CLASS",
+    )
     args = parser.parse_args(argv)
+    if args.tails and not args.impl:
+        parser.error("--tails checks an implementation: name FILE.py:CLASS")
     if args.random_count < 0:
         parser.error(f"--random-count must be >= 0, got {args.random_count}")
     if args.timeout <= 0 or args.total_timeout <= 0 or args.memory <= 0:
@@ -94,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:  # no earlier verdict may stand in for this run's
         with contextlib.suppress(FileNotFoundError):
             Path(args.results).unlink()
-    options = Options(Limits(args.timeout, args.total_timeout, args.memory), args.strict)
+    options = Options(
+        Limits(args.timeout, args.total_timeout, args.memory), args.strict, tails=args.tails
+    )
     if args.impl:
         verdicts, expected = [], []
         for spec in args.impl:

@@ -22,15 +22,14 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import flint
 import numpy as np
 import pytest
 
-flint = pytest.importorskip("flint")
-
-from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Sigmoid  # noqa: E402
-from reference.costs import COSTS  # noqa: E402
-from reference.types import Array  # noqa: E402
-from reference.vocabulary import LEAKY_RELU_ALPHA  # noqa: E402
+from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Sigmoid
+from reference.costs import COSTS
+from reference.types import Array
+from reference.vocabulary import LEAKY_RELU_ALPHA
 
 #: Bits of the ball arithmetic: 1 − σ(745) cancels 1,075 of them, a softmax spread of 1,490 more.
 PRECISION = 3000
