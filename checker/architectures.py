@@ -14,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+import numpy as np
+
 from harness.architectures import CURATED, random_architectures
-from reference import Architecture
+from reference import Architecture, Batch, Params, make_case
 from reference.costs import COSTS
 
 #: As many random architectures as the gate's ``--random-count`` default.
@@ -49,3 +51,61 @@ def _activations(depth: int, cost: str) -> str | tuple[str, ...]:
     if need is None or need == "sigmoid":
         return "sigmoid"
     return ("sigmoid",) * (depth - 2) + (need,)
+
+
+class TailArchitecture(Architecture):
+    """A tails case: seeded and scaled like any architecture, its targets rounded to y ∈ {0, 1}
+    (:func:`case_data`; the log-likelihood's are one-hot already)."""
+
+    @property
+    def id(self) -> str:
+        return f"{super().id}_tails"
+
+    def __repr__(self) -> str:
+        return f"Tail{super().__repr__()}"
+
+
+#: (sizes, batch, seed, weight_scale, input_scale) of the tails family, N(0, 1) weights: the first
+#: layer's |z| reaches 20…700 (inputs ×3…×40), the later layers' 20…745 from saturated a ∈ {0, 1}
+#: times large weights (×8…×300); two nets of square layers, where some bugs (w for wᵀ) first
+#: give numbers rather than a shape error. tests/test_checker_tails.py checks what they reach.
+TAILS = (
+    ((3, 4, 2), 4, 1, 30.0, 3.0),
+    ((4, 5, 3), 4, 1, 100.0, 1.0),
+    ((2, 6, 6, 3), 4, 1, 20.0, 5.0),
+    ((5, 4, 4, 2), 4, 1, 300.0, 1.0),
+    ((3, 3, 1), 4, 1, 60.0, 4.0),
+    ((4, 6, 2), 4, 1, 8.0, 40.0),
+    ((3, 5, 5, 2), 3, 2, 40.0, 10.0),
+    ((3, 3, 3), 4, 3, 100.0, 3.0),  # square layers, where w^T and w both fit
+    ((4, 4, 4, 4), 4, 4, 50.0, 5.0),
+    ((3, 4, 3), 4, 11, 200.0, 2.0),  # |z| in 700…745 in both layers
+)
+
+
+def tail_architectures(costs: Sequence[str] = ("quadratic",)) -> list[Architecture]:
+    """The tails family (:data:`TAILS`), sigmoid (softmax output for the log-likelihood), once
+    per cost."""
+    return [
+        TailArchitecture(
+            sizes,
+            _activations(len(sizes), cost),
+            cost,
+            batch=batch,
+            seed=seed,
+            init="normal",
+            weight_scale=weight_scale,
+            input_scale=input_scale,
+        )
+        for sizes, batch, seed, weight_scale, input_scale in TAILS
+        for cost in costs
+    ]
+
+
+def case_data(arch: Architecture) -> tuple[Params, Batch]:
+    """The case's parameters and mini-batch: ``make_case``'s, and a tails case's targets rounded
+    to {0, 1}."""
+    params, batch = make_case(arch)
+    if isinstance(arch, TailArchitecture):
+        batch = Batch(batch.x, np.round(batch.y))
+    return params, batch

@@ -99,7 +99,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="convert a temporary copy of each FILE.py (and the .py files beside it) from "
         "Python 2 with fissix (2to3's fixers) and check that; the files are left unchanged",
     )
+    parser.add_argument(
+        "--tails",
+        action="store_true",
+        help="check on the tails family instead (saturated sigmoid nets, |z| 20…745, y ∈ {0, 1}: "
+        "where the book's σ(1 − σ) and a − y lose their digits); needs FILE.py:CLASS",
+    )
     args = parser.parse_args(argv)
+    if args.tails and not args.impl:
+        parser.error("--tails checks an implementation: name FILE.py:CLASS")
     if args.random_count < 0:
         parser.error(f"--random-count must be >= 0, got {args.random_count}")
     if args.timeout <= 0 or args.total_timeout <= 0 or args.memory <= 0:
@@ -113,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(FileNotFoundError):
             Path(args.results).unlink()
     costs = tuple(dict.fromkeys(args.cost)) if args.cost else None
-    options = Options(Limits(args.timeout, args.total_timeout, args.memory), args.strict, costs)
+    options = Options(
+        Limits(args.timeout, args.total_timeout, args.memory), args.strict, costs, tails=args.tails
+    )
     if args.impl:
         verdicts, expected = [], []
         for spec in args.impl:

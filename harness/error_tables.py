@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.activations import ACTIVATIONS, OUTPUT_ONLY
+from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Softmax
 from reference.types import Array
 from reference.vocabulary import LEAKY_RELU_ALPHA
 
@@ -35,22 +35,32 @@ def _logistic(z: Array) -> Array:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+# The derivatives are taken in forms that do not cancel (σ' = e/(1 + e)², e = e^{−|z|};
+# 1 − 2σ = −tanh(z/2); sech² = 4e/(1 + e)², e = e^{−2|z|}): s(1 − s) is 0 where σ(z) rounds to 1,
+# and a bound that multiplies by it (α^l = |σ'|ζ^l, BP1's (α^L + 2|a − y|)|σ'|) would be 0 where
+# the book's formulas err by ε|a|·σ' (tests/test_checker_tails.py).
+
+
+def _sigmoid_prime(z: Array) -> Array:
+    e = np.exp(-np.abs(z))
+    return e / (1.0 + e) ** 2
+
+
 def _sigmoid_derivatives(z: Array) -> tuple[Array, Array, Array]:
-    s = _logistic(z)
-    d1 = s * (1 - s)
-    return d1, d1 * (1 - 2 * s), d1 * (1 - 6 * d1)
+    d1 = _sigmoid_prime(z)
+    return d1, -d1 * np.tanh(z / 2), d1 * (1 - 6 * d1)
 
 
 def _tanh_derivatives(z: Array) -> tuple[Array, Array, Array]:
     t = np.tanh(z)
-    d1 = 1 - t * t
+    e = np.exp(-2 * np.abs(z))
+    d1 = 4 * e / (1.0 + e) ** 2
     return d1, -2 * t * d1, d1 * (6 * t * t - 2)
 
 
 def _softplus_derivatives(z: Array) -> tuple[Array, Array, Array]:
-    s = _logistic(z)
-    d2 = s * (1 - s)
-    return s, d2, d2 * (1 - 2 * s)
+    d2 = _sigmoid_prime(z)
+    return _logistic(z), d2, -d2 * np.tanh(z / 2)
 
 
 def _piecewise_linear(leak: float) -> Callable[[Array], tuple[Array, Array, Array]]:
@@ -61,16 +71,21 @@ def _piecewise_linear(leak: float) -> Callable[[Array], tuple[Array, Array, Arra
     return derivatives
 
 
+# κ is the error of the book's σ' (s(1 − s), 1 − t²), which torch, jax and a learner's network.py
+# compute: absolute, ≈ ε where σ saturates. The reference's own forms (reference.activations) err
+# by a few ulps of σ' itself, far less, so κ bounds both.
+
+
 def _sigmoid_prime_rounding(z: Array) -> Array:
     # s(1 − s): s carries SIGMA_ULPS·s, 1 − s inherits it absolutely; then two roundings.
     s = _logistic(z)
-    return SIGMA_ULPS * s * s + 3 * s * (1 - s)
+    return SIGMA_ULPS * s * s + 3 * _sigmoid_prime(z)
 
 
 def _tanh_prime_rounding(z: Array) -> Array:
     # 1 − t²: t carries SIGMA_ULPS·|t|, t² twice that and its own rounding; then the subtraction.
     t = np.tanh(z)
-    return (2 * SIGMA_ULPS + 1) * t * t + (1 - t * t)
+    return (2 * SIGMA_ULPS + 1) * t * t + _tanh_derivatives(z)[0]
 
 
 def _softplus_prime_rounding(z: Array) -> Array:
@@ -295,7 +310,7 @@ def _softmax_diagonal_derivatives(z: Array) -> tuple[Array, Array, Array]:
     """∂ⁿa_j/∂z_jⁿ, n = 1, 2, 3 (the Jacobian's diagonal): a_j is the logistic function of z_j
     alone. The table entry only; the output layer's model uses the functions of this section."""
     a = _softmax_parts(z, axis=0)[0]
-    d1 = a * (1 - a)
+    d1 = a * Softmax().complement(z)  # a(1 − a), its 1 − a without cancelling
     return d1, d1 * (1 - 2 * a), d1 * (1 - 6 * d1)
 
 

@@ -5,10 +5,15 @@ layer's z^L and a^L = σ(z^L), and ``delta(z, a, y, sigma)`` is δ^L by BP1 for 
 activation ``sigma``. The cost of a mini-batch is the mean of the per-sample costs,
 ``C = (1/m) Σ_x C_x`` (see :mod:`reference.backprop`). ``one_hot`` says the cost wants one-hot
 targets y (a class per sample), as the log-likelihood does.
+
+Each δ^L reads as the book's, with a − y (∇_a C of the quadratic cost; δ^L itself for the
+cross-entropy and the log-likelihood) formed by :func:`residual`: where the output saturates at 1,
+a rounds to 1 and a − y would lose every digit of a small error (σ(37.43) − 1 is −5.6e-17, not 0).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,6 +49,18 @@ class Cost(Protocol):
         ...
 
 
+def residual(z: Array, a: Array, y: Array, sigma: Activation) -> Array:
+    """a − y. Where σ saturates at 1 (:class:`~reference.activations.Saturating`), computed as
+    a(1 − y) − (1 − a)y with 1 − a = ``sigma.complement(z, a)`` from z: the same number, and for
+    y ∈ {0, 1} one term is exactly 0, so nothing cancels however close a is to y."""
+    # getattr, not isinstance(sigma, Saturating): a Protocol's isinstance takes microseconds,
+    # a tenth of a small net's whole backprop
+    complement: Callable[[Array, Array], Array] | None = getattr(sigma, "complement", None)
+    if complement is None:
+        return a - y
+    return a * (1.0 - y) - complement(z, a) * y
+
+
 @dataclass(frozen=True)
 class Quadratic:
     """C_x = ½‖a − y‖² (book eq. 6), so ∇_a C_x = a − y."""
@@ -60,12 +77,13 @@ class Quadratic:
         return c
 
     def delta(self, z: Array, a: Array, y: Array, sigma: Activation) -> Array:
-        """BP1, δ^L = ∇_a C ⊙ σ'(z^L); on a softmax output its general form J_σ(z^L)ᵀ ∇_a C."""
+        """BP1, δ^L = ∇_a C ⊙ σ'(z^L) with ∇_a C = a − y (:func:`residual`); on a softmax output
+        its general form J_σ(z^L)ᵀ ∇_a C."""
         if isinstance(sigma, Softmax):
-            return output_error_general(a - y, sigma.jacobian(z, a))
+            return output_error_general(residual(z, a, y, sigma), sigma.jacobian(z, a))
         if sigma.name in OUTPUT_ONLY:
             raise TypeError(f"no Jacobian for the non-elementwise output {sigma.name!r}")
-        return output_error(a - y, sigma.prime(z, a))
+        return output_error(residual(z, a, y, sigma), sigma.prime(z, a))
 
 
 _SOFTPLUS = Softplus()
@@ -90,8 +108,8 @@ class CrossEntropy:
     def delta(self, z: Array, a: Array, y: Array, sigma: Activation) -> Array:
         """BP1 with ∇_a C = (a − y) / (a(1 − a)) and σ'(z) = a(1 − a): the factors cancel, so
         δ^L = a − y (book eq. 66; network2.py's ``CrossEntropyCost.delta``). Multiplied out it
-        would be ∞ · 0 where σ(z) rounds to 1."""
-        return a - y
+        would be ∞ · 0 where σ(z) rounds to 1. Stable: a(1 − y) − σ(−z)y (:func:`residual`)."""
+        return residual(z, a, y, sigma)
 
 
 _SOFTMAX = Softmax()
@@ -115,8 +133,9 @@ class LogLikelihood:
     def delta(self, z: Array, a: Array, y: Array, sigma: Activation) -> Array:
         """BP1 in general form with ∇_a C = −y/a and J = diag(a) − a aᵀ: J ᵀ(−y/a) = a·Σ_k y_k − y,
         which for one-hot y is δ^L = a − y (book eq. 81; network2's LogLikelihoodCost). Multiplied
-        out it would divide by an a that underflows to 0."""
-        return a - y
+        out it would divide by an a that underflows to 0. Stable: a(1 − y) − (1 − a)y with the
+        softmax complement 1 − a_j = Σ_{k≠j} a_k for the largest a_j (:func:`residual`)."""
+        return residual(z, a, y, sigma)
 
 
 COSTS: dict[str, Cost] = {c.name: c for c in (Quadratic(), CrossEntropy(), LogLikelihood())}
