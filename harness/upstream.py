@@ -308,6 +308,14 @@ def _repros() -> tuple[Reproduction, ...]:
             lambda: tanh_grad([19.4, 20.0]),
         ),
         Reproduction(
+            "jax:tanh-grad-ulps",
+            "jax",
+            "grad of jnp.tanh",
+            ("at -1.4990606625769507",),
+            _jax_grad("jnp.tanh", [-1.4990606625769507]),
+            lambda: tanh_grad([-1.4990606625769507]),
+        ),
+        Reproduction(
             "jax:softmax-vjp-40",
             "jax",
             "softmax VJP",

@@ -115,7 +115,8 @@ def test_each_known_bug_runs_and_is_judged_against_mpmath(
         assert record["status"] == "reproduced", record["line"]
         worst = record["worst"]
         assert worst["wrong"] and worst["error"] > worst["allowed"]
-        assert worst["ulps"] > 1e6  # these bugs lose every digit, not a few
+        # the tail bugs lose every digit; jax:tanh-grad-ulps loses a few, beyond 8 units of ε
+        assert worst["ulps"] > (10 if bug_id == "jax:tanh-grad-ulps" else 1e6)
 
 
 def test_no_probe_reproduces_without_an_entry(session_run: tuple[dict[str, Any], str]) -> None:
