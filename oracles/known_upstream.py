@@ -235,10 +235,20 @@ def matching(
 ) -> KnownBug | None:
     """The first active entry (of ``bugs``, default the project's file) explaining the comparison
     ``comparison_id`` made by ``oracle``; None if no entry does."""
-    for bug in _default() if bugs is None else bugs:
-        if bug.covers(comparison_id, oracle) and bug.active():
-            return bug
-    return None
+    found = all_matching(comparison_id, oracle, bugs)
+    return found[0] if found else None
+
+
+def all_matching(
+    comparison_id: str, oracle: str, bugs: Sequence[KnownBug] | None = None
+) -> tuple[KnownBug, ...]:
+    """Every active entry explaining the comparison, in the file's order (two reports of one
+    cancellation, e.g. a functional and a module form, cover the same comparisons)."""
+    return tuple(
+        bug
+        for bug in (_default() if bugs is None else bugs)
+        if bug.covers(comparison_id, oracle) and bug.active()
+    )
 
 
 def xfail_mark(
@@ -246,9 +256,9 @@ def xfail_mark(
 ) -> pytest.MarkDecorator | None:
     """``pytest.mark.xfail(strict=True, reason=...)`` for a comparison a known bug explains, else
     None: the gate fails if the bug's comparison ever passes (the bug was fixed upstream)."""
-    bug = matching(comparison_id, oracle, bugs)
-    if bug is None:
+    found = all_matching(comparison_id, oracle, bugs)
+    if not found:
         return None
     import pytest
 
-    return pytest.mark.xfail(strict=True, reason=bug.reason)
+    return pytest.mark.xfail(strict=True, reason="; ".join(bug.reason for bug in found))

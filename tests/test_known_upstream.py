@@ -151,6 +151,24 @@ def test_the_mark_is_a_strict_xfail_with_the_link(tmp_path: Path) -> None:
     assert known_upstream.xfail_mark("tails_a-fd-delta-layer4", "fd", bugs) is None
 
 
+def test_two_reports_of_one_bug_are_both_named_in_the_mark() -> None:
+    """pytorch#195677 and #195529 (functional and module BCE-with-logits), jax#40385 and #40342
+    (sigmoid's grad at 37.43 and 40) show on the same gate comparisons: each issue named in
+    issue 21 is the reason of some strict xfail."""
+    bugs = known_upstream.load()
+    for first, second in [
+        ("pytorch#195677", "pytorch#195529"),
+        ("jax-ml/jax#40385", "jax-ml/jax#40342"),
+    ]:
+        entry = next(b for b in bugs if b.id == second)
+        assert entry.cases, second
+        cid = entry.cases[0].replace("*", "delta")
+        mark = known_upstream.xfail_mark(cid, entry.oracles[0], bugs)
+        assert mark is not None and first in mark.kwargs["reason"]
+        assert second in mark.kwargs["reason"]
+        assert known_upstream.matching(cid, entry.oracles[0], bugs).id == first
+
+
 def test_a_comparison_it_marks_fails_the_run_when_the_bug_is_fixed(
     pytester: pytest.Pytester,
 ) -> None:
