@@ -243,7 +243,8 @@ def test_a_fixed_bug_reads_as_not_reproduced() -> None:
     assert outcome.status == "not reproduced"
     torch = installed_public("torch")
     assert outcome.line().startswith(f"pytorch#195677 not reproduced on torch {torch} (fixed?): ")
-    assert outcome.record()["worst"]["ulps"] == 0
+    # torch's sigmoid at -37.43 is within an ulp of the truth, not in every process exact
+    assert outcome.record()["worst"]["ulps"] < 1
 
 
 @pytest.mark.parametrize(
