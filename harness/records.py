@@ -60,6 +60,8 @@ class Record:
     #: A known upstream bug (oracles/known_upstream.toml: id, url) the comparison is expected to
     #: fail by: a strict xfail, so it counts as failed only if it passes (fixed upstream).
     known_bug: Mapping[str, Any] | None = None
+    #: Where the file's stored ``passed`` disagrees with its numbers (which decide).
+    note: str = ""
 
     @property
     def arch_id(self) -> str:
@@ -78,7 +80,8 @@ class Record:
         common["arch"] = data.get("arch")
         if kind == "verdict":
             rest = {k: v for k, v in data.items() if k not in ("test", "kind", "arch")}
-            return cls(**common, verdict=rest)
+            rest, note = _judge_verdict(rest, overall=common["arch"] is None)
+            return cls(**common, verdict=rest, note=note)
         if kind == "error":
             return cls(
                 **common,
@@ -98,17 +101,35 @@ class Record:
         if kind != "comparison":
             raise ValueError(f"unknown record kind {kind!r} in {common['test']!r}")
         index = data.get("worst_index")
+        numbers = _numbers(data, common["test"])
+        problem = str(data.get("problem", ""))
+        # The numbers decide, never the stored flag: passed iff max_abs <= allowed (the worst
+        # element's, for a truth comparison) and nothing went wrong (harness.compare).
+        passed = not problem and numbers["max_abs"] <= numbers["allowed"]
+        note = ""
+        if data["passed"] is not passed:
+            stored = "passed" if data["passed"] else "failed"
+            note = f"results file says {stored}, but error {numbers['ratio']:.3g} × allowed" + (
+                f" ({problem})" if problem else ""
+            )
         return cls(
             **common,
             oracle=str(data["oracle"]),
             dtype=str(data.get("dtype", "float64")),
-            **{name: data[name] for name in _COMPARISON},
+            quantity=str(data["quantity"]),
+            layer=int(data["layer"]),
+            passed=passed,
+            note=note,
+            ratio=numbers["ratio"],
+            max_abs=numbers["max_abs"],
+            max_rel=numbers["max_rel"],
+            allowed=numbers["allowed"],
             scale=data.get("scale", math.nan),
             resolution=data.get("resolution", math.nan),
             excluded=int(data.get("excluded", 0)),
             shape=tuple(data.get("shape", ())),
             worst_index=None if index is None else tuple(index),
-            problem=str(data.get("problem", "")),
+            problem=problem,
             reference_norm=data.get("reference_norm"),
             diff_map=data.get("diff_map"),
             worst=data.get("worst"),
@@ -151,6 +172,40 @@ class Record:
         if self.kind == "comparison" and self.known_bug is not None:
             return self.passed  # a strict xfail that passes: the bug is fixed upstream
         return self.kind == "error" or not self.passed
+
+
+def _judge_verdict(verdict: dict[str, Any], overall: bool) -> tuple[dict[str, Any], str]:
+    """A checker verdict's ``passed`` and ``as_expected`` from its label (the finding: PASS when
+    no equation broke) and ``expected``, never as stored; a note where the stored ones differ."""
+    if "label" not in verdict:
+        return verdict, ""
+    label = str(verdict["label"])
+    derived: dict[str, Any] = {"passed": label == "PASS"}
+    if "expected" in verdict:
+        want = str(verdict["expected"])
+        if overall:
+            derived["as_expected"] = label == want
+        else:  # one case: judged only against PASS (a mutant is judged overall)
+            derived["as_expected"] = (label == "PASS") if want == "PASS" else None
+    notes = [
+        f"results file says {name}={verdict.get(name)!r}, but label {label} gives {value!r}"
+        for name, value in derived.items()
+        if name in verdict and verdict[name] is not value
+    ]
+    return verdict | derived, "; ".join(notes)
+
+
+def _numbers(data: Mapping[str, Any], test: str) -> dict[str, float]:
+    """A comparison's ratio, max_abs, max_rel and allowed: numbers, not NaN (ValueError)."""
+    out: dict[str, float] = {}
+    for name in ("ratio", "max_abs", "max_rel", "allowed"):
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ValueError(f"record {test!r}: {name} is {value!r}, not a number")
+        out[name] = float(value)
+    if not isinstance(data["passed"], bool):
+        raise ValueError(f"record {test!r}: passed is {data['passed']!r}, not true/false")
+    return out
 
 
 def read_records(records: Iterable[Mapping[str, Any]]) -> list[Record]:

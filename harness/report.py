@@ -204,6 +204,8 @@ def render(
         verdicts=verdicts,
         checker=checker,
         fmt_num=fmt_num,
+        notes=[f"{r.test}: {r.note}" for r in every if r.note],
+        empty=not comparisons and not verdicts,
     )
 
 
@@ -288,8 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         page = render(
             results, args.figures, source=str(args.results), training=training, upstream=upstream
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"harness.report: cannot render {args.results}: {exc}", file=sys.stderr)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(f"harness.report: cannot render {args.results}: {exc!r}", file=sys.stderr)
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(page, encoding="utf-8")

@@ -70,6 +70,8 @@ def message(rec: Record) -> str:
     )
     if rec.excluded:
         text += f"; {rec.excluded} elements excluded (perturbation crossed a ReLU kink)"
+    if rec.note:
+        text += f"; {rec.note}"
     return text
 
 

@@ -57,7 +57,20 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m harness.summary RESULTS.json", file=sys.stderr)
         return 2
-    records = read_records(read(Path(argv[0]))["records"])
+    if Path(argv[0]).is_file() and not Path(argv[0]).read_bytes().strip():
+        print(f"{argv[0]}: empty results file: nothing was checked (failed)")
+        return 1
+    try:
+        records = read_records(read(Path(argv[0]))["records"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(f"harness.summary: cannot read {argv[0]}: {exc!r}", file=sys.stderr)
+        return 2
+    if not any(r.kind in ("comparison", "verdict") for r in records):
+        print(f"{argv[0]}: no comparisons and no verdicts: nothing was checked (failed)")
+        return 1
+    for r in records:
+        if r.note:
+            print(f"{r.test}: {r.note}")
     if any(r.kind in ("comparison", "error", "not_applicable") for r in records):
         print(summary_table(records))
     bad = [r for r in records if r.failed()]

@@ -76,8 +76,10 @@ def test_a_truth_record_keeps_its_worst_element_and_known_bug() -> None:
     back = Record.from_dict({"test": "t", **rec})
     assert back.worst == rec["worst"] and back.to_dict()["known_bug"] == rec["known_bug"]
     # a known bug's comparison fails as expected; passing, it fails the run (fixed upstream)
+    # (the numbers decide, not the stored flag: harness/records.py)
     for passed in (False, True):
-        data = {"test": "t", **rec, "passed": passed}
+        error = rec["allowed"] * (0.5 if passed else 2.0)
+        data = {"test": "t", **rec, "passed": passed, "max_abs": error}
         assert Record.from_dict(data).failed() is passed
 
 
