@@ -9,6 +9,7 @@ import ast
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,14 @@ def test_each_known_bug_runs_and_is_judged_against_mpmath(
         assert worst["wrong"] and worst["error"] > worst["allowed"]
         # the tail bugs lose every digit; jax:tanh-grad-ulps loses a few, beyond 8 units of ε
         assert worst["ulps"] > (10 if bug_id == "jax:tanh-grad-ulps" else 1e6)
+
+
+def test_the_truth_does_not_depend_on_mpmaths_global_precision() -> None:
+    """A right σ'(40) stays right (under an ulp) when another module left mpmath at 5 digits."""
+    repro = REPRODUCTIONS["jax-ml/jax#40342"]
+    with mpmath.workdps(5):
+        (element,) = upstream.judge([4.248354255291589e-18], repro.terms(), repro.inputs)
+    assert not element.wrong and element.ulps < 1
 
 
 def test_no_probe_reproduces_without_an_entry(session_run: tuple[dict[str, Any], str]) -> None:
@@ -322,7 +331,9 @@ def test_the_report_shows_one_row_per_bug_with_its_numbers_link_and_status() -> 
     assert "<td>-5.5508250862537194e-17</td>" in first and "9.01e+15" in first
     assert f"reproduced on torch {installed_public('torch')}" in first
     assert "binary_cross_entropy_with_logits(z, y).backward()" in first  # the snippet
-    assert "fixed in 0.11.0 (not reproduced on jax" in fixed and "<td>0</td>" in fixed
+    assert "fixed in 0.11.0 (not reproduced on jax" in fixed
+    cells = re.findall(r"<td>([^<]*)</td>", fixed)  # input, value, truth, ulps
+    assert cells[0] == "at 40" and float(cells[3]) < 1  # the right value, under an ulp off
     assert "torch:logaddexp-backward" in new and "(new: no entry yet)" in new
     assert "1 of 2 known bugs" in section
 
