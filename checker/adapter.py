@@ -90,7 +90,7 @@ class Implementation:
         worker while importing: HANG, CRASH) if it does not load — the worker is closed then."""
         path, name = split_spec(spec)
         check_spec_form(spec, path)
-        child = Child(limits)
+        child = Child(limits, path)
         try:
             reply, _ = child.request({"op": "load", "path": str(path.resolve()), "name": name})
             error = reply.get("error")

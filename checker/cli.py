@@ -6,11 +6,14 @@ when every implementation passes — or, for the catalogue, when every mutant ge
 label and the correct implementations pass.
 
 Each implementation runs in a process of its own under limits (``--timeout`` per call,
-``--total-timeout`` per implementation, ``--memory``); its output never reaches this stdout, so
-every verdict line starts a line; under a failing verdict, one line per further cause. ``--cost``
-checks with other costs than the class offers; ``--2to3`` checks a Python 3 copy of a Python 2
-file (:mod:`checker.python2`). ``--results`` is removed when the run starts and written whole
-when it ends: a run that dies leaves no results file behind.
+``--total-timeout`` per implementation, ``--memory``) and, where the kernel allows it, in
+bubblewrap's namespaces (:mod:`checker.isolation`; where not, one line on stderr says so, the
+results record the level, and ``--require-isolation`` makes it an error, exit 2); its output
+never reaches this stdout, so every verdict line starts a line; under a failing verdict, one
+line per further cause. ``--cost`` checks with other costs than the class offers; ``--2to3``
+checks a Python 3 copy of a Python 2 file (:mod:`checker.python2`). ``--results`` is removed
+when the run starts and written whole when it ends: a run that dies leaves no results file
+behind.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 from pathlib import Path
 
 from checker.architectures import RANDOM_COUNT
+from checker.isolation import MODES, NAMESPACES, Level, level
 from checker.mutants import CORRECT, Mutant, list_mutants
 from checker.python2 import converted
 from checker.run import Options, check_spec
@@ -105,6 +109,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="check on the tails family instead (saturated sigmoid nets, |z| 20…745, y ∈ {0, 1}: "
         "where the book's σ(1 − σ) and a − y lose their digits); needs FILE.py:CLASS",
     )
+    parser.add_argument(
+        "--isolation",
+        choices=MODES,
+        default="auto",
+        help="auto (default): run each implementation in bubblewrap's namespaces where the "
+        "kernel allows it; none: rlimits only (the benchmark's baseline)",
+    )
+    parser.add_argument(
+        "--require-isolation",
+        action="store_true",
+        help="exit 2 unless the kernel's isolation is available (what an autograder sets)",
+    )
     args = parser.parse_args(argv)
     if args.tails and not args.impl:
         parser.error("--tails checks an implementation: name FILE.py:CLASS")
@@ -120,10 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:  # no earlier verdict may stand in for this run's
         with contextlib.suppress(FileNotFoundError):
             Path(args.results).unlink()
+    isolated = level(args.isolation)
+    if isolated.name != NAMESPACES:
+        print(isolated.line(), file=sys.stderr, flush=True)
+        if args.require_isolation:
+            return 2
     costs = tuple(dict.fromkeys(args.cost)) if args.cost else None
-    options = Options(
-        Limits(args.timeout, args.total_timeout, args.memory), args.strict, costs, tails=args.tails
-    )
+    limits = Limits(args.timeout, args.total_timeout, args.memory, args.isolation)
+    options = Options(limits, args.strict, costs, tails=args.tails)
     if args.impl:
         verdicts, expected = [], []
         for spec in args.impl:
@@ -149,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(verdict.line())
                 print_cases(verdict)
     if args.results:
-        write(Path(args.results), verdicts, expected, args.random_seed, args.random_count)
+        write(Path(args.results), verdicts, expected, args, isolated)
     return 0 if all(v.label == e for v, e in zip(verdicts, expected, strict=True)) else 1
 
 
@@ -226,7 +246,11 @@ def table(mutants: list[Mutant], verdicts: list[Verdict]) -> str:
 
 
 def write(
-    path: Path, verdicts: list[Verdict], expected: list[str], seed: int, random_count: int
+    path: Path,
+    verdicts: list[Verdict],
+    expected: list[str],
+    args: argparse.Namespace,
+    isolated: Level,
 ) -> None:
     """Every case's verdict and each implementation's overall verdict, as results records.
 
@@ -241,7 +265,9 @@ def write(
             fields = case.as_dict() | {"expected": want, "as_expected": judged}
             rec = results.verdict_record(verdict.impl, fields, case.arch)
             records.append((f"{verdict.impl}[{case.case}]", rec))
-    results.write(path, records, results.environment(seed, random_count))
+    env = results.environment(args.random_seed, args.random_count)
+    env |= {"isolation": isolated.name, "isolation_detail": isolated.detail}
+    results.write(path, records, env)
 
 
 if __name__ == "__main__":

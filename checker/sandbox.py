@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import checker
+from checker.isolation import Jail
 from checker.protocol import PROGRESS, PROGRESS_TEXT, Message, ProtocolError, Reader, encode
 from checker.verdict import Finding, ImplementationError
 
@@ -50,12 +51,13 @@ class Limits:
     call_s: float = CALL_LIMIT_S
     total_s: float = TOTAL_LIMIT_S
     memory_mb: int = MEMORY_LIMIT_MB
+    isolation: str = "auto"  # checker.isolation.MODES
 
 
 class Child:
     """One worker process serving one implementation; :meth:`request` is one round trip."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, learner: Path | None = None) -> None:
         self.limits = limits
         self.tmp = tempfile.TemporaryDirectory(prefix="checker-")
         self.output = Path(self.tmp.name) / "output.txt"
@@ -65,24 +67,25 @@ class Child:
         req_r, self.req_w = os.pipe()
         self.res_r, res_w = os.pipe()
         package_root = str(Path(checker.__file__).resolve().parent.parent)
-        env = dict(os.environ) | dict.fromkeys(THREADS, "1")
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
-        )
+        folders = (Path(package_root) / "checker", *([learner.parent] if learner else []))
+        self.jail = Jail(limits.isolation, folders)
+        pythonpath = [package_root, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+        env = self.jail.env([p for p in pythonpath if p], workdir) | dict.fromkeys(THREADS, "1")
         cpu = int(limits.total_s) + 1
         argv = [str(req_r), str(res_w), str(self.progress), str(limits.memory_mb << 20), str(cpu)]
         argv.append(str(OUTPUT_LIMIT_MB << 20))
         with open(self.output, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "checker.worker", *argv],
+                self.jail.command([sys.executable, "-P", "-m", "checker.worker", *argv]),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
-                pass_fds=(req_r, res_w, self.progress),
+                pass_fds=(req_r, res_w, self.progress, *self.jail.fds()),
                 start_new_session=True,
                 cwd=workdir,
                 env=env,
             )
+        self.jail.started(self.proc)
         os.close(req_r)
         os.close(res_w)
         os.set_blocking(self.req_w, False)
@@ -165,10 +168,9 @@ class Child:
         return data.decode("utf-8", "replace").strip()
 
     def close(self) -> None:
-        """End the process group (whatever is left of it) and remove the temporary files."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        """End the process group and the jail (every process left in it) and remove the
+        temporary files."""
+        self.jail.end(self.proc)
         for fd in (self.req_w, self.res_r, self.progress):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -208,6 +210,5 @@ class Child:
 
     def _end(self, finding: Finding) -> NoReturn:
         self.dead = finding
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.jail.end(self.proc)
         raise ImplementationError(finding)
