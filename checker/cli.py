@@ -27,8 +27,10 @@ from checker.architectures import RANDOM_COUNT
 from checker.isolation import MODES, NAMESPACES, Level, level
 from checker.mutants import CORRECT, Mutant, list_mutants
 from checker.python2 import converted
+from checker.quoting import quoted
 from checker.run import Options, check_spec
 from checker.sandbox import CALL_LIMIT_S, MEMORY_LIMIT_MB, TOTAL_LIMIT_S, Limits
+from checker.usage import ConfigurationError, mebibytes, seconds
 from checker.verdict import Verdict
 from harness import results
 from reference.costs import COSTS
@@ -61,7 +63,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", metavar="PATH", help="write the verdicts to this JSON file")
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=CALL_LIMIT_S,
         metavar="S",
         help=f"wall-clock seconds one call into the implementation may take (default "
@@ -69,7 +71,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--total-timeout",
-        type=float,
+        type=seconds,
         default=TOTAL_LIMIT_S,
         metavar="S",
         help=f"wall-clock (and CPU) seconds for all of one implementation's cases (default "
@@ -77,7 +79,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--memory",
-        type=int,
+        type=mebibytes,
         default=MEMORY_LIMIT_MB,
         metavar="MIB",
         help=f"address-space limit of the implementation's process in MiB (default "
@@ -126,13 +128,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--tails checks an implementation: name FILE.py:CLASS")
     if args.random_count < 0:
         parser.error(f"--random-count must be >= 0, got {args.random_count}")
-    if args.timeout <= 0 or args.total_timeout <= 0 or args.memory <= 0:
-        parser.error("--timeout, --total-timeout and --memory must be > 0")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0: every verdict as expected; 1: one is not; 2: a usage error, or a configuration
+    the checker cannot run under (``--memory`` too small to start the worker)."""
     args = parse(argv)
+    try:
+        return run(args)
+    except ConfigurationError as exc:
+        print(f"python -m checker: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     if args.results:  # no earlier verdict may stand in for this run's
         with contextlib.suppress(FileNotFoundError):
             Path(args.results).unlink()
@@ -183,12 +193,13 @@ def check_one(spec: str, args: argparse.Namespace, options: Options) -> Verdict:
 
 
 def print_output(verdict: Verdict) -> None:
-    """Under a failing verdict, the last lines of what the implementation printed, indented."""
-    lines = verdict.output.splitlines()[-TAIL_LINES:]
+    """Under a failing verdict, the last lines of what the implementation printed, each quoted
+    (:func:`checker.quoting.quoted`), so none can pass for a verdict line."""
+    lines = quoted(verdict.output, TAIL_LINES, 200)
     if lines:
-        print("    the implementation's last output:")
+        print("    the implementation's last output (quoted, control characters escaped):")
         for line in lines:
-            print(f"    | {line[:200]}")
+            print(line)
 
 
 def print_cases(verdict: Verdict) -> None:
