@@ -15,12 +15,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.test_isolation import FakeSession, nox_check
+from tests.test_isolation import checker as run_checker
 
 ROOT = Path(__file__).parent.parent
 #: Seconds one run may take here (a loaded machine), far below "forever".
@@ -161,16 +161,8 @@ HOSTILE = {
 
 
 def checker(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    start = time.monotonic()
-    run = subprocess.run(
-        [sys.executable, "-m", "checker", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=BOUND_S,
-        check=False,
-    )
-    return run, time.monotonic() - start
+    """tests.test_isolation's ``python -m checker`` run, with this file's longer bound."""
+    return run_checker(*args, timeout=BOUND_S)
 
 
 #: A line the checker writes: a verdict, a cause under it, a case, or a quoted line of output.
