@@ -350,5 +350,5 @@ def releases(session: nox.Session) -> None:
             f"{release.spec}: install {installed:.0f} s, run "
             f"{time.perf_counter() - start - installed:.0f} s"
         )
-    install(session, "report")
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "report"))
     session.run("python", "-m", "harness.releases")
