@@ -286,7 +286,7 @@ def summary(table: Mapping[str, Any]) -> str:
     """The table for the terminal: one line per row, a mark after each failing cell (! wrong,
     K a known upstream bug)."""
     columns = table["columns"]
-    head = ["framework family quantity path".ljust(46), *(c.rjust(16) for c in columns)]
+    head = ["framework family quantity path".ljust(62), *(c.rjust(16) for c in columns)]
     lines = ["".join(head)]
     for row in table["rows"]:
         label = f"{row['framework']} {row['family']} {row['quantity']} {row['path']}"
@@ -294,7 +294,7 @@ def summary(table: Mapping[str, Any]) -> str:
         for cell in row["cells"]:
             mark = {"ok": " ", "na": " ", "known": "K", "bad": "!"}[cell_class(cell)]
             cells.append(f"{cell_text(cell)}{mark}".rjust(16))
-        lines.append(label.ljust(46) + "".join(cells))
+        lines.append(label.ljust(62) + "".join(cells))
     if table["regressions"]:
         lines.append("REGRESSIONS:")
         lines += [f"  {r}" for r in table["regressions"]]
