@@ -136,6 +136,13 @@ def test_a_known_bug_cell_shows_its_link(tmp_path):
     releases.render_html(table, ["a note"], page)
     html = page.read_text(encoding="utf-8")
     assert "jax-ml/jax#7" in html and 'class="known"' in html and "a note" in html
+    assert 'href="#"' not in html  # no issue yet: the id, no dead link
+    doc = _doc("jax", "0.10.2", 9.0, known="jax-ml/jax#7")
+    doc["checks"][0]["known_bug"]["url"] = "https://github.com/jax-ml/jax/issues/7"
+    releases.render_html(releases.build_table([doc]), [], page)
+    assert '<a href="https://github.com/jax-ml/jax/issues/7">jax-ml/jax#7</a>' in page.read_text(
+        encoding="utf-8"
+    )
 
 
 def _bug(versions):
