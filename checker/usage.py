@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from checker.isolation import MODES
@@ -103,7 +103,7 @@ class Option:
     field: str
     cli: str
     pytest: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any]
 
 
 OPTIONS = (
