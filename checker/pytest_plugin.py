@@ -101,5 +101,8 @@ def pytest_make_collect_report(collector: pytest.Collector) -> pytest.CollectRep
     from checker import pytest_cases
 
     pytest_cases.open_all(collector.config)
-    module = pytest.Module.from_parent(collector, path=Path(pytest_cases.__file__))
+    path = Path(pytest_cases.__file__)
+    # the same test ids wherever the package lies (a site-packages outside the rootdir included)
+    nodeid = f"{path.parent.name}/{path.name}"
+    module = pytest.Module.from_parent(collector, path=path, nodeid=nodeid)
     return pytest.CollectReport(collector.nodeid, "passed", None, [module])

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from checker.cost_classes import COST_CLASSES
 from checker.isolation import BWRAP_ENV, RLIMITS, level
 from checker.usage import OPTIONS
+from reference.costs import COSTS
 from tests.test_hostile_replies import BOOK, USAGE
 from tests.test_isolation import check_cases, learner
 
@@ -150,10 +152,19 @@ def test_impl_collects_only_the_package_tests_and_imports_nothing_around(tmp_pat
         "--impl",
         "network.py:Network",
         *QUIET,
-        "-q",
+        "-rA",
         cwd=tmp_path,
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
     )
     cases = len(check_cases(0))
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{cases} passed" in run.stdout and "error" not in run.stdout.lower(), run.stdout
+    # the package's module, named alike wherever it is installed
+    passed = [line for line in run.stdout.splitlines() if line.startswith("PASSED ")]
+    ids = "PASSED checker/pytest_cases.py::test_implementation_agrees_with_reference[network.py:"
+    assert len(passed) == cases and all(line.startswith(ids) for line in passed), passed
+
+
+def test_impl_cost_offers_every_cost_of_the_reference():
+    # --impl-cost's choices come from the class names, so that loading the plugin needs no NumPy
+    assert set(COST_CLASSES) == set(COSTS)
