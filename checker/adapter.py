@@ -32,21 +32,17 @@ from typing import Any
 import numpy as np
 
 from checker import layout as conventions
+from checker.cost_classes import COST_CLASSES
 from checker.layout import BOOK, PROBE, Layout
 from checker.load import check_spec_form, split_spec
 from checker.python2 import load_hint
 from checker.replies import Received, malformed, short, swapped_fits, text
-from checker.sandbox import Child, Limits
+from checker.sandbox import Child
+from checker.usage import Limits
 from checker.verdict import Finding, ImplementationError
 from reference import Architecture, Params, Step, make_case
 from reference.types import Array
 
-#: The book's names for its cost classes (network2.py), looked up in the implementation's modules.
-COST_CLASSES = {
-    "quadratic": "QuadraticCost",
-    "cross_entropy": "CrossEntropyCost",
-    "log_likelihood": "LogLikelihoodCost",
-}
 #: Costs checked only when the implementation's modules define their class (softmax output).
 OPTIONAL_COSTS = ("log_likelihood",)
 REQUIRED_CLASSES = tuple(n for c, n in COST_CLASSES.items() if c not in OPTIONAL_COSTS)

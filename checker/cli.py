@@ -24,13 +24,12 @@ import sys
 from pathlib import Path
 
 from checker.architectures import RANDOM_COUNT
-from checker.isolation import MODES, NAMESPACES, Level, level
+from checker.isolation import NAMESPACES, Level, level
 from checker.mutants import CORRECT, Mutant, list_mutants
 from checker.python2 import converted
 from checker.quoting import quoted
 from checker.run import Options, check_spec
-from checker.sandbox import CALL_LIMIT_S, MEMORY_LIMIT_MB, TOTAL_LIMIT_S, Limits
-from checker.usage import ConfigurationError, mebibytes, seconds
+from checker.usage import CLI_FLAGS, OPTIONS, ConfigurationError, limits
 from checker.verdict import Verdict
 from harness import results
 from reference.costs import COSTS
@@ -61,30 +60,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--random-seed", type=int, default=0, help="their seed (default 0)")
     parser.add_argument("--cases", action="store_true", help="also print every case's verdict")
     parser.add_argument("--results", metavar="PATH", help="write the verdicts to this JSON file")
-    parser.add_argument(
-        "--timeout",
-        type=seconds,
-        default=CALL_LIMIT_S,
-        metavar="S",
-        help=f"wall-clock seconds one call into the implementation may take (default "
-        f"{CALL_LIMIT_S:g}); past it the process is killed and the verdict is HANG",
-    )
-    parser.add_argument(
-        "--total-timeout",
-        type=seconds,
-        default=TOTAL_LIMIT_S,
-        metavar="S",
-        help=f"wall-clock (and CPU) seconds for all of one implementation's cases (default "
-        f"{TOTAL_LIMIT_S:g})",
-    )
-    parser.add_argument(
-        "--memory",
-        type=mebibytes,
-        default=MEMORY_LIMIT_MB,
-        metavar="MIB",
-        help=f"address-space limit of the implementation's process in MiB (default "
-        f"{MEMORY_LIMIT_MB}); a MemoryError under it is the verdict MEMORY",
-    )
+    for option in OPTIONS:  # --timeout, --total-timeout, --memory, --isolation
+        parser.add_argument(option.cli, dest=option.field, **option.kwargs)
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -112,13 +89,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "where the book's σ(1 − σ) and a − y lose their digits); needs FILE.py:CLASS",
     )
     parser.add_argument(
-        "--isolation",
-        choices=MODES,
-        default="auto",
-        help="auto (default): run each implementation in bubblewrap's namespaces where the "
-        "kernel allows it; none: rlimits only (the benchmark's baseline)",
-    )
-    parser.add_argument(
         "--require-isolation",
         action="store_true",
         help="exit 2 unless the kernel's isolation is available (what an autograder sets)",
@@ -138,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except ConfigurationError as exc:
-        print(f"python -m checker: error: {exc}", file=sys.stderr)
+        print(f"python -m checker: error: {exc.said(CLI_FLAGS)}", file=sys.stderr)
         return 2
 
 
@@ -152,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
         if args.require_isolation:
             return 2
     costs = tuple(dict.fromkeys(args.cost)) if args.cost else None
-    limits = Limits(args.timeout, args.total_timeout, args.memory, args.isolation)
-    options = Options(limits, args.strict, costs, tails=args.tails)
+    given = limits(lambda option: getattr(args, option.field))
+    options = Options(given, args.strict, costs, tails=args.tails)
     if args.impl:
         verdicts, expected = [], []
         for spec in args.impl:

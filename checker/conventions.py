@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from checker.architectures import _activations
+from checker.cost_classes import COST_CLASSES
 from checker.diagnosis import diagnose_sample
 from checker.tolerances import implementation_allowed
 from checker.verdict import Finding
@@ -33,11 +34,6 @@ COST_NAMES = {
     "quadratic": "quadratic",
     "cross_entropy": "cross-entropy",
     "log_likelihood": "log-likelihood (softmax output)",
-}
-COST_CLASSES = {
-    "quadratic": "QuadraticCost",
-    "cross_entropy": "CrossEntropyCost",
-    "log_likelihood": "LogLikelihoodCost",
 }
 SWAPPED = "backprop(x, y) returned the pair swapped, (nabla_w, nabla_b)"
 

@@ -3,33 +3,35 @@
 Registered through the ``pytest11`` entry point of the installed package (under the name
 ``checker.pytest_plugin``, the module's own, so pyproject's ``-p checker.pytest_plugin`` finds it
 registered already and it never loads twice), so it works in any repository, without this
-project's pyproject or conftest. With ``--impl`` the session runs only the package's
-implementation tests (:mod:`checker.pytest_cases`: one per architecture × cost, ids such as
-``network.py:Network-5-5-5-5_sigmoid_quadratic_m4_s0``), whatever else lies around. Without it,
-nothing changes, and this project's own tests check its correct implementations. Each
-implementation is loaded once, in a worker process of its own (:mod:`checker.sandbox`), shared by
-its tests and ended when pytest ends; a case not run (after a HANG or a crash ended that process)
-is skipped, not failed.
+project's pyproject or conftest. It costs nothing until used: loading it imports only pytest and
+the standard library (no NumPy, no reference), and without ``--impl`` it only adds its options.
+With ``--impl`` the session's one collector is the package's implementation tests
+(:mod:`checker.pytest_cases`: one per architecture × cost, ids such as
+``network.py:Network-5-5-5-5_sigmoid_quadratic_m4_s0``), whatever else lies around: nothing of
+the repository's own tests is collected or imported. The limits are ``python -m checker``'s, under
+an ``--impl-`` name (:data:`checker.usage.OPTIONS`, parsed by the same types: an invalid one is
+pytest's usage error, exit 4); the isolation level is in the header and in every verdict record,
+and ``--require-isolation`` without the kernel's isolation is a usage error too.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
-from checker.adapter import Implementation
+from checker.cost_classes import COST_CLASSES
 from checker.isolation import NAMESPACES, level
-from checker.sandbox import Limits
-from harness.options import add_case_options, check_case_options
-from reference.costs import COSTS
+from checker.usage import OPTIONS, limits
 
 MARK = "impl"
-_OPEN = pytest.StashKey[dict[str, Implementation]]()
+GROUP = "backprop cross-validation"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("backprop cross-validation").addoption(
+    group = parser.getgroup(GROUP)
+    group.addoption(
         "--impl",
         action="append",
         default=None,
@@ -37,20 +39,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="check this network.py/network2.py-style class equation by equation (repeatable); "
         "runs only the implementation tests",
     )
-    parser.getgroup("backprop cross-validation").addoption(
+    group.addoption(
         "--impl-cost",
         action="append",
         default=None,
-        choices=sorted(COSTS),
+        choices=sorted(COST_CLASSES),
         help="with --impl: check with this cost (repeatable) instead of those the class offers "
         "(python -m checker's --cost)",
     )
-    parser.getgroup("backprop cross-validation").addoption(
+    for option in OPTIONS:  # --impl-timeout, --impl-total-timeout, --impl-memory, --impl-isolation
+        kwargs = option.kwargs | {
+            "help": f"{option.kwargs['help']} (python -m checker's {option.cli})"
+        }
+        group.addoption(option.pytest, **kwargs)
+    group.addoption(
         "--require-isolation",
         action="store_true",
-        help="with --impl: exit 2 unless the kernel's isolation (bubblewrap's namespaces) is "
-        "available (python -m checker's --require-isolation)",
+        help="with --impl: a usage error (exit 4) unless the kernel's isolation (bubblewrap's "
+        "namespaces) is available (python -m checker's --require-isolation)",
     )
+    from harness.options import add_case_options
+
     add_case_options(parser)
 
 
@@ -60,50 +69,40 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not config.getoption("--impl"):
         return
+    from harness.options import check_case_options
+
     check_case_options(config)
-    isolated = level()
+    isolated = level(config.getoption("--impl-isolation"))
     if isolated.name != NAMESPACES:
-        sys.stderr.write(isolated.line() + "\n")
         if config.getoption("--require-isolation"):
-            pytest.exit(isolated.line(), returncode=2)
-    # Collect the package's own implementation tests, wherever pytest was started.
+            raise pytest.UsageError(isolated.line())
+        sys.stderr.write(isolated.line() + "\n")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """With --impl: the isolation level (and why) and the limits each implementation runs under."""
+    if not config.getoption("--impl"):
+        return []
+    given = limits(lambda option: config.getoption(option.pytest))
+    return [
+        f"checker {level(given.isolation).line()}",
+        f"checker limits: {given.call_s:g} s per call, {given.total_s:g} s per implementation, "
+        f"{given.memory_mb} MiB of address space",
+    ]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> pytest.CollectReport | None:
+    """With --impl, the session's one child is the module :mod:`checker.pytest_cases` (the
+    arguments and the files around are not collected). Each implementation is loaded here, so a
+    configuration its worker cannot start under (``--impl-memory 1``) is a usage error."""
+    if not isinstance(collector, pytest.Session) or not collector.config.getoption("--impl"):
+        return None
     from checker import pytest_cases
 
-    config.args = [str(pytest_cases.__file__)]
-
-
-def implementations(config: pytest.Config) -> list[str]:
-    """The specs named by --impl, or this project's correct implementations."""
-    from checker.mutants import CORRECT
-
-    return config.getoption("--impl") or [m.spec for m in CORRECT]
-
-
-def impl_costs(config: pytest.Config) -> tuple[str, ...] | None:
-    """The costs named by --impl-cost, each once, or None (those the class offers)."""
-    costs = config.getoption("--impl-cost")
-    return tuple(dict.fromkeys(costs)) if costs else None
-
-
-def implementation(config: pytest.Config, spec: str) -> Implementation:
-    """``spec`` loaded in its worker, once per pytest process (ImplementationError: LOAD)."""
-    opened = config.stash.setdefault(_OPEN, {})
-    if spec not in opened:
-        opened[spec] = Implementation.open(spec, Limits())
-    return opened[spec]
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    for impl in config.stash.get(_OPEN, {}).values():
-        impl.close()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With --impl, only the implementation tests run (anything else given is deselected)."""
-    if not config.getoption("--impl"):
-        return
-    keep = [item for item in items if item.get_closest_marker(MARK)]
-    dropped = [item for item in items if not item.get_closest_marker(MARK)]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = keep
+    pytest_cases.open_all(collector.config)
+    path = Path(pytest_cases.__file__)
+    # the same test ids wherever the package lies (a site-packages outside the rootdir included)
+    nodeid = f"{path.parent.name}/{path.name}"
+    module = pytest.Module.from_parent(collector, path=path, nodeid=nodeid)
+    return pytest.CollectReport(collector.nodeid, "passed", None, [module])

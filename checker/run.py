@@ -40,7 +40,7 @@ from checker.diagnosis import (
 )
 from checker.layout import Layout
 from checker.replies import Received, coarsest, pair, swapped_fits, to_params
-from checker.sandbox import Limits
+from checker.usage import Limits
 from checker.verdict import CaseVerdict, Finding, ImplementationError, Verdict
 from reference import Architecture, Params, Step
 from reference.types import Array

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,15 +27,9 @@ import checker
 from checker.isolation import Jail
 from checker.protocol import PROGRESS, PROGRESS_TEXT, Message, ProtocolError, Reader, encode
 from checker.quoting import visible
-from checker.usage import START_MEMORY_MB, ConfigurationError, too_little_memory
+from checker.usage import START_MEMORY_MB, ConfigurationError, Limits, too_little_memory
 from checker.verdict import Finding, ImplementationError
 
-#: Defaults of ``--timeout``, ``--total-timeout`` and ``--memory``: an honest call takes
-#: milliseconds (a mini-batch of [784, 30, 10]); network2.py's 164 cases take a few seconds; the
-#: worker with NumPy and a book-sized network needs well under 200 MiB of address space.
-CALL_LIMIT_S = 10.0
-TOTAL_LIMIT_S = 300.0
-MEMORY_LIMIT_MB = 2048
 #: Seconds the worker may take to start (Python and NumPy, before it says it is ready and before
 #: any of the learner's code is imported) on a loaded machine: not the learner's time.
 WORKER_S = 60.0
@@ -48,16 +41,6 @@ OUTPUT_LIMIT_MB = 256
 TAIL_CHARS = 600
 #: One thread per BLAS: the arrays are small, and the machine is shared.
 THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per call into the learner's code and per implementation (wall clock, s); memory (MiB)."""
-
-    call_s: float = CALL_LIMIT_S
-    total_s: float = TOTAL_LIMIT_S
-    memory_mb: int = MEMORY_LIMIT_MB
-    isolation: str = "auto"  # checker.isolation.MODES
 
 
 class Child:

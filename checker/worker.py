@@ -8,7 +8,7 @@ with stderr goes to a file). A reply carries arrays, or the exception's type, me
 learner's own frame; what the learner returns is described, never judged, here: the checker
 judges. Before each call into the learner's code it records in a small file which call starts
 and when, so the checker can time each call and name the one that did not return. Only the
-standard library, NumPy and :mod:`checker.protocol` are imported.
+standard library, NumPy, :mod:`checker.protocol` and :mod:`checker.cost_classes` are imported.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ from typing import Any
 
 import numpy as np
 
+from checker.cost_classes import COST_CLASSES
 from checker.protocol import (
     MAX_ARRAY_BYTES,
     PROGRESS,
@@ -73,14 +74,6 @@ from checker.protocol import (
     write_all,
 )
 
-#: network2.py's cost classes, looked up by name in the modules of the class and its bases.
-#: The load reply lists those found (``cost_classes``): the checker offers the log-likelihood
-#: (softmax output, book ch. 3) only to a class whose modules define ``LogLikelihoodCost``.
-COST_CLASSES = {
-    "quadratic": "QuadraticCost",
-    "cross_entropy": "CrossEntropyCost",
-    "log_likelihood": "LogLikelihoodCost",
-}
 #: Longest list of arrays described element by element, longest exception message sent.
 MAX_ITEMS = 1000
 MAX_TEXT = 500

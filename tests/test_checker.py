@@ -22,7 +22,7 @@ from checker.load import DEFAULT_CLASS, split_spec
 from checker.mutants import CORRECT, list_mutants
 from checker.mutants import catalogue as mutants
 from checker.run import Options, check_spec
-from checker.sandbox import Limits
+from checker.usage import Limits
 from checker.verdict import EQUATIONS
 from harness import results, summary
 from harness.recording import record

@@ -149,7 +149,7 @@ def test_the_jailed_worker_sees_no_project_and_writes_nowhere_but_its_tmp(tmp_pa
     assert got == {"seen": dict.fromkeys(hidden, False), "tmp": True, "checker": False}
 
 
-def test_where_the_kernel_refuses_the_checker_says_so_and_require_isolation_is_exit_2(
+def test_where_the_kernel_refuses_the_checker_says_so_and_require_isolation_is_an_error(
     tmp_path,
 ):
     refuse = {BWRAP_ENV: "/bin/false"}
@@ -171,7 +171,8 @@ def test_where_the_kernel_refuses_the_checker_says_so_and_require_isolation_is_e
         timeout=BOUND_S,
         check=False,
     )
-    assert impl.returncode == 2, impl.stdout[-2000:]
+    # pytest's own usage error (tests/test_pytest_impl.py checks its line)
+    assert impl.returncode == pytest.ExitCode.USAGE_ERROR, impl.stdout[-2000:]
 
 
 def test_isolation_none_is_rlimits_only_and_said():

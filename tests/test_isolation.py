@@ -26,7 +26,7 @@ from checker.adapter import Implementation
 from checker.mutants import CORRECT
 from checker.protocol import MAX_HEADER_BYTES, ProtocolError, Reader, encode
 from checker.run import Options, check_case, check_spec
-from checker.sandbox import Limits
+from checker.usage import Limits
 from reference import Architecture
 
 ROOT = Path(__file__).parent.parent
