@@ -24,7 +24,7 @@ UPSTREAM_JSON = "reports/upstream.json"
 #: The gate's per-test durations, committed: pytest-split divides the gate into shards by them.
 DURATIONS = ".test_durations"
 SHARDS = "reports/shards"
-GATE = ["-n", "auto", "--dist", "loadgroup", "-p", "no:logging"]
+GATE = ["-n", "auto", "-p", "no:logging"]
 
 
 def install(session: nox.Session, *groups: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from benchmarks.rows import Row
 
 #: The gate as noxfile's GATE runs it, but for the worker count (appended).
-GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "--dist", "loadgroup", "-n"]
+GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "-n"]
 
 
 def gate(workers: str) -> Row:

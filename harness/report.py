@@ -28,6 +28,7 @@ from typing import Any
 
 import jinja2
 
+from harness import parts
 from harness.records import (
     SCHEMA,
     UPSTREAM_SCHEMA,
@@ -205,6 +206,7 @@ def render(
         checker=checker,
         fmt_num=fmt_num,
         notes=[f"{r.test}: {r.note}" for r in every if r.note],
+        incomplete=parts.incomplete_line(env),
         empty=not comparisons and not verdicts,
     )
 
@@ -239,7 +241,7 @@ def example(records: Sequence[Record]) -> Record | None:
 
 def rerun_all(env: dict[str, Any]) -> str:
     return (
-        f"python -m pytest {GATE_TEST} -n auto --dist loadgroup "
+        f"python -m pytest {GATE_TEST} -n auto "
         f"--random-count {env.get('random_count', 60)} --random-seed {env.get('random_seed', 0)} "
         "--results reports/results.json && python -m harness.report reports/results.json "
         "reports/index.html"
@@ -284,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        results = json.loads(args.results.read_text(encoding="utf-8"))
+        results = parts.load(args.results)  # or a killed run's parts, marked incomplete
         training = json.loads(args.training.read_text(encoding="utf-8")) if args.training else None
         upstream = json.loads(args.upstream.read_text(encoding="utf-8")) if args.upstream else None
         page = render(

@@ -49,7 +49,7 @@ def test_impossible_options_are_refused_in_one_line(pytester, args, message):
 
 
 def test_the_same_seed_gives_byte_identical_results_whatever_the_worker_count(pytester):
-    common = ["--random-count", "3", "--random-seed", "7", "--dist", "loadgroup"]
+    common = ["--random-count", "3", "--random-seed", "7"]
     one = gate_run(pytester, *common, "-n", "1", "--results", "one.json")
     two = gate_run(pytester, *common, "-n", "2", "--results", "two.json")
     assert one.ret == two.ret == 0
