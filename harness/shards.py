@@ -2,7 +2,8 @@
 
 Each shard runs ``pytest tests/test_gate.py --splits N --group k --results shard-k.json`` and
 records, in its environment, which group of how many it was and how many comparisons the whole
-run's tests make (collected) and its own (selected) (:class:`harness.pytest_plugin.Recorder`). This step checks that the
+run's tests make (collected) and its own (selected) (:class:`harness.pytest_plugin.Recorder`).
+This step checks that the
 shards form one run, then writes their records as one results file (the same file an unsharded
 run writes, but for the environment), renders the report and prints the summary:
 

@@ -118,9 +118,7 @@ def test_oracle_agrees_with_reference(gate_arch: GateArch, request, subtests) ->
             judge(gate_arch.arch, planned, rec, compared)
 
 
-def comparison(
-    arch: Architecture, planned: Planned, dtype
-) -> tuple[dict, Comparison | None]:
+def comparison(arch: Architecture, planned: Planned, dtype) -> tuple[dict, Comparison | None]:
     """The results record of one planned comparison (a comparison, not applicable, or an
     error), with the comparison made (None for the others)."""
     name = np.dtype(dtype).name

@@ -59,7 +59,8 @@ def test_the_same_seed_gives_byte_identical_results_whatever_the_worker_count(py
         (pytester.path / "two.json").read_bytes(),
     )
     outcomes = one.parseoutcomes()  # skipped: the complex step's not-applicable records
-    assert len(json.loads(first)["records"]) == outcomes["passed"] + outcomes.get("skipped", 0)
+    subtests = outcomes["subtests"]  # "N subtests passed" + outcomes.get("skipped", 0)
+    assert len(json.loads(first)["records"]) == subtests
     assert first == second
 
 
@@ -80,7 +81,9 @@ def test_a_case_whose_reference_overflows_fails_alone_in_one_line(pytester):
         "torch",
         entries=f"{overflowing}, Architecture((2, 3, 1), batch=2)",
     )
-    result.assert_outcomes(passed=6, failed=3)  # 3 quantities of the one layer of the bad case
+    # 3 quantities of the one layer of the bad case, each a failed subtest of its test
+    result.stdout.fnmatch_lines(["cross-validation gate: 9 comparisons, 6 passed, 3 failed*"])
+    result.assert_outcomes(passed=1, failed=4)  # pytest counts the subtests that fail, and the test
     result.stdout.fnmatch_lines(
         ["*2-2_identity_quadratic_m1_s0_x1e+200: the reference in float64 failed*overflow*"]
     )
