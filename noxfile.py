@@ -6,6 +6,7 @@ Every session installs from pyproject.toml (the project with its oracles, torch 
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -318,3 +319,39 @@ def mutation(session: nox.Session) -> None:
     install(session, "test", "mutation")
     session.run("mutmut", "run", *session.posargs, env={"OMP_NUM_THREADS": "1"})
     session.run("python", "-m", "harness.mutation")
+
+
+@nox.session(default=False)
+def releases(session: nox.Session) -> None:
+    """The release matrix (issue 23): for each release (harness.releases.RELEASES, or those named:
+    ``nox -s releases -- jax==0.10.1``, ``-- torch``) a virtualenv .nox/release-<name> with that
+    release from the package index, where harness.release_run measures the gate's families, SGD,
+    the large-shape paths and the known bugs (reports/releases/<name>.json); then the table
+    (terminal and reports/releases.html) and the known-bugs entries that disagree."""
+    sys.path.insert(0, str(Path(__file__).parent))  # harness.releases: stdlib only at import
+    from harness.releases import ReleaseError, select
+
+    try:
+        chosen = select(session.posargs)
+    except ReleaseError as exc:
+        session.error(str(exc))
+    groups = [g for name in ("test", "report", "upstream")
+              for g in nox.project.dependency_groups(PYPROJECT, name)]  # fmt: skip
+    for release in chosen:
+        venv = Path(".nox") / f"release-{release.name}"
+        python = venv / "bin" / "python"
+        stamp = venv / "release-installed"
+        start = time.perf_counter()
+        if not stamp.exists() or stamp.read_text() != " ".join(release.environment()):
+            session.run("python", "-m", "venv", "--clear", str(venv))
+            session.run(str(python), "-m", "pip", "install", "-q", "-e", ".", "optax>=0.2",
+                        *release.environment(), *groups, external=True)  # fmt: skip
+            stamp.write_text(" ".join(release.environment()))
+        installed = time.perf_counter() - start
+        session.run(str(python), "-m", "harness.release_run", release.framework, external=True)
+        session.log(
+            f"{release.spec}: install {installed:.0f} s, run "
+            f"{time.perf_counter() - start - installed:.0f} s"
+        )
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "report"))
+    session.run("python", "-m", "harness.releases")

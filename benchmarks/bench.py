@@ -13,6 +13,7 @@ beside them.
     python -m benchmarks.bench                # every measure, the gate's wall time last
     python -m benchmarks.bench --skip-gate --throughput 0   # measures 1–4 and 6 only
     python -m benchmarks.bench --only-throughput --throughput 1000   # measure 7 alone
+    python -m benchmarks.bench --only-isolation   # measure 8: the checker with and without its jail
 
 Prints one row per figure: what, the figure, its target, met or not.
 """
@@ -40,7 +41,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.plain import plain_backprop, plain_central_differences  # noqa: E402
 from benchmarks.rows import Row, table  # noqa: E402
-from benchmarks.runs import checker_runs, gate, throughput  # noqa: E402
+from benchmarks.runs import checker_runs, gate, isolation_overhead, throughput  # noqa: E402
 from oracles import finite_diff  # noqa: E402
 from reference import Architecture, Batch, Params, backprop  # noqa: E402
 from reference import make_case as _make_case  # noqa: E402
@@ -313,12 +314,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--only-throughput", action="store_true", help="run measure 7 alone (issue 14)"
     )
+    parser.add_argument(
+        "--only-isolation", action="store_true", help="run measure 8 alone (issue 22)"
+    )
     args = parser.parse_args(argv)
     global clock, CLOCK_NAME
     CLOCK_NAME, clock = args.clock, CLOCKS[args.clock]
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1, got {args.rounds}")
     rows: list[Row] = []
+    if args.only_isolation:
+        print(table(list(isolation_overhead())))
+        return 0
     if args.only_throughput:
         rows += list(throughput(args.throughput))
         print(table(rows))
@@ -327,7 +334,7 @@ def main(argv: list[str]) -> int:
         for row in measure(20 if measure is jax_modes else args.rounds):
             rows.append(row)
             print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
-    for row in checker_runs():
+    for row in itertools.chain(checker_runs(), isolation_overhead()):
         rows.append(row)
         print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
     if not args.skip_gate:

@@ -75,6 +75,43 @@ def checker_runs() -> Iterator[Row]:
         )
 
 
+#: The isolation's cost per implementation checked (issue 22), wall-clock seconds.
+ISOLATION_TARGET_S = 0.5
+ISOLATION_SPEC = "checker/mutants/book_network.py:Network"
+
+
+def isolation_overhead(rounds: int = 5) -> Iterator[Row]:
+    """8. ``python -m checker`` on network.py with bubblewrap's namespaces (``--isolation auto``)
+    and without (``--isolation none``), side by side in alternating order: the median over
+    rounds of the within-round difference and ratio of wall times."""
+    times: dict[str, list[float]] = {"auto": [], "none": []}
+    levels = set()
+    for r in range(rounds):
+        for mode in ("auto", "none") if r % 2 == 0 else ("none", "auto"):
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "checker", ISOLATION_SPEC, "--isolation", mode],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            times[mode].append(time.perf_counter() - start)
+            if not proc.stdout.startswith("PASS "):
+                times[mode][-1] = float("inf")
+            levels.add(proc.stderr.split(",")[0] if proc.stderr else "isolation: namespaces")
+    diffs = sorted(a - b for a, b in zip(times["auto"], times["none"], strict=True))
+    ratios = sorted(a / b for a, b in zip(times["auto"], times["none"], strict=True))
+    diff, ratio = diffs[len(diffs) // 2], ratios[len(ratios) // 2]
+    jailed, bare = (sorted(t)[len(t) // 2] for t in (times["auto"], times["none"]))
+    yield Row(
+        "8. isolation, network.py",
+        f"+{diff:.2f} s wall ({jailed:.2f} s jailed / {bare:.2f} s rlimits-only = {ratio:.2f}x, "
+        f"median of {rounds} rounds; {' / '.join(sorted(levels))})",
+        f"<= {ISOLATION_TARGET_S:g} s per implementation",
+        diff <= ISOLATION_TARGET_S,
+    )
+
+
 #: The soak (nox -s soak: 10,000 random architectures besides the curated ones) and its target.
 SOAK_ARCHITECTURES, SOAK_TARGET_S = 10_000, 300
 #: Runs pytest in-process and prints the controller's own CPU time (its workers are children).

@@ -35,7 +35,7 @@ from checker import layout as conventions
 from checker.layout import BOOK, PROBE, Layout
 from checker.load import check_spec_form, split_spec
 from checker.python2 import load_hint
-from checker.replies import Received, malformed, swapped_fits, text
+from checker.replies import Received, malformed, short, swapped_fits, text
 from checker.sandbox import Child, Limits
 from checker.verdict import Finding, ImplementationError
 from reference import Architecture, Params, Step, make_case
@@ -57,6 +57,8 @@ NETWORK, NETWORK2 = (
     "update_mini_batch(mini_batch, eta, lmbda, n)",
 )
 TOTAL_COST = "total_cost(data, lmbda)"
+#: The types a cost may come in (the worker's description: a NumPy dtype or a Python type).
+COST_DTYPES = ("float", "float32", "float64")
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Implementation:
         worker while importing: HANG, CRASH) if it does not load — the worker is closed then."""
         path, name = split_spec(spec)
         check_spec_form(spec, path)
-        child = Child(limits)
+        child = Child(limits, path)
         try:
             reply, _ = child.request({"op": "load", "path": str(path.resolve()), "name": name})
             error = reply.get("error")
@@ -105,6 +107,9 @@ class Implementation:
         except ImplementationError as exc:
             exc.output = child.tail()  # what it printed before it failed to load
             child.close()  # LOAD, or what ended the import: HANG, MEMORY, CRASH
+            raise
+        except BaseException:  # the worker could not start (ConfigurationError), or ^C
+            child.close()
             raise
         return impl
 
@@ -161,8 +166,11 @@ class Implementation:
             raise error
         signatures = reply.get("signatures")
         results = reply.get("results")
-        if not isinstance(results, list) or len(results) > len(samples):
+        if not isinstance(results, list):
             raise malformed("backprop")
+        # one answer per sample, or the answers before the call that raised
+        if len(results) != len(samples) if error is None else len(results) >= len(samples):
+            raise short("backprop(x, y)", len(results), len(samples))
         found = forms(signatures if isinstance(signatures, dict) else {})
         got = layout.to_book(arch.sizes, results, got)
         return found, [Received(r, got) for r in results], error
@@ -180,7 +188,9 @@ class Implementation:
         construct = {"sizes": list(arch.sizes), "seed": arch.seed, "cost": cost}
         xy = [layout.sample(v) for pair in samples for v in pair]
         header = {"op": "backprop", "layers": len(params.weights), "construct": construct}
-        return self.child.request(header, [*layout.params(params), *xy])
+        # constructing and reading what it built, then per sample: setting the parameters, backprop
+        calls = 2 + 2 * len(samples)
+        return self.child.request(header, [*layout.params(params), *xy], calls=calls)
 
     # --- the learner's convention ---------------------------------------------------------------
 
@@ -203,7 +213,7 @@ class Implementation:
             return BOOK  # every case says so (INTERFACE)
         probe = Architecture(PROBE, _activations(arch), arch.cost, batch=1, seed=arch.seed)
         construct = {"op": "construct", "sizes": list(PROBE), "seed": arch.seed, "cost": cost}
-        reply, _ = self.child.request(construct)
+        reply, _ = self.child.request(construct, calls=2)
         if reply.get("error") is not None:
             return BOOK  # the constructor raised: every case says so
         found = conventions.storage(self.name, PROBE, reply.get("built"))
@@ -248,7 +258,8 @@ class Implementation:
         layout = self.found if isinstance(self.found, Layout) else BOOK
         xy = [layout.sample(v, update=True) for pair in samples for v in pair]
         header = {"op": "update", "layers": len(params.weights), "args": args, "form": form}
-        reply, got = self.child.request(header, [*layout.params(params), *xy])
+        # setting the parameters, the update, reading the parameters
+        reply, got = self.child.request(header, [*layout.params(params), *xy], calls=3)
         _raise(reply, {}, "CRASH")
         sizes = [w.shape[1] for w in params.weights[:1]] + [w.shape[0] for w in params.weights]
         got = layout.to_book(sizes, [reply.get("weights"), reply.get("biases")], got)
@@ -265,7 +276,8 @@ class Implementation:
             [name, i, layout.entry(name, entry), h, lmbda] for name, i, entry, h, lmbda in evals
         ]
         header = {"op": "total_cost", "layers": len(params.weights), "evals": evals}
-        reply, _ = self.child.request(header, [*layout.params(params), *xy])
+        calls = 2 * len(evals)  # per evaluation: setting the parameters, total_cost
+        reply, _ = self.child.request(header, [*layout.params(params), *xy], calls=calls)
         values = reply.get("values")
         if not isinstance(values, list) or len(values) > len(evals):
             raise malformed("total_cost")
@@ -276,6 +288,16 @@ class Implementation:
                 kind = text(value, "kind") if isinstance(value, dict) else "something else"
                 raise ImplementationError(
                     Finding("INTERFACE", f"total_cost returned {kind}, expected a number")
+                )
+            dtype = value.get("dtype")
+            if dtype not in COST_DTYPES:
+                raise ImplementationError(
+                    Finding(
+                        "INTERFACE",
+                        f"total_cost returned a {text(value, 'dtype')} number; accepted: a "
+                        "float, float32 or float64 (float16, complex, integer, bool or string "
+                        "costs are not)",
+                    )
                 )
             if not np.isfinite(number):
                 raise ImplementationError(

@@ -6,11 +6,14 @@ when every implementation passes — or, for the catalogue, when every mutant ge
 label and the correct implementations pass.
 
 Each implementation runs in a process of its own under limits (``--timeout`` per call,
-``--total-timeout`` per implementation, ``--memory``); its output never reaches this stdout, so
-every verdict line starts a line; under a failing verdict, one line per further cause. ``--cost``
-checks with other costs than the class offers; ``--2to3`` checks a Python 3 copy of a Python 2
-file (:mod:`checker.python2`). ``--results`` is removed when the run starts and written whole
-when it ends: a run that dies leaves no results file behind.
+``--total-timeout`` per implementation, ``--memory``) and, where the kernel allows it, in
+bubblewrap's namespaces (:mod:`checker.isolation`; where not, one line on stderr says so, the
+results record the level, and ``--require-isolation`` makes it an error, exit 2); its output
+never reaches this stdout, so every verdict line starts a line; under a failing verdict, one
+line per further cause. ``--cost`` checks with other costs than the class offers; ``--2to3``
+checks a Python 3 copy of a Python 2 file (:mod:`checker.python2`). ``--results`` is removed
+when the run starts and written whole when it ends: a run that dies leaves no results file
+behind.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import sys
 from pathlib import Path
 
 from checker.architectures import RANDOM_COUNT
+from checker.isolation import MODES, NAMESPACES, Level, level
 from checker.mutants import CORRECT, Mutant, list_mutants
 from checker.python2 import converted
+from checker.quoting import quoted
 from checker.run import Options, check_spec
 from checker.sandbox import CALL_LIMIT_S, MEMORY_LIMIT_MB, TOTAL_LIMIT_S, Limits
+from checker.usage import ConfigurationError, mebibytes, seconds
 from checker.verdict import Verdict
 from harness import results
 from reference.costs import COSTS
@@ -57,7 +63,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", metavar="PATH", help="write the verdicts to this JSON file")
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=CALL_LIMIT_S,
         metavar="S",
         help=f"wall-clock seconds one call into the implementation may take (default "
@@ -65,7 +71,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--total-timeout",
-        type=float,
+        type=seconds,
         default=TOTAL_LIMIT_S,
         metavar="S",
         help=f"wall-clock (and CPU) seconds for all of one implementation's cases (default "
@@ -73,7 +79,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--memory",
-        type=int,
+        type=mebibytes,
         default=MEMORY_LIMIT_MB,
         metavar="MIB",
         help=f"address-space limit of the implementation's process in MiB (default "
@@ -105,25 +111,49 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="check on the tails family instead (saturated sigmoid nets, |z| 20…745, y ∈ {0, 1}: "
         "where the book's σ(1 − σ) and a − y lose their digits); needs FILE.py:CLASS",
     )
+    parser.add_argument(
+        "--isolation",
+        choices=MODES,
+        default="auto",
+        help="auto (default): run each implementation in bubblewrap's namespaces where the "
+        "kernel allows it; none: rlimits only (the benchmark's baseline)",
+    )
+    parser.add_argument(
+        "--require-isolation",
+        action="store_true",
+        help="exit 2 unless the kernel's isolation is available (what an autograder sets)",
+    )
     args = parser.parse_args(argv)
     if args.tails and not args.impl:
         parser.error("--tails checks an implementation: name FILE.py:CLASS")
     if args.random_count < 0:
         parser.error(f"--random-count must be >= 0, got {args.random_count}")
-    if args.timeout <= 0 or args.total_timeout <= 0 or args.memory <= 0:
-        parser.error("--timeout, --total-timeout and --memory must be > 0")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0: every verdict as expected; 1: one is not; 2: a usage error, or a configuration
+    the checker cannot run under (``--memory`` too small to start the worker)."""
     args = parse(argv)
+    try:
+        return run(args)
+    except ConfigurationError as exc:
+        print(f"python -m checker: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     if args.results:  # no earlier verdict may stand in for this run's
         with contextlib.suppress(FileNotFoundError):
             Path(args.results).unlink()
+    isolated = level(args.isolation)
+    if isolated.name != NAMESPACES:
+        print(isolated.line(), file=sys.stderr, flush=True)
+        if args.require_isolation:
+            return 2
     costs = tuple(dict.fromkeys(args.cost)) if args.cost else None
-    options = Options(
-        Limits(args.timeout, args.total_timeout, args.memory), args.strict, costs, tails=args.tails
-    )
+    limits = Limits(args.timeout, args.total_timeout, args.memory, args.isolation)
+    options = Options(limits, args.strict, costs, tails=args.tails)
     if args.impl:
         verdicts, expected = [], []
         for spec in args.impl:
@@ -149,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(verdict.line())
                 print_cases(verdict)
     if args.results:
-        write(Path(args.results), verdicts, expected, args.random_seed, args.random_count)
+        write(Path(args.results), verdicts, expected, args, isolated)
     return 0 if all(v.label == e for v, e in zip(verdicts, expected, strict=True)) else 1
 
 
@@ -163,12 +193,13 @@ def check_one(spec: str, args: argparse.Namespace, options: Options) -> Verdict:
 
 
 def print_output(verdict: Verdict) -> None:
-    """Under a failing verdict, the last lines of what the implementation printed, indented."""
-    lines = verdict.output.splitlines()[-TAIL_LINES:]
+    """Under a failing verdict, the last lines of what the implementation printed, each quoted
+    (:func:`checker.quoting.quoted`), so none can pass for a verdict line."""
+    lines = quoted(verdict.output, TAIL_LINES, 200)
     if lines:
-        print("    the implementation's last output:")
+        print("    the implementation's last output (quoted, control characters escaped):")
         for line in lines:
-            print(f"    | {line[:200]}")
+            print(line)
 
 
 def print_cases(verdict: Verdict) -> None:
@@ -226,7 +257,11 @@ def table(mutants: list[Mutant], verdicts: list[Verdict]) -> str:
 
 
 def write(
-    path: Path, verdicts: list[Verdict], expected: list[str], seed: int, random_count: int
+    path: Path,
+    verdicts: list[Verdict],
+    expected: list[str],
+    args: argparse.Namespace,
+    isolated: Level,
 ) -> None:
     """Every case's verdict and each implementation's overall verdict, as results records.
 
@@ -241,7 +276,9 @@ def write(
             fields = case.as_dict() | {"expected": want, "as_expected": judged}
             rec = results.verdict_record(verdict.impl, fields, case.arch)
             records.append((f"{verdict.impl}[{case.case}]", rec))
-    results.write(path, records, results.environment(seed, random_count))
+    env = results.environment(args.random_seed, args.random_count)
+    env |= {"isolation": isolated.name, "isolation_detail": isolated.detail}
+    results.write(path, records, env)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from checker.quoting import visible
 from checker.verdict import Finding
 from reference import Params
 from reference.types import Array
@@ -135,7 +136,7 @@ def storage(name: str, sizes: Sequence[int], built: Any) -> tuple[str, str] | Fi
     weights, biases = built.get("weights"), built.get("biases")
     absent = built.get("absent")
     if isinstance(absent, list) and "weights" in absent:
-        names = [str(n) for n in built.get("attributes") or []][:20]
+        names = [visible(str(n)[:80]) for n in built.get("attributes") or []][:20]
         return Finding(
             "INTERFACE",
             f"{name}({list(sizes)}) has no {' and no '.join(map(str, absent))} attribute (its "

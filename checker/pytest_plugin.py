@@ -14,9 +14,12 @@ is skipped, not failed.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from checker.adapter import Implementation
+from checker.isolation import NAMESPACES, level
 from checker.sandbox import Limits
 from harness.options import add_case_options, check_case_options
 from reference.costs import COSTS
@@ -42,6 +45,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --impl: check with this cost (repeatable) instead of those the class offers "
         "(python -m checker's --cost)",
     )
+    parser.getgroup("backprop cross-validation").addoption(
+        "--require-isolation",
+        action="store_true",
+        help="with --impl: exit 2 unless the kernel's isolation (bubblewrap's namespaces) is "
+        "available (python -m checker's --require-isolation)",
+    )
     add_case_options(parser)
 
 
@@ -52,6 +61,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("--impl"):
         return
     check_case_options(config)
+    isolated = level()
+    if isolated.name != NAMESPACES:
+        sys.stderr.write(isolated.line() + "\n")
+        if config.getoption("--require-isolation"):
+            pytest.exit(isolated.line(), returncode=2)
     # Collect the package's own implementation tests, wherever pytest was started.
     from checker import pytest_cases
 

@@ -1,8 +1,10 @@
 """The form of what an implementation under test sent back: backprop's pair, the parameters an
 update left, each a list of one array per layer 2…L of the architecture's shapes, all finite.
 
-A wrong form is an :class:`ImplementationError` naming what was expected (INTERFACE, SHAPE,
-NONFINITE), before any number is compared; a reply the worker could not have sent honestly is a
+Every array must be a real float32 or float64 array (:data:`ACCEPTED`): float16, complex,
+integer, bool, object or string arrays are INTERFACE, saying which dtype came. A wrong form is an
+:class:`ImplementationError` naming what was expected (INTERFACE, SHAPE, NONFINITE), before any
+number is compared; a reply the worker could not have sent honestly is a
 CRASH ("a malformed reply"). Replies are data (JSON and raw numeric arrays, checker.protocol):
 nothing here runs the learner's code.
 """
@@ -14,9 +16,19 @@ from typing import Any
 
 import numpy as np
 
+from checker.quoting import visible
 from checker.verdict import Finding, ImplementationError
 from reference import Architecture, Params
 from reference.types import Array
+
+#: The dtypes an array in a reply may have, and how a message says so.
+ACCEPTED = ("float32", "float64")
+ACCEPTED_TEXT = "accepted: float32 or float64 arrays"
+
+
+def accepted(dtype: np.dtype[Any]) -> bool:
+    """A real float32 or float64 dtype (either byte order)."""
+    return dtype.kind == "f" and dtype.itemsize in (4, 8)
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,16 @@ def arrays(
                     layer,
                 )
             )
+        dtype = _dtype(item, got.arrays)
+        if dtype is not None:
+            raise ImplementationError(
+                Finding(
+                    "INTERFACE",
+                    f"{name} of layer {layer} {where} is a {dtype} array of shape "
+                    f"{_shape(item, got.arrays)}; {ACCEPTED_TEXT}",
+                    layer,
+                )
+            )
         shape = _shape(item, got.arrays)
         if "array" not in item and shape == want:  # sent by its shape alone: it is oversized
             raise malformed(name)
@@ -165,6 +187,23 @@ def _want(arch: Architecture, layer: int, biases: bool) -> tuple[int, int]:
     return (sizes[layer - 1], 1) if biases else (sizes[layer - 1], sizes[layer - 2])
 
 
+def _dtype(item: dict[str, Any], received: list[np.ndarray[Any, Any]]) -> str | None:
+    """The dtype of an element that is not a float32 or float64 array (as the worker described
+    it, or as it was sent), or None."""
+    if "array" not in item:
+        described = item.get("dtype")
+        if described is None:
+            return None
+        if not isinstance(described, str):
+            raise malformed("an array's dtype")
+        return None if described in ACCEPTED else visible(described[:40])
+    index = item.get("array")
+    if isinstance(index, int) and 0 <= index < len(received):
+        found = received[index].dtype
+        return None if accepted(found) else str(found)
+    return None
+
+
 def _shape(item: dict[str, Any], received: list[np.ndarray[Any, Any]]) -> tuple[int, ...]:
     if "array" not in item:
         shape = item.get("shape")
@@ -199,5 +238,17 @@ def malformed(what: str) -> ImplementationError:
 
 
 def text(node: Any, key: str) -> str:
+    """A string the worker sent (the learner's words), cut and made visible on one line."""
     value = node.get(key) if isinstance(node, dict) else None
-    return value[:600] if isinstance(value, str) else "?"
+    return visible(value[:600]) if isinstance(value, str) else "?"
+
+
+def short(call: str, got: int, asked: int) -> ImplementationError:
+    """A reply with another number of answers than calls asked for."""
+    return ImplementationError(
+        Finding(
+            "CRASH",
+            f"the checked process answered {got} of the {asked} {call} calls asked for; accepted: "
+            "one answer per call (or those before the call that raised, and its error)",
+        )
+    )

@@ -19,12 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import checker
+from checker.isolation import Jail
 from checker.protocol import PROGRESS, PROGRESS_TEXT, Message, ProtocolError, Reader, encode
+from checker.quoting import visible
+from checker.usage import START_MEMORY_MB, ConfigurationError, too_little_memory
 from checker.verdict import Finding, ImplementationError
 
 #: Defaults of ``--timeout``, ``--total-timeout`` and ``--memory``: an honest call takes
@@ -33,9 +37,12 @@ from checker.verdict import Finding, ImplementationError
 CALL_LIMIT_S = 10.0
 TOTAL_LIMIT_S = 300.0
 MEMORY_LIMIT_MB = 2048
-#: Seconds the worker may take for its own part of a request (starting Python and NumPy, reading,
-#: answering) on a loaded machine: not the learner's time, which the per-call limit bounds.
+#: Seconds the worker may take to start (Python and NumPy, before it says it is ready and before
+#: any of the learner's code is imported) on a loaded machine: not the learner's time.
 WORKER_S = 60.0
+#: Seconds a request may take beyond its calls' per-call limits: the worker's own part (reading
+#: the request, copying, answering), milliseconds when honest.
+REQUEST_S = 2.0
 #: The learner's output kept on disk at most (RLIMIT_FSIZE), and the tail shown on failure.
 OUTPUT_LIMIT_MB = 256
 TAIL_CHARS = 600
@@ -50,12 +57,13 @@ class Limits:
     call_s: float = CALL_LIMIT_S
     total_s: float = TOTAL_LIMIT_S
     memory_mb: int = MEMORY_LIMIT_MB
+    isolation: str = "auto"  # checker.isolation.MODES
 
 
 class Child:
     """One worker process serving one implementation; :meth:`request` is one round trip."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, learner: Path | None = None) -> None:
         self.limits = limits
         self.tmp = tempfile.TemporaryDirectory(prefix="checker-")
         self.output = Path(self.tmp.name) / "output.txt"
@@ -65,60 +73,131 @@ class Child:
         req_r, self.req_w = os.pipe()
         self.res_r, res_w = os.pipe()
         package_root = str(Path(checker.__file__).resolve().parent.parent)
-        env = dict(os.environ) | dict.fromkeys(THREADS, "1")
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
-        )
+        folders = (Path(package_root) / "checker", *([learner.parent] if learner else []))
+        self.jail = Jail(limits.isolation, folders)
+        pythonpath = [package_root, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+        env = self.jail.env([p for p in pythonpath if p], workdir) | dict.fromkeys(THREADS, "1")
         cpu = int(limits.total_s) + 1
         argv = [str(req_r), str(res_w), str(self.progress), str(limits.memory_mb << 20), str(cpu)]
         argv.append(str(OUTPUT_LIMIT_MB << 20))
         with open(self.output, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "checker.worker", *argv],
+                self.jail.command([sys.executable, "-P", "-m", "checker.worker", *argv]),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
-                pass_fds=(req_r, res_w, self.progress),
+                pass_fds=(req_r, res_w, self.progress, *self.jail.fds()),
                 start_new_session=True,
                 cwd=workdir,
                 env=env,
             )
+        self.jail.started(self.proc)
         os.close(req_r)
         os.close(res_w)
         os.set_blocking(self.req_w, False)
         os.set_blocking(self.res_r, False)
         self.reader = Reader()
-        self.deadline = time.monotonic() + limits.total_s
+        self.deadline: float | None = None  # the total limit's end, set once the worker is ready
         self.dead: Finding | None = None
         self.calls = 0  # the progress record's count when last read
         self.current = "starting the implementation's process"  # the call it names
 
-    def request(self, header: dict[str, Any], arrays: list[Any] | None = None) -> Message:
-        """Send a request; the reply, or ImplementationError (HANG, MEMORY, CRASH) after which
-        the process is gone."""
+    def request(
+        self, header: dict[str, Any], arrays: list[Any] | None = None, calls: int = 1
+    ) -> Message:
+        """Send a request that makes ``calls`` calls into the learner's code; the reply, or
+        ImplementationError (HANG, MEMORY, CRASH) after which the process is gone.
+
+        The checker times the request itself: it may take ``calls`` × the per-call limit (and
+        :data:`REQUEST_S`) from when it is sent, and the implementation's total limit runs from
+        when the worker was ready. The worker's record of when each call started can only bring
+        a deadline earlier (a call past the per-call limit), never move one later."""
         if self.dead is not None:
             raise ImplementationError(self.dead)
+        total_deadline = self.deadline if self.deadline is not None else self._start()
         # the calls of earlier requests, all answered: their starts must not time this one
         self._progress()
-        pending = memoryview(encode(header, arrays or []))
-        # the worker's own part (starting, reading, answering) may take WORKER_S; each call into
-        # the learner's code, call_s from the moment the worker recorded its start
-        limit = max(self.limits.call_s, WORKER_S)
-        call_deadline = time.monotonic() + limit
+        call_s = self.limits.call_s
+        budget = calls * call_s + REQUEST_S
+        request_deadline = time.monotonic() + budget
+        call_deadline = request_deadline
+        try:
+            for message in self._exchange(encode(header, arrays or [])):
+                if message is not None:
+                    reply, got = message
+                    if not isinstance(reply.get("reply"), dict):
+                        raise ProtocolError("a message that is not a reply")
+                    return reply["reply"], got
+                started = self._progress()
+                if started is not None:
+                    call_deadline = min(request_deadline, started + call_s)
+                now = time.monotonic()
+                if now >= total_deadline:
+                    total = f"the total limit of {self.limits.total_s:g} s for this implementation"
+                    why = f"was running when {total} ran out; it was stopped"
+                    self._end(Finding("HANG", f"{self.current} {why}"))
+                if now >= call_deadline:
+                    if call_deadline < request_deadline:
+                        why = f"within {call_s:g} s (the per-call limit)"
+                    else:
+                        why = (
+                            f"within the {budget:g} s its request allows ({calls} calls into the "
+                            f"learner's code × the per-call limit of {call_s:g} s, and "
+                            f"{REQUEST_S:g} s for the worker, timed by the checker)"
+                        )
+                    why = f"did not return {why}, so it was stopped"
+                    self._end(Finding("HANG", f"{self.current} {why}"))
+        except ProtocolError as exc:
+            self._progress()
+            self._end(Finding("CRASH", f"during {self.current} the process sent {exc}"))
+        except _Ended:
+            self._died()
+        raise AssertionError("unreachable")  # _exchange yields until a message or _Ended
+
+    def _start(self) -> float:
+        """Wait for the worker's ready message (it comes before any of the learner's code is
+        imported); a worker that dies or stalls before it is the checker's configuration
+        (ConfigurationError), not the learner's verdict. The total limit runs from here: its
+        end is returned."""
+        deadline = time.monotonic() + WORKER_S
+        try:
+            for message in self._exchange(b""):
+                if message is not None:
+                    if message[0] != {"ready": True}:
+                        raise ProtocolError("a first message that is not the worker's ready")
+                    self.deadline = time.monotonic() + self.limits.total_s
+                    return self.deadline
+                if time.monotonic() >= deadline:
+                    self._stop()
+                    raise ConfigurationError(
+                        f"the worker process did not start within {WORKER_S:g} s"
+                    )
+        except (_Ended, ProtocolError):
+            pass
+        self._stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=2.0)
+        said = self.tail()
+        if "MemoryError" in said or self.limits.memory_mb < 2 * START_MEMORY_MB:
+            raise too_little_memory(self.limits.memory_mb)
+        last = visible(said.splitlines()[-1][:200]) if said else "no output"
+        raise ConfigurationError(
+            f"the worker process ended before it was ready (exit status {self.proc.returncode}): "
+            f"{last}"
+        )
+
+    def _exchange(self, pending_bytes: bytes) -> Iterator[Message | None]:
+        """Write ``pending_bytes``, then yield each message received, and None at least every
+        0.5 s while waiting (the caller checks its deadlines); _Ended when the reply channel
+        closes or the process exits."""
+        pending = memoryview(pending_bytes)
         with selectors.DefaultSelector() as sel:
             sel.register(self.res_r, selectors.EVENT_READ)
             if pending:
                 sel.register(self.req_w, selectors.EVENT_WRITE)
             while True:
-                started = self._progress()
-                if started is not None:
-                    limit = self.limits.call_s
-                    call_deadline = started + limit
-                now = time.monotonic()
-                if now >= min(call_deadline, self.deadline):
-                    self._hang(self.current, limit, whole=self.deadline <= call_deadline)
-                wait = min(call_deadline, self.deadline, now + 0.5) - now
-                for key, _ in sel.select(wait):
+                yield None
+                for key, _ in sel.select(0.5):
                     if key.fd == self.req_w:
                         try:
                             pending = pending[os.write(self.req_w, pending) :]
@@ -129,17 +208,10 @@ class Child:
                         continue
                     data = os.read(self.res_r, 1 << 20)
                     if not data:
-                        self._died()
-                    try:
-                        for reply, got in self.reader.feed(data):
-                            if not isinstance(reply.get("reply"), dict):
-                                raise ProtocolError("a message that is not a reply")
-                            return reply["reply"], got
-                    except ProtocolError as exc:
-                        self._progress()
-                        self._end(Finding("CRASH", f"during {self.current} the process sent {exc}"))
+                        raise _Ended
+                    yield from self.reader.feed(data)
                 if self.proc.poll() is not None:
-                    self._died()
+                    raise _Ended
 
     def _progress(self) -> float | None:
         """When the latest call the worker recorded started, if it is newer than the last read
@@ -151,7 +223,8 @@ class Child:
         if calls == self.calls or not 0 < started <= time.monotonic():
             return None
         self.calls = calls
-        self.current = data[PROGRESS.size : PROGRESS.size + length].decode("utf-8", "replace")
+        name = data[PROGRESS.size : PROGRESS.size + length].decode("utf-8", "replace")
+        self.current = visible(name)  # the worker's word: shown escaped, on one line
         return float(started)
 
     def tail(self) -> str:
@@ -165,22 +238,13 @@ class Child:
         return data.decode("utf-8", "replace").strip()
 
     def close(self) -> None:
-        """End the process group (whatever is left of it) and remove the temporary files."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        """End the process group and the jail (every process left in it) and remove the
+        temporary files."""
+        self.jail.end(self.proc)
         for fd in (self.req_w, self.res_r, self.progress):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.tmp.cleanup()
-
-    def _hang(self, call: str, limit: float, *, whole: bool) -> NoReturn:
-        if whole:
-            total = f"the total limit of {self.limits.total_s:g} s for this implementation"
-            self._end(Finding("HANG", f"{call} was running when {total} ran out; it was stopped"))
-        which = "the per-call limit" if limit == self.limits.call_s else "the worker's own limit"
-        message = f"{call} did not return within {limit:g} s ({which}), so it was stopped"
-        self._end(Finding("HANG", message))
 
     def _died(self) -> NoReturn:
         self._progress()
@@ -208,6 +272,13 @@ class Child:
 
     def _end(self, finding: Finding) -> NoReturn:
         self.dead = finding
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._stop()
         raise ImplementationError(finding)
+
+    def _stop(self) -> None:
+        """End the worker, its namespace and everything left in it; return once all are gone."""
+        self.jail.end(self.proc)
+
+
+class _Ended(Exception):
+    """The worker's reply channel closed, or the worker exited."""

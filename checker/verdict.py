@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checker.causes import cause, informativeness
+from checker.quoting import visible
 from reference import Architecture
 
 EQUATIONS = ("BP1", "BP2", "BP3", "BP4", "SGD", "COST")
@@ -151,6 +152,12 @@ class Verdict:
         if self.load_failure is not None:
             return "", self.load_failure
         found = [c for c in self.failures if c.finding is not None]
+        if not found and not self.cases:  # a PASS needs every case run and judged
+            return "", Finding("CRASH", "no case was checked")
+        if not found and self.not_run:
+            not_run = self.not_run[0]
+            assert not_run.finding is not None
+            return not_run.case, not_run.finding
         if not found:
             return None
         best = min(found, key=_headline_rank)
@@ -169,12 +176,19 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return self.worst is None and bool(self.cases)
+        """Every case ran and was judged (its backprop compared), and none failed."""
+        return (
+            self.worst is None
+            and bool(self.cases)
+            and all(c.ran and c.passed and "backprop" in c.checked for c in self.cases)
+        )
 
     @property
     def label(self) -> str:
         """``PASS`` or the label of the worst finding."""
         worst = self.worst
+        if worst is None and not self.passed:
+            return "CRASH"  # a case with no finding that was not judged
         return "PASS" if worst is None else worst[1].label
 
     def as_dict(self, expected: str = "PASS") -> dict[str, Any]:
@@ -195,17 +209,19 @@ class Verdict:
     def line(self) -> str:
         """One line: ``FAIL BP2 at layer 3: impl: … [case]; 4 of 24 cases fail (…)`` or ``PASS``."""
         worst = self.worst
+        if worst is None and not self.passed:
+            return f"FAIL CRASH: {visible(self.impl)}: a case was not judged (no backprop compared)"
         if worst is None:
             checked = sorted({c for v in self.cases for c in v.checked}, key=CHECK_ORDER.index)
             notes = "".join(f"; {n}" for n in self.all_notes)
             coarse = sorted({c.precision for c in self.cases} - {"float64"})
             at = f" at {', '.join(coarse)} precision (backprop computes in it)" if coarse else ""
             return (
-                f"PASS {self.impl}: {', '.join(checked)} agree with the reference{at} on "
+                f"PASS {visible(self.impl)}: {', '.join(checked)} agree with the reference{at} on "
                 f"{len(self.cases)} cases{notes}"
             )
         case, finding = worst
-        line = f"FAIL {finding.heading}: {self.impl}: {finding.message}"
+        line = f"FAIL {finding.heading}: {visible(self.impl)}: {visible(finding.message)}"
         if self.load_failure is not None:
             return line
         counts = Counter(c.finding.label for c in self.failures if c.finding is not None)

@@ -66,7 +66,6 @@ import numpy as np
 
 from checker.protocol import (
     MAX_ARRAY_BYTES,
-    NUMERIC_KINDS,
     PROGRESS,
     PROGRESS_TEXT,
     Reader,
@@ -329,12 +328,16 @@ def _list(values: Any, out: Arrays) -> dict[str, Any]:
 
 
 def _element(value: Any, out: Arrays) -> dict[str, Any]:
+    """An array sent as it is if it is float32 or float64; any other dtype (float16, complex,
+    integer, bool, object, string) described by its dtype and shape, never converted."""
     try:
         array = np.asarray(value)
-        if array.dtype.kind not in NUMERIC_KINDS:
-            array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return {"kind": _kind(value)}
+    if array.dtype == object and array.ndim == 0:  # not an array at all: None, a dict, ...
+        return {"kind": _kind(value)}
+    if array.dtype.kind != "f" or array.dtype.itemsize not in (4, 8):
+        return {"shape": list(array.shape), "dtype": str(array.dtype)}
     if array.nbytes > MAX_ARRAY_BYTES // 2:
         return {"shape": list(array.shape), "dtype": str(array.dtype)}
     out.append(array)
@@ -366,6 +369,7 @@ def _number(value: Any) -> dict[str, Any]:
 def serve(inp: int, out: int, progress: int) -> None:
     """Answer requests until the checker closes the request pipe."""
     worker, reader = Worker(out, progress), Reader()
+    write_all(out, encode({"ready": True}))  # started: none of the learner's code has run yet
     while data := os.read(inp, 1 << 16):
         for header, arrays in reader.feed(data):
             op, args = header.pop("op"), {k: v for k, v in header.items() if k != "arrays"}
