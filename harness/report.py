@@ -51,6 +51,7 @@ from harness.report_views import (
     oracle_rows,
     passed,
     rerun_command,
+    subtest_id,
     truth_rows,
 )
 
@@ -199,6 +200,7 @@ def render(
         example=example(records),
         message=message,
         rerun=lambda rec: rerun_command(rec, env),
+        subtest_id=subtest_id,
         fmt_ratio=fmt_ratio,
         training=training_view(training),
         upstream=upstream_view(upstream),
