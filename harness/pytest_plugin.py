@@ -9,9 +9,9 @@ split over machines (pytest-split). It uses only pytest's and pytest-xdist's pub
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ GATE_MARK = "gate"
 GATE_PARAM = "gate_arch"
 #: How many records the run's tests would make before a shard was picked from them (pytest-split).
 COLLECTED = pytest.StashKey[int]()
+#: The workerinput key that names the parts folder's results path to an xdist worker.
+WORKER_RESULTS = "gate_results"
 DTYPES = {"float64": np.float64, "float32": np.float32}
 LONG_TRAINING_MARK = "long_training"
 INSTALL_MARK = "install"
@@ -192,17 +194,27 @@ class Recorder:
         self.config = config
         self.records: list[tuple[str, dict[str, Any]]] = []
         self.buffer: dict[str, list[tuple[str, str]]] = {}  # test (node id): (record id, JSON)
-        self.kept: list[tuple[str, str]] = []  # without --results: this process's records
         self.data: dict[str, Any] | None = None  # the run's results, assembled at the end
         path = config.getoption("--results")
+        self.given = bool(path)  # else the parts go to a temporary folder, for the summary only
+        workerinput = getattr(config, "workerinput", {})
+        self.worker = workerinput.get("workerid")
+        if self.worker is not None:
+            path = path or workerinput.get(WORKER_RESULTS)
+        elif not path:
+            path = Path(tempfile.mkdtemp(prefix="gate-results-")) / "results.json"
         self.path = Path(path) if path else None
-        self.worker = getattr(config, "workerinput", {}).get("workerid")
         self.part: parts.Part | None = None
         if self.path is not None and self.worker is None:  # the controller, or the one process
             env = results.environment(
                 config.getoption("--random-seed"), config.getoption("--random-count")
             )
             parts.start(self.path, env)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """pytest-xdist's hook: tell a worker where the parts go when no --results was given."""
+        node.workerinput[WORKER_RESULTS] = str(self.path)
 
     def add(self, nodeid: str, test: str, line: str) -> None:
         """One record of test ``nodeid`` under the id ``test``, as JSON text."""
@@ -221,8 +233,6 @@ class Recorder:
         records = self.buffer.pop(nodeid, [])
         if self.part is not None:
             self.part.done(nodeid, records)
-        else:
-            self.kept += records
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.part is not None:
@@ -230,7 +240,6 @@ class Recorder:
         if self.worker is not None:  # an xdist worker: its records are in its part already
             return
         if self.path is None:
-            self.records = [(test, json.loads(line)) for test, line in self.kept]
             return
         folder = parts.folder(self.path)
         data = self.data = parts.assemble(folder)
@@ -240,8 +249,11 @@ class Recorder:
         if shard:
             env["shard"] = shard
         self.records = [(r.pop("test"), r) for r in data["records"]]
-        results.write(self.path, self.records, env)
-        shutil.rmtree(folder, ignore_errors=True)
+        if self.given:
+            results.write(self.path, self.records, env)
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            shutil.rmtree(self.path.parent, ignore_errors=True)
 
     def shard(self, counts: dict[str, int]) -> dict[str, int] | None:
         """Which pytest-split group this run is (``--splits N --group k``), and of what: how many
@@ -269,7 +281,7 @@ class Recorder:
         incomplete = parts.incomplete_line(self.data["environment"]) if self.data else None
         if incomplete:
             terminalreporter.write_line(incomplete)
-        if self.path is not None:  # nox -s report prints the table once, by harness.summary
+        if self.given:  # nox -s report prints the table once, by harness.summary
             terminalreporter.write_line(f"per-oracle table: python -m harness.summary {self.path}")
         else:
             terminalreporter.write_line(summary_table(counted))

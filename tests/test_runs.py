@@ -64,6 +64,20 @@ def test_the_same_seed_gives_byte_identical_results_whatever_the_worker_count(py
     assert first == second
 
 
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_without_results_the_gates_counts_and_table_are_printed_whatever_the_worker_count(
+    pytester, workers
+):
+    """The records go to a temporary parts folder (xdist's workers told where by the controller),
+    so the summary counts every comparison, and nothing is left behind."""
+    result = gate_run(pytester, "--random-count", "0", "--oracle", "torch", "-n", workers)
+    assert result.ret == 0
+    # (2, 3, 1) and (3, 2): 3 quantities of 2 layers and of 1 layer
+    result.stdout.fnmatch_lines(["cross-validation gate: 9 comparisons, 9 passed, 0 failed*"])
+    result.stdout.fnmatch_lines(["oracle *worst delta*", "*", "torch *"])
+    assert not list(pytester.path.rglob("*.jsonl"))
+
+
 def test_the_float32_gate_runs_and_records_its_dtype(pytester):
     result = gate_run(pytester, "--random-count", "2", "--dtype", "float32", "--results", "r.json")
     assert result.ret == 0
