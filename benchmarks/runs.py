@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from benchmarks.rows import Row
 
 #: The gate as noxfile's GATE runs it, but for the worker count (appended).
-GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "--dist", "loadgroup", "-n"]
+GATE_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:logging", "-n"]
 
 
 def gate(workers: str) -> Row:
@@ -194,6 +194,16 @@ def throughput(count: int) -> Iterator[Row]:
     )
     n = max(one.comparisons, 1)
     own_ms = 1e3 * work.total / work.comparisons
+    floor_rate = work.comparisons / work.total  # comparisons per CPU-second, no pytest
+    for name, run, used in (("one process", one, 1), (f"-n auto ({auto} workers)", many, auto)):
+        fraction = (run.comparisons / run.wall) / (floor_rate * max(used, 1))
+        yield Row(
+            f"7. gate throughput as a fraction of the arithmetic floor, {name}",
+            f"{fraction:.2f} ({run.comparisons / run.wall:.0f}/s wall against the floor's "
+            f"{floor_rate * max(used, 1):.0f}/s on {max(used, 1)} core(s))",
+            "-",
+            None,
+        )
     yield Row(
         "7. a comparison's CPU time: the gate's own work (no pytest)",
         f"{own_ms:.2f} ms ({floor.describe(work)}; {work.architectures} nets)",

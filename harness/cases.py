@@ -1,7 +1,8 @@
 """A gate case: an architecture's seeded parameters and batch, and every producer's gradients.
 
 Memoised per process, so the comparisons of one (architecture, oracle) share one computation;
-under pytest-xdist each architecture's tests go to one worker (:mod:`harness.scheduling`).
+an architecture's comparisons are the subtests of one test, so under pytest-xdist they run on one
+worker.
 
 The reference runs in the case's dtype (float64, or float32 for the float32 gate) under
 ``np.errstate`` that turns overflow, invalid operations and division by zero into errors: a case

@@ -1,39 +1,40 @@
 """The gate's pytest plugin: its options, the results file, and the comparison count.
 
 Loaded with ``-p harness.pytest_plugin`` (pyproject's addopts), so the options exist however
-pytest is started. Tests hand result records to :class:`Recorder` (harness.recording), which writes
-them once, also when the gate is one shard of a run split over machines (pytest-split).
+pytest is started. Tests hand result records to :class:`Recorder` (harness.recording), which
+appends each finished test's records to its process's JSON Lines file (harness.parts) and, when
+the run ends, writes the results file from those files, also when the gate is one shard of a run
+split over machines (pytest-split). It uses only pytest's and pytest-xdist's public hooks.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import settings
 
-from harness import results, strategies
+from harness import parts, results, strategies
 from harness.architectures import CURATED, TAILS, TRUTH_SAMPLE, random_architectures
 from harness.options import GROUP, add_case_options, check_case_options
-from harness.recording import PROPERTY, RECORDER
+from harness.recording import RECORDER
 from harness.records import read_records
-from harness.report_batching import install_in_controller, install_in_worker
 from harness.summary import summary_table
 from oracles import ORACLES
 from reference import Architecture
 
 GATE_MARK = "gate"
-#: xdist worker input naming the spool folder; worker output with its collection counts, and
-#: with how many batches of messages it sent (harness.report_batching).
-SPOOL, COUNTS, BATCHES = "crossval_spool", "crossval_counts", "crossval_batches"
-#: How many tests the run collected before a shard was picked from them (pytest-split).
+#: The gate test's parameter: an architecture and its planned comparisons (tests/test_gate.py).
+GATE_PARAM = "gate_arch"
+#: How many records the run's tests would make before a shard was picked from them (pytest-split).
 COLLECTED = pytest.StashKey[int]()
+#: The workerinput key that names the parts folder's results path to an xdist worker.
+WORKER_RESULTS = "gate_results"
 DTYPES = {"float64": np.float64, "float32": np.float32}
 LONG_TRAINING_MARK = "long_training"
 INSTALL_MARK = "install"
@@ -89,11 +90,8 @@ def pytest_configure(config: pytest.Config) -> None:
     one_thread_each()
 
 
-#: Cores below which ``-n auto`` runs in one process. Measured on 2 idle cores, with the gate's
-#: groups whole on one worker (harness.scheduling) and reports sent in batches
-#: (harness.report_batching): 300 random architectures (16,845 tests) took 34 s with ``-n 2``
-#: against 41 s in one process; the default gate 16 s either way; the whole suite 155 s with
-#: ``-n 2`` (248 s in one process, the same venv). The controller costs about 0.5 ms of CPU a test.
+#: Cores below which ``-n auto`` runs in one process. Measured on 2 cores (benchmarks.runs,
+#: measure 7, with one test per architecture): ``-n 2`` beats one process from 2 cores up.
 PARALLEL_CORES = 2
 
 
@@ -108,14 +106,6 @@ def auto_workers() -> int:
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: :func:`auto_workers`."""
     return auto_workers()
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadgroup`` with linear bookkeeping (:mod:`harness.scheduling`)."""
-    from harness.scheduling import make_scheduler
-
-    return make_scheduler(config, log)
 
 
 def one_thread_each() -> None:
@@ -135,7 +125,7 @@ def one_thread_each() -> None:
 
 @pytest.hookimpl(trylast=True)  # after -k/-m deselect, before pytest-split picks its shard
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    config.stash[COLLECTED] = len(items)  # the whole run a shard is a part of
+    config.stash[COLLECTED] = sum(map(planned_records, items))  # the run a shard is part of
     opt_in = {  # mark: (the option that runs its tests, why they are skipped without it)
         LONG_TRAINING_MARK: (
             "--long-training",
@@ -179,134 +169,119 @@ def gate_oracles(config: pytest.Config) -> list[str]:
     return config.getoption("--oracle") or list(ORACLES)
 
 
-class Recorder:
-    """Gathers the run's result records; writes the results file; prints the summary.
+def planned_records(item: pytest.Item) -> int:
+    """How many records a test will make: a gate test's planned comparisons, else one."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and GATE_PARAM in callspec.params:
+        return len(callspec.params[GATE_PARAM])
+    return 1
 
-    A test hands its record to the recorder of its own process (:func:`harness.recording.record`).
-    An xdist worker appends each record as one line to its spool file (in a folder the controller
-    made and named in the worker's input); the controller reads the spools once, after the workers
-    are done, and keeps the records of tests whose call it saw reported. So test reports carry no
-    records, and the controller does nothing per record while tests run (issue 14: it competed
-    with the workers for the cores).
+
+class Recorder:
+    """Keeps each test's records and appends them, when the test ends, to this process's JSON
+    Lines file (:mod:`harness.parts`); the controller (or the one process) writes the results
+    file from all of them when the run ends and prints the gate's counts.
+
+    With ``--results PATH`` the controller empties ``PATH.parts`` and writes the environment
+    there at configure time, before xdist starts its workers; each process that runs tests
+    writes its plan when collected, and each test's records with its ``done`` line when it ends
+    (``pytest_runtest_logfinish``), flushed. Nothing rides on test reports, and the controller
+    does nothing per record while tests run. A run that is killed leaves the parts, which the
+    readers assemble into a report of what finished, marked incomplete.
     """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.records: list[tuple[str, dict[str, Any]]] = []
-        self.lines: list[tuple[str, str]] = []  # (test id, record as JSON) made in this process
-        self.called: set[str] = set()  # tests whose call phase was reported here
-        self.gate_count = self.gate_failed = self.gate_passed = self.gate_skipped = 0
-        self.gate_known = 0  # strict xfail: a known upstream bug (oracles/known_upstream.toml)
-        self.counts: dict[str, int] = {}  # tests collected (before a shard is picked), selected
-        self.spool_dir: Path | None = None  # the controller's: where the workers spool
-        self.spool: TextIO | None = None  # a worker's own spool file
-        self.batcher = install_in_worker(config)  # a worker's messages, batched
-        self.batches = 0  # the controller's count of batches its workers sent
-        workerinput = getattr(config, "workerinput", None)
-        if workerinput is not None and workerinput.get(SPOOL):
-            path = Path(workerinput[SPOOL]) / f"{workerinput['workerid']}.jsonl"
-            self.spool = path.open("a", encoding="utf-8", buffering=1)  # a line at a time
-
-    def add(self, nodeid: str, line: str) -> None:
-        """One record of test ``nodeid``, as JSON text (:func:`harness.recording.record`)."""
-        if self.spool is not None:
-            self.spool.write(f"{json.dumps(nodeid)}\t{line}\n")
-        else:
-            self.lines.append((nodeid, line))
+        self.buffer: dict[str, list[tuple[str, str]]] = {}  # test (node id): (record id, JSON)
+        self.data: dict[str, Any] | None = None  # the run's results, assembled at the end
+        path = config.getoption("--results")
+        self.given = bool(path)  # else the parts go to a temporary folder, for the summary only
+        workerinput = getattr(config, "workerinput", {})
+        self.worker = workerinput.get("workerid")
+        if self.worker is not None:
+            path = path or workerinput.get(WORKER_RESULTS)
+        elif not path:
+            path = Path(tempfile.mkdtemp(prefix="gate-results-")) / "results.json"
+        self.path = Path(path) if path else None
+        self.part: parts.Part | None = None
+        if self.path is not None and self.worker is None:  # the controller, or the one process
+            env = results.environment(
+                config.getoption("--random-seed"), config.getoption("--random-count")
+            )
+            parts.start(self.path, env)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """xdist (controller): name the spool folder in each worker's input."""
-        if self.spool_dir is None:
-            self.spool_dir = Path(tempfile.mkdtemp(prefix="crossval-spool-"))
-        node.workerinput[SPOOL] = str(self.spool_dir)
-        if self.config.getvalue("dist") == "loadgroup":  # our scheduler names crashed tests
-            install_in_controller(node, str(self.spool_dir))
+        """pytest-xdist's hook: tell a worker where the parts go when no --results was given."""
+        node.workerinput[WORKER_RESULTS] = str(self.path)
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        """xdist (controller): a worker's collection counts (all workers collect alike)."""
-        output = getattr(node, "workeroutput", {})
-        self.counts = output.get(COUNTS, self.counts)
-        self.batches += output.get(BATCHES, 0)
+    def add(self, nodeid: str, test: str, line: str) -> None:
+        """One record of test ``nodeid`` under the id ``test``, as JSON text."""
+        self.buffer.setdefault(nodeid, []).append((test, line))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.counts = {
-            "collected": self.config.stash.get(COLLECTED, len(session.items)),
-            "selected": len(session.items),
-        }
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call" or self.spool is not None:
+        if self.path is None:
             return
-        self.called.add(report.nodeid)
-        if GATE_MARK in report.keywords:
-            self.gate_count += 1
-            self.gate_failed += report.failed
-            self.gate_passed += report.passed
-            known = hasattr(report, "wasxfail")
-            self.gate_known += known
-            self.gate_skipped += report.skipped and not known  # an oracle not applicable to a net
-        for name, value in report.user_properties:  # left there by a plugin-less recording
-            if name == PROPERTY:
-                self.lines.append((report.nodeid, str(value)))
+        name = self.worker or "main"
+        self.part = parts.Part(parts.folder(self.path) / f"{name}.jsonl")
+        counts = {"selected": sum(map(planned_records, session.items))}
+        counts["collected"] = self.config.stash.get(COLLECTED, counts["selected"])
+        self.part.plan([item.nodeid for item in session.items], **counts)
 
-    def gather(self) -> None:
-        """The records of every test whose call was reported, from this process and the spools."""
-        lines = list(self.lines)
-        if self.spool_dir is not None:
-            for path in sorted(self.spool_dir.glob("*.jsonl")):
-                for text in path.read_text(encoding="utf-8").splitlines():
-                    nodeid, _, line = text.partition("\t")
-                    lines.append((json.loads(nodeid), line))
-            shutil.rmtree(self.spool_dir, ignore_errors=True)
-            self.spool_dir = None
-        self.records = [(n, json.loads(line)) for n, line in lines if n in self.called]
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        records = self.buffer.pop(nodeid, [])
+        if self.part is not None:
+            self.part.done(nodeid, records)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        workeroutput = getattr(self.config, "workeroutput", None)
-        if workeroutput is not None:  # an xdist worker: its records are spooled already
-            workeroutput[COUNTS] = self.counts
-            if self.batcher is not None:
-                self.batcher.close()
-                workeroutput[BATCHES] = self.batcher.batches
-            if self.spool is not None:
-                self.spool.close()
+        if self.part is not None:
+            self.part.close()
+        if self.worker is not None:  # an xdist worker: its records are in its part already
             return
-        self.gather()
-        path = self.config.getoption("--results")
-        if path:
-            env = results.environment(
-                self.config.getoption("--random-seed"), self.config.getoption("--random-count")
-            )
-            shard = self.shard()
-            if shard:
-                env["shard"] = shard
-            results.write(Path(path), self.records, env)
+        if self.path is None:
+            return
+        folder = parts.folder(self.path)
+        data = self.data = parts.assemble(folder)
+        env = data["environment"]
+        counts = env.pop("counts", {})
+        shard = self.shard(counts)
+        if shard:
+            env["shard"] = shard
+        self.records = [(r.pop("test"), r) for r in data["records"]]
+        if self.given:
+            results.write(self.path, self.records, env)
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            shutil.rmtree(self.path.parent, ignore_errors=True)
 
-    def shard(self) -> dict[str, int] | None:
-        """Which pytest-split group this run is (``--splits N --group k``), and of what."""
+    def shard(self, counts: dict[str, int]) -> dict[str, int] | None:
+        """Which pytest-split group this run is (``--splits N --group k``), and of what: how many
+        records the whole run's tests make (collected) and this shard's (selected)."""
         splits = self.config.getoption("splits", None)
         if not splits:
             return None
         group = int(self.config.getoption("group"))
-        return {"group": group, "splits": int(splits), **self.counts}
+        return {"group": group, "splits": int(splits), **counts}
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.gate_count:
+        gate = [r for _, r in self.records if r.get("kind") != "verdict"]
+        if not gate:
             return
+        counted = read_records(gate)
+        failed = sum(r.failed() for r in counted)
+        known = sum(r.known_bug is not None and not r.failed() for r in counted)
+        declined = sum(r.kind == "not_applicable" for r in counted)
+        passed = len(counted) - failed - known - declined
         terminalreporter.write_line(
-            f"cross-validation gate: {self.gate_count} comparisons, {self.gate_passed} passed, "
-            f"{self.gate_failed} failed, {self.gate_skipped} not applicable"
-            + (f", {self.gate_known} known upstream bugs (strict xfail)" if self.gate_known else "")
-            + (
-                f"; xdist workers sent their reports in {self.batches} batches"
-                if self.batches
-                else ""
-            )
+            f"cross-validation gate: {len(counted)} comparisons, {passed} passed, "
+            f"{failed} failed, {declined} not applicable"
+            + (f", {known} known upstream bugs (strict xfail)" if known else "")
         )
-        results = self.config.getoption("results", None)
-        if results:  # nox -s report prints the table once, from the file, by harness.summary
-            terminalreporter.write_line(f"per-oracle table: python -m harness.summary {results}")
-        elif self.records:
-            terminalreporter.write_line(summary_table(read_records(r for _, r in self.records)))
+        incomplete = parts.incomplete_line(self.data["environment"]) if self.data else None
+        if incomplete:
+            terminalreporter.write_line(incomplete)
+        if self.given:  # nox -s report prints the table once, by harness.summary
+            terminalreporter.write_line(f"per-oracle table: python -m harness.summary {self.path}")
+        else:
+            terminalreporter.write_line(summary_table(counted))

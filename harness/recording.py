@@ -1,10 +1,12 @@
 """Where a test's results record goes: to the run's recorder, in the process that ran the test.
 
-:func:`record` is all a test calls. Under the gate's plugin (:mod:`harness.pytest_plugin`) a
-:class:`~harness.pytest_plugin.Recorder` keeps the record (an xdist worker spools it to a file
-the controller reads once at the end, so no record rides on a test report). Without that plugin
-(the checker's plugin alone, in a learner's repository) the record stays on the test's report as
-a ``user_properties`` entry. Imports nothing beyond the standard library and pytest's types.
+:func:`record` (a test's record under its own id) and :func:`record_as` (under another id: a
+gate subtest's comparison id) are all a test calls. Under the gate's plugin
+(:mod:`harness.pytest_plugin`) a :class:`~harness.pytest_plugin.Recorder` keeps the records of a
+test and appends them to its process's JSON Lines file when the test ends (:mod:`harness.parts`).
+Without that plugin (the checker's plugin alone, in a learner's repository) the record stays on
+the test's report as a ``user_properties`` entry. Imports nothing beyond the standard library and
+pytest's types.
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ PROPERTY = "crossval"
 
 
 class Sink(Protocol):
-    def add(self, nodeid: str, line: str) -> None: ...
+    def add(self, nodeid: str, test: str, line: str) -> None: ...
 
 
 def record(item: pytest.Item, rec: dict[str, Any]) -> None:
     """Hand one results record of ``item`` to the run's recorder (as one JSON text)."""
+    record_as(item, item.nodeid, rec)
+
+
+def record_as(item: pytest.Item, test: str, rec: dict[str, Any]) -> None:
+    """Hand one results record made by ``item`` to the run's recorder, under the id ``test``."""
     line = json.dumps(rec)
     sink: Sink | None = item.config.pluginmanager.get_plugin(RECORDER)
     if sink is None:
-        item.user_properties.append((PROPERTY, line))
+        item.user_properties.append((PROPERTY, json.dumps({"test": test, **rec})))
     else:
-        sink.add(item.nodeid, line)
+        sink.add(item.nodeid, test, line)

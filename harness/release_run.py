@@ -36,7 +36,7 @@ def run_gate(framework: str, workers: str) -> list[dict[str, Any]]:
         command = [
             sys.executable, "-m", "pytest", "tests/test_gate.py", "--oracle", framework,
             "--random-count", str(RANDOM_COUNT), "--random-seed", "0", "-n", workers,
-            "--dist", "loadgroup", "-p", "no:logging", "-q", "--no-header", "--results", str(out),
+            "-p", "no:logging", "-q", "--no-header", "--results", str(out),
         ]  # fmt: skip
         subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
         if not out.exists():

@@ -28,6 +28,7 @@ from typing import Any
 
 import jinja2
 
+from harness import parts
 from harness.records import (
     SCHEMA,
     UPSTREAM_SCHEMA,
@@ -50,6 +51,7 @@ from harness.report_views import (
     oracle_rows,
     passed,
     rerun_command,
+    subtest_id,
     truth_rows,
 )
 
@@ -198,6 +200,7 @@ def render(
         example=example(records),
         message=message,
         rerun=lambda rec: rerun_command(rec, env),
+        subtest_id=subtest_id,
         fmt_ratio=fmt_ratio,
         training=training_view(training),
         upstream=upstream_view(upstream),
@@ -205,6 +208,7 @@ def render(
         checker=checker,
         fmt_num=fmt_num,
         notes=[f"{r.test}: {r.note}" for r in every if r.note],
+        incomplete=parts.incomplete_line(env),
         empty=not comparisons and not verdicts,
     )
 
@@ -239,7 +243,7 @@ def example(records: Sequence[Record]) -> Record | None:
 
 def rerun_all(env: dict[str, Any]) -> str:
     return (
-        f"python -m pytest {GATE_TEST} -n auto --dist loadgroup "
+        f"python -m pytest {GATE_TEST} -n auto "
         f"--random-count {env.get('random_count', 60)} --random-seed {env.get('random_seed', 0)} "
         "--results reports/results.json && python -m harness.report reports/results.json "
         "reports/index.html"
@@ -284,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        results = json.loads(args.results.read_text(encoding="utf-8"))
+        results = parts.load(args.results)  # or a killed run's parts, marked incomplete
         training = json.loads(args.training.read_text(encoding="utf-8")) if args.training else None
         upstream = json.loads(args.upstream.read_text(encoding="utf-8")) if args.upstream else None
         page = render(

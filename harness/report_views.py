@@ -76,8 +76,9 @@ def message(rec: Record) -> str:
 
 
 def rerun_command(rec: Record, env: dict[str, Any]) -> str:
-    """The exact command that reruns this one case from the repository root."""
-    words = ["python", "-m", "pytest", rec.test]
+    """The exact command that reruns this one case from the repository root: a gate comparison
+    is a subtest of its architecture's test, so the command names that test and the oracle."""
+    words = ["python", "-m", "pytest", gate_node(rec)]
     if rec.test.startswith(GATE_TEST):
         words += ["--random-count", str(env.get("random_count", 60))]
         words += ["--random-seed", str(env.get("random_seed", 0))]
@@ -85,6 +86,20 @@ def rerun_command(rec: Record, env: dict[str, Any]) -> str:
         if rec.dtype != "float64":
             words += ["--dtype", rec.dtype]
     return " ".join(shlex.quote(w) for w in words)
+
+
+def gate_node(rec: Record) -> str:
+    """The pytest node that makes ``rec``: its own test, or for a gate comparison (recorded under
+    ``…[<comparison id>]``) its architecture's test ``…[<architecture id>]``."""
+    if not rec.test.startswith(GATE_TEST) or "[" not in rec.test or not rec.arch_id:
+        return rec.test
+    return f"{rec.test[: rec.test.index('[')]}[{rec.arch_id}]"
+
+
+def subtest_id(rec: Record) -> str:
+    """The comparison's own id (the subtest's, inside its architecture's test)."""
+    test = rec.test
+    return test[test.index("[") + 1 : -1] if test.endswith("]") and "[" in test else test
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Results as data: each comparison the gate makes, recorded once by the test that makes it.
 
-A test attaches a record to its report (``user_properties``, which pytest-xdist carries to the
-controller); the plugin gathers them and writes one JSON file, sorted by test id so the same seed
-gives the same bytes whatever the worker count or order. Readers need only ``json``.
+A test hands its records to the gate's plugin, which appends them to its process's JSON Lines
+file as each test ends (harness.parts) and, when the run ends, writes one JSON file from them,
+sorted by test id so the same seed gives the same bytes whatever the worker count or order.
+Readers need only ``json`` (:func:`read`: the file, or a killed run's parts, marked incomplete).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import diffmap
+from harness import diffmap, parts
 from harness.compare import Comparison
 from harness.records import SCHEMA
 from reference import Architecture
@@ -158,7 +159,5 @@ def write(path: Path, records: list[tuple[str, dict[str, Any]]], env: dict[str, 
 
 
 def read(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(Path(path).read_text())
-    if data.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: results schema {data.get('schema')}, expected {SCHEMA}")
-    return data
+    """The results file, or the parts of a run that never wrote it (:func:`harness.parts.load`)."""
+    return parts.load(Path(path))

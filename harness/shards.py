@@ -1,8 +1,9 @@
 """One results file, report and summary from a gate split over machines with pytest-split.
 
 Each shard runs ``pytest tests/test_gate.py --splits N --group k --results shard-k.json`` and
-records, in its environment, which group of how many it was and how many tests the whole run
-collected and it selected (:class:`harness.pytest_plugin.Recorder`). This step checks that the
+records, in its environment, which group of how many it was and how many comparisons the whole
+run's tests make (collected) and its own (selected) (:class:`harness.pytest_plugin.Recorder`).
+This step checks that the
 shards form one run, then writes their records as one results file (the same file an unsharded
 run writes, but for the environment), renders the report and prints the summary:
 
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import results
+from harness import parts, results
 
 #: Environment fields every shard of one run must share.
 SAME_RUN = ("random_seed", "random_count", "git_commit")
@@ -61,15 +62,20 @@ def problems(shards: Sequence[tuple[Path, dict[str, Any]]], expect: int | None) 
     if len(collected) > 1:
         found.append(f"shards collected different tests: {sorted(map(str, collected))}")
     for path, info, data in infos:
+        incomplete = parts.incomplete_line(data["environment"])
+        if incomplete:
+            found.append(f"{path}: {incomplete}")
         got = len(data["records"])
         if got != info.get("selected"):
             found.append(
-                f"{path}: shard {info['group']} selected {info.get('selected')} tests but "
+                f"{path}: shard {info['group']} selected {info.get('selected')} comparisons but "
                 f"recorded {got} (did it stop early?)"
             )
     selected = sum(info.get("selected") or 0 for _, info, _ in infos)
     if not missing and not doubled and len(collected) == 1 and selected != next(iter(collected)):
-        found.append(f"the shards selected {selected} tests of {next(iter(collected))} collected")
+        found.append(
+            f"the shards selected {selected} comparisons of {next(iter(collected))} collected"
+        )
     seen: dict[str, Path] = {}
     for path, data in shards:
         for rec in data["records"]:

@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from harness import parts
 from harness.disagreement import verdicts
 from harness.records import Record, by_dtype_and_oracle, oracle_label, read_records, tally
 from reference import QUANTITIES
@@ -61,7 +62,8 @@ def main(argv: list[str]) -> int:
         print(f"{argv[0]}: empty results file: nothing was checked (failed)")
         return 1
     try:
-        records = read_records(read(Path(argv[0]))["records"])
+        data = read(Path(argv[0]))
+        records = read_records(data["records"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         print(f"harness.summary: cannot read {argv[0]}: {exc!r}", file=sys.stderr)
         return 2
@@ -81,7 +83,10 @@ def main(argv: list[str]) -> int:
         print(
             f"{len(impls)} implementation verdicts ({counts}), {len(bad)} records not as expected"
         )
-    return 1 if bad else 0
+    incomplete = parts.incomplete_line(data["environment"])
+    if incomplete:  # a killed or timed-out run: the table is what finished; the run fails
+        print(incomplete)
+    return 1 if bad or incomplete else 0
 
 
 if __name__ == "__main__":

@@ -1,16 +1,22 @@
 """The gate: every δ^l, ∂C/∂b^l and ∂C/∂w^l of every layer against every oracle.
 
-One test, parametrized over (architecture × oracle × quantity × layer); ids read like
-``784-30-10_sigmoid_quadratic_m10_s0_normal-torch-nabla_w-layer3``. Each comparison is recorded
-as data for the report (harness.results).
+One test per architecture (``pytest -k <architecture id>`` reruns one; ``--oracle`` narrows it),
+and in it one subtest (pytest's built-in ``subtests`` fixture) per comparison, oracle × quantity
+× layer, whose id reads like ``784-30-10_sigmoid_quadratic_m10_s0_normal-torch-nabla_w-layer3``.
+Each comparison is recorded as data for the report (harness.results), under the test id it had
+when it was a test of its own (``…::test_oracle_agrees_with_reference[<comparison id>]``).
 
 On the tails family and a small sample of the random nets the ground truth (oracles/exact.py)
 judges the reference (``…-exact-delta-layer2``) and every oracle (``…-torch~exact-delta-layer2``)
 element by element. A framework's known upstream bug (oracles/known_upstream.toml) makes its
-comparison strict xfail, with the link in the reason; a disagreement no entry names fails.
+comparison a strict xfail, subtest by subtest: pytest's marks apply to a whole test, so
+:func:`expect_known_bug` does what ``xfail(strict=True)`` would (``pytest.xfail`` when it fails,
+a loud ``[XPASS(strict)]`` failure when it passes); a disagreement no entry names fails.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -28,111 +34,156 @@ from harness.cases import (
     oracle_output,
     truth_judge_id,
 )
+from harness.compare import Comparison
 from harness.gate_ids import comparison_id, malformed_id
 from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles, truth_architectures
-from harness.recording import record
+from harness.recording import record_as
 from oracles import NotApplicable
-from oracles.known_upstream import matching, xfail_mark
-from reference import QUANTITIES, ArchitectureError
+from oracles.known_upstream import all_matching
+from reference import QUANTITIES, Architecture, ArchitectureError
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One comparison an architecture's test makes: its id, judge, quantity and layer, and the
+    known upstream bugs that explain it (strict xfail)."""
+
+    id: str
+    oracle: str
+    quantity: str
+    layer: int
+    known: tuple[str, ...] = ()  # reasons of the known bugs (oracles.known_upstream)
+    known_bug: dict[str, str] | None = None  # the first one, as the record names it
+
+
+@dataclass(frozen=True)
+class GateArch:
+    """An architecture's test: the net and every comparison planned for it, in order."""
+
+    arch: Architecture
+    planned: tuple[Planned, ...]
+
+    def __len__(self) -> int:  # the records it makes (harness.pytest_plugin counts them)
+        return len(self.planned)
+
+
+def plan(arch: Architecture, oracles: list[str], gate: bool, truth: bool) -> GateArch:
+    """The comparisons of ``arch``: each oracle's against the reference if ``gate``, and the
+    ground truth's (of the reference and of each oracle) if ``truth``."""
+    planned: list[Planned] = []
+    for oracle in oracles if gate else []:
+        if arch.problems():  # a malformed entry: one comparison per oracle that fails
+            planned.append(Planned(malformed_id(arch.id, oracle), oracle, "all", 0))
+            continue
+        for quantity in QUANTITIES:
+            for layer in range(2, arch.depth + 1):
+                cid = comparison_id(arch.id, oracle, quantity, layer)
+                planned.append(Planned(cid, oracle, quantity, layer))
+    for oracle in (None, *oracles) if truth else ():
+        judge = truth_judge_id(oracle)
+        for quantity in QUANTITIES:
+            for layer in range(2, arch.depth + 1):
+                cid = comparison_id(arch.id, judge, quantity, layer)
+                bugs = all_matching(cid, oracle) if oracle else ()
+                first = {"id": bugs[0].id, "url": bugs[0].url} if bugs else None
+                reasons = tuple(b.reason for b in bugs)
+                planned.append(Planned(cid, judge, quantity, layer, reasons, first))
+    return GateArch(arch, tuple(planned))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "gate_item" not in metafunc.fixturenames:
+    if "gate_arch" not in metafunc.fixturenames:
         return
-    params = []
-    for arch in gate_architectures(metafunc.config):
-        group = pytest.mark.xdist_group(arch.id)
-        for oracle in gate_oracles(metafunc.config):
-            if arch.problems():  # a malformed entry: one case that fails with the reason
-                params.append(
-                    pytest.param(
-                        (arch, oracle, "all", 0), marks=group, id=malformed_id(arch.id, oracle)
-                    )
-                )
-                continue
-            for quantity in QUANTITIES:
-                for layer in range(2, arch.depth + 1):
-                    params.append(
-                        pytest.param(
-                            (arch, oracle, quantity, layer),
-                            marks=group,
-                            id=comparison_id(arch.id, oracle, quantity, layer),
-                        )
-                    )
-    for arch in truth_architectures(metafunc.config):
-        group = pytest.mark.xdist_group(arch.id)
-        for oracle in (None, *gate_oracles(metafunc.config)):
-            for quantity in QUANTITIES:
-                for layer in range(2, arch.depth + 1):
-                    test_id = comparison_id(arch.id, truth_judge_id(oracle), quantity, layer)
-                    known = xfail_mark(test_id, oracle) if oracle else None
-                    params.append(
-                        pytest.param(
-                            (arch, truth_judge_id(oracle), quantity, layer),
-                            marks=[group, known] if known else [group],
-                            id=test_id,
-                        )
-                    )
-    metafunc.parametrize("gate_item", params)
+    config = metafunc.config
+    oracles = gate_oracles(config)
+    gate = {a.id: a for a in gate_architectures(config)}
+    truth = {a.id: a for a in truth_architectures(config)}
+    params = [
+        pytest.param(plan(arch, oracles, arch_id in gate, arch_id in truth), id=arch_id)
+        for arch_id, arch in (gate | truth).items()
+    ]
+    metafunc.parametrize("gate_arch", params)
 
 
 @pytest.mark.gate
-def test_oracle_agrees_with_reference(gate_item, request):
+def test_oracle_agrees_with_reference(gate_arch: GateArch, request, subtests) -> None:
+    """Every comparison planned for the architecture, each a subtest of its own."""
     __tracebackhide__ = True
-    arch, oracle, quantity, layer = gate_item
     dtype = gate_dtype(request.config)
-    if oracle == TRUTH or oracle.endswith(f"~{TRUTH}"):
-        judged_by_truth(request, arch, oracle, quantity, layer, dtype)
-        return
+    base = request.node.nodeid[: request.node.nodeid.rindex("[")]
+    for planned in gate_arch.planned:
+        with subtests.test(planned.id):
+            rec, compared = comparison(gate_arch.arch, planned, dtype)
+            record_as(request.node, f"{base}[{planned.id}]", rec)
+            judge(gate_arch.arch, planned, rec, compared)
+
+
+def comparison(arch: Architecture, planned: Planned, dtype) -> tuple[dict, Comparison | None]:
+    """The results record of one planned comparison (a comparison, not applicable, or an
+    error), with the comparison made (None for the others)."""
+    name = np.dtype(dtype).name
+    quantity, layer = planned.quantity, planned.layer
+    is_truth = planned.oracle == TRUTH or planned.oracle.endswith(f"~{TRUTH}")
+    oracle = planned.oracle.removesuffix(f"~{TRUTH}") if is_truth else planned.oracle
     try:
-        case = build_case(arch, dtype)
-        theirs = oracle_output(arch, oracle, dtype)
+        if is_truth:
+            judged = None if oracle == TRUTH else oracle
+            found = judged_by_truth(arch, judged, quantity, layer, dtype)
+        else:
+            case = build_case(arch, dtype)
+            theirs = oracle_output(arch, oracle, dtype)
+            compared = compare_one(
+                case, theirs.gradients, oracle, quantity, layer, theirs.mask(quantity, layer)
+            )
+            arrays = (case.reference.get(quantity, layer), theirs.gradients.get(quantity, layer))
+            return results.comparison_record(arch, compared, name, arrays), compared
     except NotApplicable as exc:  # recorded, counted and reported as such; never a pass
-        rec = results.not_applicable_record(
-            arch, oracle, quantity, layer, str(exc), np.dtype(dtype).name
-        )
-        record(request.node, rec)
-        pytest.skip(f"not applicable: {exc}")
-    except (ArchitectureError, OracleFailure, ReferenceFailure) as exc:
-        record(request.node, results.error_record(arch, oracle, str(exc), dtype.__name__))
-        pytest.fail(str(exc), pytrace=False)
-    comparison = compare_one(
-        case, theirs.gradients, oracle, quantity, layer, theirs.mask(quantity, layer)
-    )
-    arrays = (case.reference.get(quantity, layer), theirs.gradients.get(quantity, layer))
-    record(request.node, results.comparison_record(arch, comparison, case.dtype.__name__, arrays))
-    assert comparison.passed, f"{arch.id}: {comparison.message()}"
-
-
-def judged_by_truth(request, arch, judge, quantity, layer, dtype) -> None:
-    """The reference (``judge`` "exact") or an oracle ("torch~exact") against the ground truth."""
-    __tracebackhide__ = True
-    oracle = None if judge == TRUTH else judge.removesuffix(f"~{TRUTH}")
-    try:
-        if (arch.id, oracle) in TRUTH_NOT_APPLICABLE:
-            raise NotApplicable(TRUTH_NOT_APPLICABLE[arch.id, oracle])
-        case = build_case(arch, dtype)
-        theirs = oracle_output(arch, oracle, dtype) if oracle else None
-        comparison = compare_to_exact(
-            case,
-            theirs.gradients if theirs else None,
-            oracle,
-            quantity,
-            layer,
-            theirs.mask(quantity, layer) if theirs else None,
-        )
-    except NotApplicable as exc:
-        rec = results.not_applicable_record(
-            arch, judge, quantity, layer, str(exc), np.dtype(dtype).name
-        )
-        record(request.node, rec)
-        pytest.skip(f"not applicable: {exc}")
+        rec = results.not_applicable_record(arch, planned.oracle, quantity, layer, str(exc), name)
+        return rec, None
     except (ArchitectureError, OracleFailure, ReferenceFailure, TruthFailure) as exc:
-        record(request.node, results.error_record(arch, judge, str(exc), np.dtype(dtype).name))
-        pytest.fail(str(exc), pytrace=False)
-    rec = results.comparison_record(arch, comparison, np.dtype(dtype).name)
-    known = matching(request.node.callspec.id, oracle) if oracle else None
-    if known is not None:
-        rec["known_bug"] = {"id": known.id, "url": known.url}
-    record(request.node, rec)
-    assert comparison.passed, f"{arch.id}: {comparison.message()}"
+        return results.error_record(arch, planned.oracle, str(exc), name), None
+    rec = results.comparison_record(arch, found, name)
+    if planned.known_bug is not None:
+        rec["known_bug"] = planned.known_bug
+    return rec, found
+
+
+def judged_by_truth(
+    arch: Architecture, oracle: str | None, quantity: str, layer: int, dtype
+) -> Comparison:
+    """The reference (``oracle`` None) or an oracle against the ground truth."""
+    if (arch.id, oracle) in TRUTH_NOT_APPLICABLE:
+        raise NotApplicable(TRUTH_NOT_APPLICABLE[arch.id, oracle])
+    case = build_case(arch, dtype)
+    theirs = oracle_output(arch, oracle, dtype) if oracle else None
+    return compare_to_exact(
+        case,
+        theirs.gradients if theirs else None,
+        oracle,
+        quantity,
+        layer,
+        theirs.mask(quantity, layer) if theirs else None,
+    )
+
+
+def judge(arch: Architecture, planned: Planned, rec: dict, compared: Comparison | None) -> None:
+    """The subtest's outcome from its record: skip (not applicable), fail (an error or a failed
+    comparison), or, for a known upstream bug, a strict xfail. (No ``__tracebackhide__`` here:
+    hypothesis's plugin needs a frame to blame for a skip.)"""
+    if rec["kind"] == "not_applicable":
+        pytest.skip(f"not applicable: {rec['message']}")
+    if rec["kind"] == "error":
+        pytest.fail(rec["message"], pytrace=False)
+    assert compared is not None
+    if planned.known:
+        expect_known_bug(compared.passed, "; ".join(planned.known))
+        return
+    assert compared.passed, f"{arch.id}: {compared.message()}"
+
+
+def expect_known_bug(passed: bool, reason: str) -> None:
+    """``xfail(strict=True, reason=...)`` for one subtest: xfailed while the bug shows, a failure
+    naming it once the comparison passes (the bug was fixed upstream: give its entry fixed_in)."""
+    if passed:
+        pytest.fail(f"[XPASS(strict)] {reason}", pytrace=False)
+    pytest.xfail(reason)

@@ -11,9 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import diffmap, report, report_plots, results
-from harness.architectures import curated
+from harness import diffmap, report, report_plots, report_views, results
+from harness.architectures import CURATED, curated
 from harness.cases import build_case, compare_one, oracle_gradients
+from harness.gate_ids import GATE_FUNCTION, comparison_id
+from harness.records import Record
+from harness.report_views import GATE_TEST
 from tests import report_samples as rs
 
 GATE = Path(__file__).with_name("test_gate.py")
@@ -54,11 +57,23 @@ def test_the_environment_and_a_rerun_command_are_shown():
     page = report.render(rs.passing())
     for value in rs.ENV.values():
         assert str(value) in page
-    # the comparison closest to its allowed error is fd's (0.4; the first of them by test id)
+    # the comparison closest to its allowed error is fd's (0.4; the first of them by test id),
+    # a subtest of its architecture's test: the command reruns that test with that oracle
     assert (
         "python -m pytest 'tests/test_gate.py::test_oracle_agrees_with_reference["
-        f"{rs.SMALL['id']}-fd-delta-layer2]' --random-count 60 --random-seed 7 --oracle fd"
+        f"{rs.SMALL['id']}]' --random-count 60 --random-seed 7 --oracle fd"
     ) in page.replace("&#39;", "'")
+
+
+def test_a_rerun_command_names_a_node_the_gate_collects():
+    """The command's node is a real test of the gate (not the comparison's id, which is a
+    subtest's): pytest collects exactly it."""
+    arch = CURATED[1]
+    test = f"{GATE_TEST}::{GATE_FUNCTION}[{comparison_id(arch.id, 'fd', 'delta', 2)}]"
+    node = report_views.gate_node(Record(test=test, kind="comparison", arch={"id": arch.id}))
+    command = [sys.executable, "-m", "pytest", node, "--collect-only", "-q", "--random-count", "0"]
+    listed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    assert listed.stdout.splitlines()[0] == node, listed.stdout + listed.stderr
 
 
 @pytest.mark.parametrize("oracle", ["torch", "jax", "fd"])
@@ -69,7 +84,7 @@ def test_each_failure_shows_the_gates_message_and_its_rerun_command(oracle):
         f"nabla_w of layer 3 ({oracle} vs reference): max abs error 3.00e-06 at (2, 1), "
         "max rel error 6.00e-06, allowed 1.00e-12 (error/allowed 3e+06)"
     ) in deep
-    assert f"{rs.DEEP['id']}-{oracle}-nabla_w-layer3]" in deep
+    assert f'<code class="subtest">{rs.DEEP["id"]}-{oracle}-nabla_w-layer3</code>' in deep
 
 
 def test_failures_come_first_with_their_numbers_and_commands():
@@ -92,7 +107,7 @@ def test_a_crashed_oracle_and_a_malformed_architecture_are_shown_once_each():
     assert small.count(rs.TORCH_CRASH) == 1 and "(6 comparisons)" in small
     malformed = section(page, rs.MALFORMED["id"])
     assert malformed.count(rs.MALFORMED_MESSAGE) == 3  # once per oracle
-    assert f"{rs.MALFORMED['id']}-jax-malformed]" in malformed
+    assert f'<code class="subtest">{rs.MALFORMED["id"]}-jax-malformed</code>' in malformed
     assert '<td class="error">error</td>' in page
 
 
@@ -218,7 +233,8 @@ def test_a_gate_run_renders_with_its_heatmaps(pytester, monkeypatch):
         str(out),
         "-q",
     )
-    result.assert_outcomes(passed=6, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # 2 tests: one of them has a failed subtest
+    result.stdout.fnmatch_lines(["cross-validation gate: 7 comparisons, 6 passed, 1 failed*"])
     page = report.render(json.loads(out.read_text()))
     assert "could not be made" in page and "malformed architecture 2-0_sigmoid" in page
     assert '<figure class="heatmap">' in page and '<figure class="norms">' in page

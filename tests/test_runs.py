@@ -49,7 +49,7 @@ def test_impossible_options_are_refused_in_one_line(pytester, args, message):
 
 
 def test_the_same_seed_gives_byte_identical_results_whatever_the_worker_count(pytester):
-    common = ["--random-count", "3", "--random-seed", "7", "--dist", "loadgroup"]
+    common = ["--random-count", "3", "--random-seed", "7"]
     one = gate_run(pytester, *common, "-n", "1", "--results", "one.json")
     two = gate_run(pytester, *common, "-n", "2", "--results", "two.json")
     assert one.ret == two.ret == 0
@@ -59,8 +59,23 @@ def test_the_same_seed_gives_byte_identical_results_whatever_the_worker_count(py
         (pytester.path / "two.json").read_bytes(),
     )
     outcomes = one.parseoutcomes()  # skipped: the complex step's not-applicable records
-    assert len(json.loads(first)["records"]) == outcomes["passed"] + outcomes.get("skipped", 0)
+    subtests = outcomes["subtests"] + outcomes.get("skipped", 0)  # "N subtests passed"
+    assert len(json.loads(first)["records"]) == subtests
     assert first == second
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_without_results_the_gates_counts_and_table_are_printed_whatever_the_worker_count(
+    pytester, workers
+):
+    """The records go to a temporary parts folder (xdist's workers told where by the controller),
+    so the summary counts every comparison, and nothing is left behind."""
+    result = gate_run(pytester, "--random-count", "0", "--oracle", "torch", "-n", workers)
+    assert result.ret == 0
+    # (2, 3, 1) and (3, 2): 3 quantities of 2 layers and of 1 layer
+    result.stdout.fnmatch_lines(["cross-validation gate: 9 comparisons, 9 passed, 0 failed*"])
+    result.stdout.fnmatch_lines(["oracle *worst delta*", "*", "torch *"])
+    assert not list(pytester.path.rglob("*.jsonl"))
 
 
 def test_the_float32_gate_runs_and_records_its_dtype(pytester):
@@ -80,7 +95,9 @@ def test_a_case_whose_reference_overflows_fails_alone_in_one_line(pytester):
         "torch",
         entries=f"{overflowing}, Architecture((2, 3, 1), batch=2)",
     )
-    result.assert_outcomes(passed=6, failed=3)  # 3 quantities of the one layer of the bad case
+    # 3 quantities of the one layer of the bad case, each a failed subtest of its test
+    result.stdout.fnmatch_lines(["cross-validation gate: 9 comparisons, 6 passed, 3 failed*"])
+    result.assert_outcomes(passed=1, failed=4)  # pytest counts the subtests that fail, and the test
     result.stdout.fnmatch_lines(
         ["*2-2_identity_quadratic_m1_s0_x1e+200: the reference in float64 failed*overflow*"]
     )
