@@ -306,7 +306,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy (strict) on every package: the reference, the oracles, the harness, the checker and
     the benchmarks (with their libraries installed, so their types are checked too)."""
     install(session, "typecheck", "test", "report")
-    packages = ("reference", "oracles", "harness", "checker", "benchmarks")
+    packages = ("reference", "errormodel", "oracles", "harness", "checker", "benchmarks")
     session.run("mypy", *packages, *session.posargs)
 
 

@@ -20,10 +20,10 @@ from typing import Any
 from checker.architectures import _activations
 from checker.cost_classes import COST_CLASSES
 from checker.diagnosis import diagnose_sample
-from checker.tolerances import implementation_allowed
 from checker.verdict import Finding
-from harness.compare import compare
-from harness.rounding import error_scales
+from errormodel.compare import compare
+from errormodel.learner import implementation_allowed
+from errormodel.rounding import error_scales
 from reference import Architecture, Batch, Params, backprop
 from reference.costs import COSTS
 from reference.layers import at_layer

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from checker.tolerances import cost_slope_allowed, implementation_allowed
 from checker.verdict import Finding
-from harness.compare import Comparison, compare, scale
-from harness.rounding import ErrorScales, error_scales
-from harness.tolerances import sgd_step_allowed
+from errormodel.compare import Comparison, compare, scale
+from errormodel.learner import cost_slope_allowed, implementation_allowed
+from errormodel.rounding import ErrorScales, error_scales
+from errormodel.tolerances import sgd_step_allowed
 from oracles.finite_diff import FD_STEP
 from reference import (
     Architecture,

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare import Comparison, compare, compare_to_truth
-from harness.rounding import ErrorScales, error_scales
-from harness.tolerances import allowed_error, exact_allowed
-from oracles import Mask, NotApplicable, Output, get_oracle
+from errormodel.compare import Comparison, compare, compare_to_truth
+from errormodel.rounding import ErrorScales, error_scales
+from errormodel.tolerances import allowed_error, exact_allowed
+from oracles import NotApplicable, Output, get_oracle
 from reference import Architecture, Batch, Gradients, Params, backprop, make_case
+from reference.types import Mask
 
 
 class OracleFailure(RuntimeError):
@@ -47,7 +48,7 @@ class Case:
     params: Params
     batch: Batch
     reference: Gradients
-    scales: ErrorScales  # the error model's scales for this case (harness.rounding)
+    scales: ErrorScales  # the error model's scales for this case (errormodel.rounding)
     dtype: Any
 
 

@@ -10,13 +10,13 @@ All norms are 2-norms over every parameter of the network.
 
 r_t, the rounding of one step (both sides). The gradient: each side's ∂C/∂b^l and ∂C/∂w^l are
 within ε·B componentwise, B the running bound of error_scales at (θ_{t−1}, mini-batch t)
-(harness.rounding; it keeps the size of the terms when the batch mean cancels, as it does late in
+(errormodel.rounding; it keeps the size of the terms when the batch mean cancels, as it does late in
 training); in the 2-norm that is bound_allowed(‖B‖₂), times η. The update: SGD_ROUNDINGS
 roundings on each side (D·θ, η·∇C and the subtraction; torch and optax order them otherwise) of
 terms |θ| and η|∇C|:
     r_t = η · sqrt(Σ_{l, b and w} bound_allowed(‖B‖₂)²)
           + 2 · SGD_ROUNDINGS · ε · (‖θ_{t−1}‖ + η‖∇C_t‖).
-The same per layer in the max-norm is harness.tolerances.sgd_step_allowed: one step from a
+The same per layer in the max-norm is errormodel.tolerances.sgd_step_allowed: one step from a
 common point.
 
 g_t, the expansion. The step's Lipschitz constant ‖D − ηH_t‖ ≤ 1 + η‖H_t‖ (H_t the mini-batch
@@ -57,8 +57,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.rounding import ErrorScales, error_scales
-from harness.tolerances import SGD_ROUNDINGS, bound_allowed, eps
+from errormodel.rounding import ErrorScales, error_scales
+from errormodel.tolerances import SGD_ROUNDINGS, bound_allowed, eps
 from harness.training import TrainingCase, flatten, reference_run, unflatten
 from reference import Batch, Params, update_mini_batch
 from reference.types import Array

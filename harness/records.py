@@ -23,7 +23,7 @@ SCHEMA = 1
 #: The version of reports/upstream.json (harness.upstream, the known framework bugs reproduced).
 UPSTREAM_SCHEMA = "upstream/1"
 
-#: The fields every comparison record has (harness.compare.Comparison).
+#: The fields every comparison record has (errormodel.compare.Comparison).
 _COMPARISON = ("quantity", "layer", "passed", "ratio", "max_abs", "max_rel", "allowed")
 
 
@@ -104,7 +104,7 @@ class Record:
         numbers = _numbers(data, common["test"])
         problem = str(data.get("problem", ""))
         # The numbers decide, never the stored flag: passed iff max_abs <= allowed (the worst
-        # element's, for a truth comparison) and nothing went wrong (harness.compare).
+        # element's, for a truth comparison) and nothing went wrong (errormodel.compare).
         passed = not problem and numbers["max_abs"] <= numbers["allowed"]
         note = ""
         if data["passed"] is not passed:

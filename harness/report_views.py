@@ -20,7 +20,7 @@ QUANTITY_HTML = {
     "nabla_b": "∂C/∂b<sup>l</sup>",
     "nabla_w": "∂C/∂w<sup>l</sup>",
 }
-#: Colour bands of error/allowed (presentation only; the verdict is ratio ≤ 1, harness.tolerances).
+#: Colour bands of error/allowed (presentation only; the verdict is ratio ≤ 1: errormodel).
 BANDS = ((0.01, "b0", "≤ 0.01"), (0.1, "b1", "≤ 0.1"), (0.5, "b2", "≤ 0.5"), (1.0, "b3", "≤ 1"))
 GATE_TEST = "tests/test_gate.py"
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from errormodel.compare import Comparison
 from harness import diffmap, parts
-from harness.compare import Comparison
 from harness.records import SCHEMA
 from reference import Architecture
 from reference.types import Array

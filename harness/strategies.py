@@ -21,8 +21,8 @@ import hypothesis
 from hypothesis import HealthCheck, reject
 from hypothesis import strategies as st
 
+from errormodel.compare import Comparison
 from harness.cases import ReferenceFailure, build_case, compare_all, oracle_output
-from harness.compare import Comparison
 from oracles import NotApplicable
 from reference import Architecture
 from reference.activations import OUTPUT_ONLY

@@ -6,7 +6,7 @@ standalone snippet (plain torch or jax calls, no project code, so it can be past
 upstream issue) that prints the framework's values as one list, and the exact values as
 chain-rule terms in mpmath. Each snippet runs in a fresh interpreter (``python -I``, in an empty
 folder); each element is judged against the truth t with its term scale S = Σ|terms| by
-harness.tolerances.truth_allowed: wrong when |v − t| > 8·(ε·max(|t|, S) + η).
+errormodel.tolerances.truth_allowed: wrong when |v − t| > 8·(ε·max(|t|, S) + η).
 
 The terms are those of the chain rule with exact local derivatives: σ'(z) is one term, σ(z)σ(−z)
 (not σ(1 − σ), whose subtraction is the bug); the BCE-with-logits gradient −y·σ(−z) + (1 − y)·σ(z);
@@ -41,8 +41,8 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from errormodel.tolerances import TRUTH_UNITS, truth_allowed
 from harness.records import UPSTREAM_SCHEMA
-from harness.tolerances import TRUTH_UNITS, truth_allowed
 from oracles import known_upstream
 from oracles.known_upstream import KnownBug, KnownBugsError
 

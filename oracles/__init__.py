@@ -18,12 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from reference import Architecture, Batch, Gradients, Params
+from reference.types import Mask
 
 OracleFn = Callable[[Architecture, Params, Batch], Gradients]
-Mask = np.ndarray[Any, np.dtype[np.bool_]]
 
 
 class NotApplicable(Exception):
@@ -44,7 +42,7 @@ class Output:
 
 @dataclass(frozen=True)
 class Oracle:
-    """``target`` is "module:function"; ``kind`` picks the error model in harness.tolerances."""
+    """``target`` is "module:function"; ``kind`` picks the error model in errormodel.tolerances."""
 
     name: str
     target: str

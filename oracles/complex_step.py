@@ -23,7 +23,7 @@ The step: truncation is h²|f'''|/6 (relative h² to the slope), rounding is rel
 operation's imaginary part errs by a few ε of its terms), and an imaginary part below the
 smallest normal number loses digits absolutely, by η = 2^-1074 per operation, i.e. η/h in the
 derivative. :data:`CS_STEP` = 2^-70 ≈ 8.5e-22 keeps both h² (1.4e-42) and η/h (6e-303) far below any
-tolerance; :mod:`harness.tolerances` (``complex_step_allowed``) states the resulting bound.
+tolerance; :mod:`errormodel.tolerances` (``complex_step_allowed``) states the resulting bound.
 
 Nets with relu or leaky_relu layers are not analytic at the kink: :func:`gradients` raises
 :class:`oracles.NotApplicable`, which the gate records and counts (never a pass).

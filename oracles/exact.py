@@ -8,7 +8,7 @@ are not get the whole computation again at 1024 and then 4096 bits; one still un
 :class:`NotCertified`. No formula can cancel digits away unseen: a cancellation widens the ball.
 
 Per element it also returns Σ|terms|, T, the same computation over absolute values, as the scale
-a computation that cancels is fairly judged by (harness.tolerances.exact_allowed). The rules:
+a computation that cancels is fairly judged by (errormodel.tolerances.exact_allowed). The rules:
 
 - an exact input v (x, w, b, y): T = |v|; a sum: the sum of the terms' T; a product: their
   product (so a dot product w·a has T = |w|·T(a), and z^l = w^l a^{l−1} + b^l has

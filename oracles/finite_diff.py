@@ -11,7 +11,7 @@ re-evaluated (it is the last layer: nothing after it needs carrying).
 
 The step h: a central difference errs by truncation ≈ h²|f'''|/6 and by rounding ≈ ε|C|/h, so
 the best h is ~ (3ε|C|/|f'''|)^{1/3} ≈ ε^{1/3} ≈ 6e-6 for |C|, |f'''| ~ 1. :data:`FD_STEP` is that
-order; :mod:`harness.rounding` bounds the same two terms for the allowed error. Always float64:
+order; :mod:`errormodel.rounding` bounds the same two terms for the allowed error. Always float64:
 a float32 central difference has ε^{2/3} ≈ 2e-5 relative error at best, too coarse to judge by.
 
 Kinks: σ' of relu and leaky_relu jumps at z = 0, so a difference whose ±h evaluations put some
@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from oracles import Mask, Output
+from oracles import Output
 from reference import Architecture, Batch, Gradients, Params
 from reference.activations import OUTPUT_ONLY, Activation
 from reference.costs import Cost
 from reference.forward import Forward, feedforward
-from reference.types import Array
+from reference.types import Array, Mask
 
 #: The central-difference step, ≈ ε^{1/3} for float64 (see the module docstring).
 FD_STEP = 2.0**-17  # ≈ 7.6e-6; a power of two, so ±h is exact relative to the values it is added to

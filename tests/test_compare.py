@@ -60,7 +60,7 @@ def test_nan_is_flagged_never_hidden():
 
 
 def test_a_wrong_shape_is_flagged():
-    from harness.compare import compare
+    from errormodel.compare import compare
 
     result = compare(
         np.zeros((3, 2)), np.zeros((2, 3)), 1.0, quantity="nabla_w", layer=2, oracle="x"

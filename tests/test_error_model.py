@@ -9,6 +9,8 @@ import re
 import numpy as np
 import pytest
 
+from errormodel.compare import scale
+from errormodel.tolerances import POLICIES, allowed_error
 from harness.architectures import CURATED, curated
 from harness.cases import (
     ReferenceFailure,
@@ -19,8 +21,6 @@ from harness.cases import (
     oracle_gradients,
     oracle_output,
 )
-from harness.compare import scale
-from harness.tolerances import POLICIES, allowed_error
 from oracles import ORACLES, NotApplicable, complex_step, get_oracle
 from reference import Architecture, ArchitectureError, Batch, Gradients, Params, backprop
 from reference.activations import OUTPUT_ONLY
@@ -49,7 +49,7 @@ def oracle_on(case, oracle: str) -> Gradients:
 
 
 def result_scaled_allowed(arch: Architecture, layer: int, s: float) -> float:
-    """The model these tests show wrong (harness.tolerances' docstring): 4·N_l·ε·S, with S the
+    """The model these tests show wrong (errormodel.tolerances' docstring): 4·N_l·ε·S, with S the
     result's size and N_l = Σ_{k=l}^{L} (n_k + 4) + m the operations in layer l's chain."""
     chain = sum(n + 4 for n in arch.sizes[layer - 1 :]) + arch.batch
     return 4.0 * chain * float(np.finfo(np.float64).eps) * s

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from errormodel.compare import Comparison
 from harness import results
 from harness.architectures import TRUTH_NOT_APPLICABLE
 from harness.cases import (
@@ -34,7 +35,6 @@ from harness.cases import (
     oracle_output,
     truth_judge_id,
 )
-from harness.compare import Comparison
 from harness.gate_ids import comparison_id, malformed_id
 from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles, truth_architectures
 from harness.recording import record_as

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.rounding import error_scales
-from harness.tolerances import bound_allowed
+from errormodel.rounding import error_scales
+from errormodel.tolerances import bound_allowed
 from oracles import jax_grad
 from reference import Architecture, make_case
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from errormodel.compare import compare
 from harness.cases import assemble_case, compare_one
-from harness.compare import compare
 from harness.results import comparison_record
 from oracles import get_oracle
 from oracles.finite_diff import FD_STEP, differences, gradients

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from errormodel.compare import Comparison
 from harness import margins, results
-from harness.compare import Comparison
 from harness.records import read_records
 from reference import Architecture
 

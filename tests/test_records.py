@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 
+from errormodel.compare import compare
 from harness import margins, report, results, summary
-from harness.compare import compare
 from harness.records import Record, by_dtype_and_oracle, read_records, tally
 from reference import Architecture
 

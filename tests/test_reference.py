@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
+from errormodel.rounding import error_scales
+from errormodel.tolerances import bound_allowed
 from harness.architectures import CURATED, curated
-from harness.rounding import error_scales
-from harness.tolerances import bound_allowed
 from reference import (
     Architecture,
     Params,

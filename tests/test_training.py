@@ -15,10 +15,10 @@ import math
 import numpy as np
 import pytest
 
+from errormodel.rounding import error_scales
+from errormodel.tolerances import sgd_step_allowed
 from harness import drift_model, training, training_plot
 from harness.drift_model import GROWTH_SAFETY, drift_bound
-from harness.rounding import error_scales
-from harness.tolerances import sgd_step_allowed
 from oracles.training import TRAINERS
 from reference import (
     Architecture,

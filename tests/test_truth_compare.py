@@ -1,17 +1,17 @@
-"""Componentwise verdicts against the ground truth (harness.compare.compare_to_truth with
-harness.tolerances.exact_allowed), their records, and the tails family's claims."""
+"""Componentwise verdicts against the ground truth (errormodel.compare.compare_to_truth with
+errormodel.tolerances.exact_allowed), their records, and the tails family's claims."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from errormodel.compare import compare, compare_to_truth, ulps
+from errormodel.tolerances import TRUTH_UNITS, exact_allowed
 from harness.architectures import TAILS, TRUTH_NOT_APPLICABLE, TRUTH_SAMPLE, truth_sample
 from harness.cases import build_case, compare_to_exact, truth_of
-from harness.compare import compare, compare_to_truth, ulps
 from harness.records import Record
 from harness.results import comparison_record
-from harness.tolerances import TRUTH_UNITS, exact_allowed
 from reference import make_case
 from reference.forward import feedforward
 

@@ -18,8 +18,8 @@ from typing import Any
 import mpmath
 import pytest
 
+from errormodel.tolerances import TRUTH_UNITS, eps
 from harness import upstream
-from harness.tolerances import TRUTH_UNITS, eps
 from harness.upstream import REPRODUCTIONS, CannotRun, Reproduction
 from oracles import known_upstream
 

@@ -7,8 +7,8 @@ from collections.abc import Collection, Mapping
 
 import pytest
 
+from errormodel.tables import ACTIVATION_ERRORS, COST_ERRORS
 from harness import architectures, strategies
-from harness.error_tables import ACTIVATION_ERRORS, COST_ERRORS
 from oracles import complex_step, exact, finite_diff, jax_grad, torch_autograd
 from reference.activations import ACTIVATIONS, LeakyReLU
 from reference.costs import COSTS
@@ -25,7 +25,7 @@ ACTIVATION_TABLES: Mapping[str, Collection[str]] = {
         *complex_step.ACTIVATIONS,
         *complex_step.NOT_HOLOMORPHIC,
     },
-    "harness.error_tables.ACTIVATION_ERRORS": ACTIVATION_ERRORS,
+    "errormodel.tables.ACTIVATION_ERRORS": ACTIVATION_ERRORS,
     "oracles.exact.ACTIVATIONS": exact.ACTIVATIONS,
     "harness.strategies.ACTIVATION_ORDER": strategies.ACTIVATION_ORDER,
 }
@@ -34,7 +34,7 @@ COST_TABLES: Mapping[str, Collection[str]] = {
     "oracles.torch_autograd.COSTS": torch_autograd.COSTS,
     "oracles.jax_grad.COSTS": jax_grad.COSTS,
     "oracles.complex_step.COSTS": complex_step.COSTS,
-    "harness.error_tables.COST_ERRORS": COST_ERRORS,
+    "errormodel.tables.COST_ERRORS": COST_ERRORS,
     "oracles.exact.COSTS": exact.COSTS,
     "harness.strategies.COST_ORDER": strategies.COST_ORDER,
 }

@@ -1,7 +1,7 @@
 """What the rounding bound needs to know of each activation and cost beyond σ, σ' and C_x.
 
 Per activation (:data:`ACTIVATION_ERRORS`): the first three derivatives of σ (the Taylor jet of
-the FD oracle's truncation bound, :mod:`harness.rounding`), where each |σ^{(n)}| peaks (so a
+the FD oracle's truncation bound, :mod:`errormodel.rounding`), where each |σ^{(n)}| peaks (so a
 bound over an interval checks the ends, the centre and the peaks inside), and κ(z), the absolute
 error of the computed σ'(z) in units of ε: a saturated sigmoid's s(1 − s) errs by ≈ ε·s, not ε·σ'.
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from oracles import Mask
-from reference.types import Array
+from reference.types import Array, Mask
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ def compare_to_truth(
     exclude: Mask | None = None,
 ) -> Comparison:
     """Judge each element of ``value`` against the exact ``truth`` by its own ``allowed``
-    (harness.tolerances.exact_allowed); the element with the largest error/allowed decides and
+    (errormodel.tolerances.exact_allowed); the element with the largest error/allowed decides and
     is kept in ``worst``. ``max_abs`` and ``allowed`` are that element's, so ``ratio`` and
     ``passed`` mean what they do normwise."""
     where: dict[str, Any] = {"quantity": quantity, "layer": layer, "oracle": oracle}

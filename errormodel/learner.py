@@ -3,11 +3,11 @@
 A learner's network.py computes the same float64 quantities as the reference with other operation
 orders and other formulas (the book's σ = 1/(1 + e^{−z}) against the reference's overflow-free
 form; σ' as σ(1 − σ) or as e^{−z}/(1 + e^{−z})²): the autograd oracles' situation. So it is judged
-as they are, with the gate's running rounding bound B of :mod:`harness.rounding` (the size of the
+as they are, with the gate's running rounding bound B of :mod:`errormodel.rounding` (the size of the
 terms each quantity is computed from, sample by sample on the one-sample architecture):
 
-- backprop(x, y): δ^l, ∂C/∂b^l and ∂C/∂w^l within ``bound_allowed(B)`` (harness.tolerances);
-- update_mini_batch: one SGD step within ``sgd_step_allowed`` (harness.tolerances), B of the
+- backprop(x, y): δ^l, ∂C/∂b^l and ∂C/∂w^l within ``bound_allowed(B)`` (errormodel.tolerances);
+- update_mini_batch: one SGD step within ``sgd_step_allowed`` (errormodel.tolerances), B of the
   mini-batch's mean gradient;
 - total_cost: its central-difference slopes (step FD_STEP) against ∂C/∂w + (λ/n)w and ∂C/∂b,
   within :func:`cost_slope_allowed`.
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.rounding import ErrorScales
-from harness.tolerances import bound_allowed
+from errormodel.rounding import ErrorScales
+from errormodel.tolerances import bound_allowed
 from oracles.finite_diff import FD_STEP
 from reference import Architecture
 

@@ -19,7 +19,7 @@ Scaling ``allowed`` with S, the largest magnitude of the compared arrays, fails 
 
 On nets with weights ×10…×100 or inputs ×1e3, a result-scaled tolerance (4·N_l·ε·S, N_l the
 operations in layer l's chain) flagged correct autograd gradients at up to 6e9× itself; the
-running rounding bound B of :mod:`harness.rounding` (the size of the terms, not of the result)
+running rounding bound B of :mod:`errormodel.rounding` (the size of the terms, not of the result)
 stays under 0.33 on the same nets.
 
 The policy, per oracle kind (:data:`POLICIES`; a new kind of oracle is one entry)
@@ -30,7 +30,7 @@ within ε·B of the truth, so their difference is within (ε_reference + ε_64)�
     allowed = AUTOGRAD_SAFETY · (ε_reference + ε_64) · B.
 
 Finite differences err by truncation (F, h²/6·F3) and by the rounding of the re-run cost (R,
-divided by h), both computed in :mod:`harness.rounding`; the reference compared with it errs by
+divided by h), both computed in :mod:`errormodel.rounding`; the reference compared with it errs by
 its own ε_reference·B:
 
     allowed = FD_SAFETY · (h²/6 · F3 + ε_64 · R / h) + ε_reference · B,
@@ -63,7 +63,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.rounding import ErrorScales
+from errormodel.rounding import ErrorScales
 from oracles.finite_diff import FD_STEP
 
 #: Each implementation errs by at most ε·B; their difference by the sum. 1 = the bound as derived.
@@ -105,7 +105,7 @@ def _finite_difference(scales: ErrorScales, quantity: str, layer: int, dtype: An
 #   other formulas, within B, with at most COMPLEX_ROUNDINGS roundings for each one B counts;
 # - underflow: an imaginary part below the smallest normal number loses up to η = 2^-1074
 #   absolute per operation, η/h in the derivative (5.8e-303 at h = 2^-70):
-#   harness.rounding.complex_step_underflow bounds it by how much each imaginary part of layers
+#   errormodel.rounding.complex_step_underflow bounds it by how much each imaginary part of layers
 #   l…L moves C_x.
 # So allowed = AUTOGRAD_SAFETY·(ε_reference + COMPLEX_ROUNDINGS·ε_64)·B + (h/FD_STEP)²·F + U·η/h.
 
@@ -186,7 +186,7 @@ def sgd_step_allowed(
 ) -> float:
     """One SGD step from the same parameters, reference against another, normwise per layer:
     η · bound_allowed(B) + 2 · SGD_ROUNDINGS · ε · (P + η·G), with B the gradient's running
-    bound (harness.rounding), G = max |∂C/∂θ| and P = max |θ| of the layer's weights or biases.
+    bound (errormodel.rounding), G = max |∂C/∂θ| and P = max |θ| of the layer's weights or biases.
     Training runs (harness.drift_model) and the checker's SGD check judge one step with it."""
     update = 2 * SGD_ROUNDINGS * eps(dtype) * (param_scale + eta * grad_scale)
     return eta * bound_allowed(rounding_scale, dtype) + update

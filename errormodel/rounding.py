@@ -1,7 +1,7 @@
 """The running rounding bound of one case: B, and the FD oracle's R and F, from the
 reference's own numbers (the tables :data:`ACTIVATION_ERRORS` and :data:`COST_ERRORS` are in
-:mod:`harness.error_tables`). The gate's policy (:mod:`harness.tolerances`), the drift model
-(:mod:`harness.drift_model`) and the checker (:mod:`checker.tolerances`) all judge with it.
+:mod:`errormodel.tables`). The gate's policy (:mod:`errormodel.tolerances`), the drift model
+(:mod:`harness.drift_model`) and the checker (:mod:`errormodel.learner`) all judge with it.
 
 Rounding: a first-order running error bound
 -------------------------------------------
@@ -43,7 +43,7 @@ samples by t; ∂C/∂w_jk: sample x by t·a^{x,l−1}_k) and takes [f(h) − f(
 - rounding: each C_x is computed within ε·R_x, where R_x sums, over the layers l…L a difference
   re-runs, |δ^{x,k}| times the rounding committed in z^k (the perturbed z^l itself rounds by
   |z^l|), plus the cost's own evaluation (:data:`COST_ERRORS`; on a softmax output the entries
-  of :func:`harness.error_tables.cost_errors`, whose f''' bound is the whole jet's, ``jet_third``,
+  of :func:`errormodel.tables.cost_errors`, whose f''' bound is the whole jet's, ``jet_third``,
   as C_x∘softmax is not a sum over output neurons); the difference quotient turns
   2ε·R_x into ε·R_x/h;
 
@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.error_tables import (
+from errormodel.tables import (
     SIGMA_ULPS,
     ActivationErrors,
     CostErrors,
@@ -186,7 +186,7 @@ def error_scales(
 def complex_step_underflow(
     ws: Sequence[Array], deltas: Sequence[Array], n_out: int
 ) -> dict[tuple[str, int], float]:
-    """U·η/h per (quantity, layer), the complex step's underflow (harness.tolerances): η at the
+    """U·η/h per (quantity, layer), the complex step's underflow (errormodel.tolerances): η at the
     imaginary part of z^k_j moves C_x by δ^{x,k}_j, at a^k_j by (|w^{k+1}|ᵀ|δ^{k+1}|)_j; a
     perturbation of layer l passes n_{k−1} + 2 operations per z^k_j (k > l), one σ per a^k_j
     (k ≥ l), and the cost's n_L + 3."""
