@@ -99,11 +99,16 @@ def upstream_outcomes(framework: str) -> list[dict[str, Any]]:
 
     bugs = [b for b in known_upstream.load() if b.framework == framework]
     known, _, _ = upstream.run_all(bugs, probes=False, workers=2)
-    return [
-        {"id": o.repro.id, "url": o.bug.url if o.bug else None, "status": o.status,
-         "line": o.line()}
-        for o in known
-    ]  # fmt: skip
+    outcomes = []
+    for o in known:
+        outcome = {"id": o.repro.id, "url": o.bug.url if o.bug else None, "status": o.status,
+                   "line": o.line()}  # fmt: skip
+        worst = o.worst  # the table's cell: the worst element against the truth
+        if worst is not None:
+            outcome |= {"ratio": worst.error / worst.allowed, "ulps": worst.ulps,
+                        "case": f"{o.repro.what} {worst.input}"}  # fmt: skip
+        outcomes.append(outcome)
+    return outcomes
 
 
 def public(version: str) -> str:

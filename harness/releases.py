@@ -223,7 +223,7 @@ def build_table(docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     columns = [Release(d["framework"], d["version"]) for d in ordered]
     cells: dict[tuple[str, str, str, str], dict[str, Mapping[str, Any]]] = {}
     for doc, release in zip(ordered, columns, strict=True):
-        for row in doc["checks"]:
+        for row in [*doc["checks"], *reproduction_rows(doc)]:
             key = (release.framework, row["family"], row["quantity"], row["path"])
             cells.setdefault(key, {})[release.name] = row
     rows = [
@@ -241,6 +241,28 @@ def build_table(docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "rows": rows,
         "regressions": regressions(rows, columns),
     }
+
+
+#: The family of the known bugs' standalone reproductions (harness.upstream) in the table.
+REPRODUCTIONS = "known bugs"
+
+
+def reproduction_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A row per known bug's reproduction that ran (its worst element against the truth), so a
+    bug outside the gate's own programs (a forward value, say) shows per release too."""
+    return [
+        check_row(
+            REPRODUCTIONS,
+            str(o["id"]),
+            "reproduction",
+            float(o["ratio"]),
+            float(o["ulps"]),
+            str(o.get("case", o["id"])),
+            {"id": o["id"], "url": o.get("url")},
+        )
+        for o in doc.get("upstream", [])
+        if isinstance(o, Mapping) and "ratio" in o and "ulps" in o
+    ]
 
 
 def regressions(rows: Sequence[Mapping[str, Any]], columns: Sequence[Release]) -> list[str]:

@@ -230,6 +230,19 @@ def _jax_grad(fn: str, xs: Sequence[float], imports: str = "") -> str:
     )
 
 
+#: jax-ml/jax#39103: the examples printed (the last three of 16,385) and the program.
+VMAP_ROWS = (16382, 16383, 16384)
+_JAX_VMAP_MATVEC = JAX.format("") + textwrap.dedent(
+    """\
+    i = jnp.arange(16385, dtype=jnp.float64)
+    x = jnp.stack((i, jnp.zeros_like(i), jnp.zeros_like(i)), axis=1)  # row i = [i, 0, 0]
+    m = jnp.eye(3)
+    f = jax.jit(jax.vmap(lambda row: jnp.sum((m @ row) ** 2)))  # |m row|^2 = i^2
+    print(f(x)[-3:].tolist())
+    """
+)
+
+
 def _repros() -> tuple[Reproduction, ...]:
     bce_in = ("at logit 37.43, target 1",)
     return (
@@ -408,6 +421,15 @@ def _repros() -> tuple[Reproduction, ...]:
             tuple(f"at {x:g}" for x in (-745.0, -40.0, 40.0, 745.0)),
             _jax_grad("lambda v: jnp.logaddexp(v, 0.0)", [-745.0, -40.0, 40.0, 745.0]),
             lambda: [[sigmoid(_mp(x))] for x in (-745.0, -40.0, 40.0, 745.0)],
+        ),
+        Reproduction(  # a forward value: no gradient program of the harness fuses it (measured)
+            "jax-ml/jax#39103",
+            "jax",
+            "jit(vmap(sum((M @ row)^2))) over 16,385 rows of 3",
+            tuple(f"at row {i} = [{i}, 0, 0]" for i in VMAP_ROWS),
+            _JAX_VMAP_MATVEC,
+            lambda: [[_mp(i) ** 2] for i in VMAP_ROWS],
+            ("jax", "jaxlib"),
         ),
         Reproduction(  # found by the gate's ground truth on the tails family
             "jax:exp-subnormal-flush",

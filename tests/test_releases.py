@@ -145,6 +145,25 @@ def test_a_known_bug_cell_shows_its_link(tmp_path):
     )
 
 
+def test_a_known_bugs_reproduction_is_a_row_and_its_regression_is_flagged():
+    """jax-ml/jax#39103's shape: a forward value no gradient program takes, right on 0.10.1 and
+    wrong on 0.10.2 in its reproduction (harness.upstream): the table flags it."""
+    right = {"id": "jax-ml/jax#39103", "status": "not reproduced", "ratio": 0.0, "ulps": 0.0}
+    wrong = right | {"status": "reproduced", "ratio": 4.4e12, "ulps": 3.5e13, "case": "row 16384"}
+    docs = [
+        _doc("jax", "0.10.1", 0.1, upstream=[right]),
+        _doc("jax", "0.10.2", 0.1, upstream=[wrong, {"id": "jax:x", "status": "error"}]),
+    ]
+    table = releases.build_table(docs)
+    rows = [r for r in table["rows"] if r["family"] == releases.REPRODUCTIONS]
+    assert [r["quantity"] for r in rows] == ["jax-ml/jax#39103"]  # one that could not run: none
+    assert [releases.cell_class(c) for c in rows[0]["cells"]] == ["ok", "known"]
+    assert table["regressions"] == [
+        "jax known bugs jax-ml/jax#39103 reproduction: right on 0.10.1, wrong on 0.10.2 "
+        "(3.5e+13 ulp, case row 16384) (known: jax-ml/jax#39103)"
+    ]
+
+
 def _bug(versions):
     return KnownBug("jax-ml/jax#9", None, "jax", "op", "summary", tuple(versions))
 
