@@ -266,7 +266,8 @@ def reproduction_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def regressions(rows: Sequence[Mapping[str, Any]], columns: Sequence[Release]) -> list[str]:
-    """One line per row right (error ≤ bound) in a release and wrong in a later one."""
+    """One line per row right (error ≤ bound) in a release and wrong in a later one: the last
+    release right before the first wrong after it (where the regression came in)."""
     found = []
     for row in rows:
         passed_in: Release | None = None
@@ -274,7 +275,7 @@ def regressions(rows: Sequence[Mapping[str, Any]], columns: Sequence[Release]) -
             if cell is None:
                 continue
             if cell["ratio"] <= 1:
-                passed_in = passed_in or release
+                passed_in = release
             elif passed_in is not None:
                 bug = cell.get("known_bug")
                 tag = f" (known: {bug['id']})" if bug else ""

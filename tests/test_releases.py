@@ -113,7 +113,7 @@ def test_the_table_orders_releases_and_flags_a_regression():
     (row,) = table["rows"]
     assert [releases.cell_class(c) for c in row["cells"]] == ["ok", "ok", "bad"]
     (line,) = table["regressions"]
-    assert "right on 0.9.2, wrong on 0.10.2" in line and "case-0.10.2" in line
+    assert "right on 0.10.1, wrong on 0.10.2" in line and "case-0.10.2" in line
     text = releases.summary(table)
     assert "REGRESSIONS" in text and "4e+09 ulp!" in text
 
