@@ -101,8 +101,10 @@ def upstream_outcomes(framework: str) -> list[dict[str, Any]]:
     known, _, _ = upstream.run_all(bugs, probes=False, workers=2)
     outcomes = []
     for o in known:
-        outcome: dict[str, Any] = {"id": o.repro.id, "url": o.bug.url if o.bug else None, "status": o.status,
-                   "line": o.line()}  # fmt: skip
+        outcome: dict[str, Any] = {
+            "id": o.repro.id, "url": o.bug.url if o.bug else None, "status": o.status,
+            "line": o.line(),
+        }  # fmt: skip
         worst = o.worst  # the table's cell: the worst element against the truth
         if worst is not None:
             outcome |= {"ratio": worst.error / worst.allowed, "ulps": worst.ulps,
