@@ -117,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", default="2")
     parser.add_argument("--skip-large", action="store_true", help="no large-shape cases")
     args = parser.parse_args(argv)
-    from harness.architectures import CURATED, TAILS
     from oracles.known_upstream import installed_version
+    from suite.architectures import CURATED, TAILS
 
     installed = installed_version(args.framework)
     if installed is None:

@@ -1,6 +1,6 @@
 """The HTML discrepancy report: ``python -m harness.report RESULTS.json OUT.html``.
 
-Reads only the results file the gate writes (see harness.results) and renders one self-contained
+Reads only the results file the gate writes (see suite.results) and renders one self-contained
 page with Jinja2 (templates/report.html.j2): inline CSS, figures as inline SVG, no script, nothing
 fetched. It imports neither pytest, the oracles nor the reference. The page shows
 
@@ -29,15 +29,6 @@ from typing import Any
 import jinja2
 
 from harness import parts
-from harness.records import (
-    SCHEMA,
-    UPSTREAM_SCHEMA,
-    Record,
-    by_dtype_and_oracle,
-    oracle_label,
-    read_records,
-    tally,
-)
 from harness.report_views import (
     BANDS,
     GATE_TEST,
@@ -53,6 +44,15 @@ from harness.report_views import (
     rerun_command,
     subtest_id,
     truth_rows,
+)
+from suite.results import (
+    SCHEMA,
+    UPSTREAM_SCHEMA,
+    Record,
+    by_dtype_and_oracle,
+    oracle_label,
+    read_records,
+    tally,
 )
 
 FIGURES = 100
@@ -171,7 +171,7 @@ def render(
 
     histogram = report_plots.ratio_histogram(ratios, "hist") if comparisons else ""
     checker = checker_view(verdicts) if verdicts and not records else None
-    template = environment().get_template("report.html.j2")
+    template = jinja_environment().get_template("report.html.j2")
     return template.render(
         archs=archs,
         oracles=oracles,
@@ -250,7 +250,7 @@ def rerun_all(env: dict[str, Any]) -> str:
     )
 
 
-def environment() -> jinja2.Environment:
+def jinja_environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,

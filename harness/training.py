@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from harness import digits
-from oracles.training import TRAINERS, Order, TrainerFn, get_trainer
+from oracles.trainers import TRAINERS, Order, TrainerFn, get_trainer
 from reference import (
     Architecture,
     Params,
@@ -311,11 +311,11 @@ def case_record(case: TrainingCase, dtypes: Sequence[str] = tuple(DTYPES)) -> di
     }
 
 
-def environment() -> dict[str, Any]:
-    """Versions and commit (harness.results' record) plus optax and scikit-learn."""
-    from harness.results import environment as gate_environment
+def training_environment() -> dict[str, Any]:
+    """Versions and commit (suite.results' record) plus optax and scikit-learn."""
+    from suite.results import run_environment
 
-    env = gate_environment(seed=0, random_count=0)
+    env = run_environment(seed=0, random_count=0)
     for key in ("random_seed", "random_count"):
         env.pop(key)
     for name in ("optax", "sklearn"):
@@ -329,7 +329,7 @@ def environment() -> dict[str, Any]:
 def report(cases: Sequence[TrainingCase]) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
-        "environment": environment(),
+        "environment": training_environment(),
         "cases": [case_record(c) for c in cases],
     }
 

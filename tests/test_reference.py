@@ -9,7 +9,6 @@ import pytest
 
 from errormodel.rounding import error_scales
 from errormodel.tolerances import bound_allowed
-from harness.architectures import CURATED, curated
 from reference import (
     Architecture,
     Params,
@@ -23,6 +22,7 @@ from reference import (
     update_mini_batch_per_sample,
 )
 from reference.sgd import mini_batch_order
+from suite.architectures import CURATED, curated
 
 
 @pytest.mark.parametrize("arch", CURATED, ids=lambda a: a.id)

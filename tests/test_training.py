@@ -19,7 +19,7 @@ from errormodel.rounding import error_scales
 from errormodel.tolerances import sgd_step_allowed
 from harness import drift_model, training, training_plot
 from harness.drift_model import GROWTH_SAFETY, drift_bound
-from oracles.training import TRAINERS
+from oracles.trainers import TRAINERS
 from reference import (
     Architecture,
     Params,
