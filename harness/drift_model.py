@@ -35,7 +35,7 @@ over the rest of the run. GROWTH_SAFETY = 2 covers that miss:
 A float32 run against the float64 reference: r_t with ε_32 (bound_allowed's ε_reference + ε_64,
 and ε_32 in the update) and E_0 = ½ε_32‖θ_0‖ (the starting parameters rounded to float32).
 
-Measured margins (harness.training; both digits cases, 650 and 3900 steps). One step from the
+Measured margins (harness.training_report; both digits cases, 650 and 3900 steps). One step from the
 reference's path: ≤ 0.052 of sgd_step_allowed at every step, every trainer. Whole trajectories,
 float64: ≤ 0.0017 of allowed_t (at step 1; 2e-5…5e-5 at step 650, 4e-6…8e-6 at step 3900);
 float32: 0.23 at step 0 (the rounding of the start itself), ≤ 0.0032 after. The model is a worst
@@ -59,7 +59,8 @@ import numpy as np
 
 from errormodel.rounding import ErrorScales, error_scales
 from errormodel.tolerances import SGD_ROUNDINGS, bound_allowed, eps
-from harness.training import TrainingCase, flatten, reference_run, unflatten
+from harness.training_cases import TrainingCase
+from harness.training_runs import flatten, reference_run, unflatten
 from reference import Batch, Params, update_mini_batch
 from reference.types import Array
 

@@ -60,8 +60,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 
 def training_view(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The training section from harness.training's JSON (or None): its curves as inline SVG and,
-    per case and run, the final drift, its worst ratio to the drift model, and the accuracy."""
+    """The training section from harness.training_report's JSON (or None): its curves as inline
+    SVG and, per case and run, the final drift, its worst ratio to the drift model, and the
+    accuracy."""
     if data is None:
         return None
     import tempfile
@@ -144,7 +145,7 @@ def render(
     training: dict[str, Any] | None = None,
     upstream: dict[str, Any] | None = None,
 ) -> str:
-    """The page for a results file's contents (and, if given, harness.training's curves and
+    """The page for a results file's contents (and, if given, harness.training_report's curves and
     harness.upstream's framework bugs)."""
     if results.get("schema") != SCHEMA:
         raise ValueError(f"results schema {results.get('schema')}, this report reads {SCHEMA}")
@@ -277,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--training",
         type=Path,
         default=None,
-        help="also show the training runs of this file (python -m harness.training --out PATH)",
+        help="also show the training runs of this file (python -m harness.training_report --out F)",
     )
     parser.add_argument(
         "--upstream",

@@ -9,6 +9,7 @@ import pytest
 from errormodel.compare import compare, compare_to_truth, ulps
 from errormodel.tolerances import TRUTH_UNITS, exact_allowed
 from harness.cases import build_case, compare_to_exact, truth_of
+from oracles import get_oracle
 from reference import make_case
 from reference.forward import feedforward
 from suite.architectures import TAILS, TRUTH_NOT_APPLICABLE, TRUTH_SAMPLE, truth_sample
@@ -56,7 +57,8 @@ def test_the_bound_is_one_function_of_the_kind() -> None:
     base = exact_allowed("autograd", truth, terms, case.scales, "delta", 2)
     assert base == pytest.approx(TRUTH_UNITS * (EPS * 1e-16 + ETA))
     assert exact_allowed("reference", truth, terms, case.scales, "delta", 2) == base
-    fd = exact_allowed("finite_difference", truth, terms, case.scales, "delta", 2)
+    step = get_oracle("fd").step
+    fd = exact_allowed("finite_difference", truth, terms, case.scales, "delta", 2, np.float64, step)
     assert fd > base  # plus its truncation and cost rounding, never less
     r32 = exact_allowed("reference", truth, terms, case.scales, "delta", 2, np.float32)
     assert r32 > base  # a float32 reference is judged at float32's ε
