@@ -100,10 +100,20 @@ def error_scales(
     numerical: bool = True,
 ) -> ErrorScales:
     """B, R and F of every quantity of every layer (module docstring), from the reference's own
-    numbers in float64; ``dtype`` (the reference's) sets the underflow unit ``tiny``. With
-    ``numerical=False``, B (and its 2-norms) alone: the finite-difference and complex-step parts
-    (R, F, U) serve only the gate's numerical oracles, and F's Taylor jet is most of the cost; they
-    need ``step``, the FD oracle's h (its registry record's: the error model imports no oracle)."""
+    numbers in float64.
+
+    Args:
+        arch, params, batch: the case.
+        dtype: the reference's floating type; it sets the underflow unit ``tiny``.
+        step: the FD oracle's h (its registry record's: the error model imports no oracle);
+            needed only for the numerical parts.
+        numerical: False for B (and its 2-norms) alone: the finite-difference and complex-step
+            parts (R, F, U) serve only the gate's numerical oracles, and F's Taylor jet is most
+            of the cost.
+
+    Returns:
+        The case's ErrorScales, per (quantity, layer).
+    """
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)

@@ -39,21 +39,8 @@ with F3 and R the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂
 constant is fitted to data: the safety factors only absorb the first-order approximations. A
 difference across a relu kink is outside this model (it is not smooth); the FD oracle owns that.
 
-Measured
---------
-Soak (``nox -s soak``), float64, 10,022 gate architectures (random seed 1; 313,029 comparisons,
-33 min on 2 cores): no failure; largest error/allowed 0.138 (torch), 0.327 (jax: its tanh' on a
-saturated layer), 0.462 (FD: the truncation bound nearly attained by one output element);
-medians 4.6e-4, 4.7e-4, 3.9e-3; 98 of 15.0 million FD elements left out as kink crossings (21
-comparisons). 2,000 generated architectures per oracle (weights up to ×100, inputs up to ×1e8,
-saturated cross-entropy outputs included): no failure. float32 reference, 222 architectures:
-error/allowed p50 9.1e-4, p90 0.011, p99 0.045, max 0.18 for every oracle. The smallest relative
-error a comparison sees (allowed/S) has median 5.4e-13 for autograd and 6.7e-8 for FD in float64,
-1.5e-4 in float32; 0.8% of comparisons are blind (allowed ≥ S: values below their own rounding
-noise, e.g. a saturated layer).
-Default gate with five oracles (82 architectures, 4,200 comparisons, 567 of them the complex
-step's not-applicable relu nets): largest error/allowed 0.11 (torch and forward_mode), 0.33
-(jax), 0.088 (FD), 0.026 (complex step).
+Measured margins are in README.md, "Measured figures" (figures leave docstrings; derivations
+stay).
 """
 
 from __future__ import annotations

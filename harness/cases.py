@@ -54,8 +54,18 @@ class Case:
 
 @functools.lru_cache(maxsize=8)
 def build_case(arch: Architecture, dtype: Any = np.float64) -> Case:
-    """The reference's side of a case; raises ArchitectureError for a malformed record and
-    ReferenceFailure, naming the case in one line, if the reference's arithmetic breaks."""
+    """The reference's side of a case: its parameters, batch, gradients and error scales.
+
+    Args:
+        arch: the case's record (curated, tails or random).
+        dtype: the reference's floating type (the oracles run in float64).
+
+    Returns:
+        The Case every oracle of the gate is compared against.
+
+    Raises ArchitectureError for a malformed record and ReferenceFailure, naming the case in one
+    line, if the reference's arithmetic breaks.
+    """
     arch.check()
     with np.errstate(**REFERENCE_ERRSTATE):  # type: ignore[arg-type]
         try:

@@ -42,9 +42,7 @@ from reference.types import Array, Mask
 FD_STEP = get_oracle("fd").step
 #: Upper bound on the bytes of one array of a chunk of perturbations (a dozen live at once). Small
 #: enough to stay in cache and in glibc's heap, large enough that NumPy's per-call overhead stays
-#: small. Measured on the book's [784,30,10] m=10 (2 shared AMD EPYC cores): 128 KiB ran 13%
-#: faster than 64 KiB and 256 KiB about as fast, while 512 KiB ran 1.6x slower with ~27,000 page
-#: faults a call (freed temporaries pass glibc's trim threshold and page-fault back in).
+#: small (its measurement: README.md, "Measured figures").
 CHUNK_BYTES = 2**17
 #: Per activation: whether its σ' jumps at z = 0.
 KINKS = {
