@@ -285,7 +285,12 @@ def training(session: nox.Session) -> None:
     install(session, "test", "training")
     session.run("pytest", "tests/test_training.py", "--long-training", "-q", "--no-header")
     session.run(
-        "python", "-m", "harness.training", "--out", "reports/training.json", *session.posargs
+        "python",
+        "-m",
+        "harness.training_report",
+        "--out",
+        "reports/training.json",
+        *session.posargs,
     )
     session.run(
         "python", "-m", "harness.training_plot", "reports/training.json", "reports/training.png"
@@ -296,9 +301,13 @@ def training(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint and import order."""
+    """ruff (lint, import order, formatting) and import-linter (pyproject's contracts: the layers
+    reference < errormodel < oracles < suite < harness | checker, no circles, no torch or jax in
+    the checker or the error model)."""
     install(session, "lint")
     session.run("ruff", "check", ".", *session.posargs)
+    session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session
@@ -306,7 +315,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy (strict) on every package: the reference, the oracles, the harness, the checker and
     the benchmarks (with their libraries installed, so their types are checked too)."""
     install(session, "typecheck", "test", "report")
-    packages = ("reference", "errormodel", "oracles", "harness", "checker", "benchmarks")
+    packages = ("reference", "errormodel", "oracles", "suite", "harness", "checker", "benchmarks")
     session.run("mypy", *packages, *session.posargs)
 
 

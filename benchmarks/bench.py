@@ -230,8 +230,8 @@ def against_autograd(rounds: int) -> Iterator[Row]:
 
 def jax_modes(count: int) -> Iterator[Row]:
     """3b. JAX on small nets like the gate's: a compile per net, or one shared padded program."""
-    from harness.architectures import random_architectures
     from oracles import jax_grad
+    from suite.architectures import random_architectures
 
     cases = [(a, *_make_case(a)) for a in random_architectures(count, seed=1)]
     took = {}

@@ -14,11 +14,11 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from harness import results
-from harness.architectures import random_architectures
 from harness.cases import build_case, compare_all, oracle_output
 from oracles import ORACLES, NotApplicable
 from reference import Architecture
+from suite import results
+from suite.architectures import random_architectures
 
 #: The parts of the gate's own work, in the order they run.
 PARTS = ("case", *ORACLES, "compare+record")
@@ -41,7 +41,7 @@ def own_work(count: int, seed: int = 1) -> OwnWork:
     """The gate's work on ``count`` random architectures (the throughput run's), part by part."""
     import torch
 
-    torch.set_num_threads(1)  # as in the gate's processes (harness.pytest_plugin.one_thread_each)
+    torch.set_num_threads(1)  # as in the gate's processes (harness.gate_plugin.one_thread_each)
     archs = random_architectures(count, seed)
     _one_architecture(archs[0], defaultdict(float))  # warm-up: imports, JAX compiles
     build_case.cache_clear()

@@ -168,8 +168,8 @@ def throughput(count: int) -> Iterator[Row]:
     at least CPU/C seconds. The gate's own work (benchmarks.floor, no pytest) on C cores is the
     floor no test runner can go below."""
     from benchmarks import floor
-    from harness.architectures import CURATED
-    from harness.pytest_plugin import auto_workers
+    from harness.gate_plugin import auto_workers
+    from suite.architectures import CURATED
 
     cores = os.cpu_count() or 1
     auto = auto_workers()  # what -n auto means here

@@ -2,7 +2,7 @@
 (with the log-likelihood cost, every hidden layer: the output is its softmax).
 
 network.py has only sigmoid neurons, so each curated and seeded random architecture of
-:mod:`harness.architectures` is reused with its sizes, batch, seed and initialisation and its
+:mod:`suite.architectures` is reused with its sizes, batch, seed and initialisation and its
 activations forced to sigmoid, once per cost the implementation offers. Weight and input scales
 are reset to 1: the gate's deliberately saturated cases (weights ×30, inputs ×1e8) test the
 harness's error model, not a learner's backprop, whose book-style σ and cost overflow there by
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.architectures import CURATED, random_architectures
 from reference import Architecture, Batch, Params, make_case
 from reference.costs import COSTS
+from suite.architectures import CURATED, random_architectures
 
 #: As many random architectures as the gate's ``--random-count`` default.
 RANDOM_COUNT = 60

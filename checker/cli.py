@@ -31,8 +31,8 @@ from checker.quoting import quoted
 from checker.run import Options, check_spec
 from checker.usage import CLI_FLAGS, OPTIONS, ConfigurationError, limits
 from checker.verdict import Verdict
-from harness import results
 from reference.costs import COSTS
+from suite import results
 
 #: Lines of the implementation's own output shown under a failing verdict (at most).
 TAIL_LINES = 8
@@ -246,7 +246,7 @@ def write(
             fields = case.as_dict() | {"expected": want, "as_expected": judged}
             rec = results.verdict_record(verdict.impl, fields, case.arch)
             records.append((f"{verdict.impl}[{case.case}]", rec))
-    env = results.environment(args.random_seed, args.random_count)
+    env = results.run_environment(args.random_seed, args.random_count)
     env |= {"isolation": isolated.name, "isolation_detail": isolated.detail}
     results.write(path, records, env)
 

@@ -198,7 +198,7 @@ def diagnose_total_cost(
         want = np.array([exact[e] for e in entries])
         got = np.array(slopes)
         allowed = cost_slope_allowed(
-            arch, scales, GRADIENT_OF[name], layer, scale(exact, got), max(costs), squares
+            arch, scales, GRADIENT_OF[name], layer, scale(exact, got), max(costs), squares, FD_STEP
         )
         c = compare(want, got, allowed, quantity=name, layer=layer, oracle="implementation")
         if not c.passed:

@@ -1,7 +1,7 @@
 """An implementation under test, one test per case: ``pytest --impl path/to/file.py:ClassName``.
 
 This module ships with the package, so the tests exist wherever the checker is installed: the
-plugin (:mod:`checker.pytest_plugin`) collects it when ``--impl`` is given, and this project's
+plugin (:mod:`checker.impl_plugin`) collects it when ``--impl`` is given, and this project's
 ``tests/test_implementation.py`` re-exports it (without ``--impl`` the cases check the project's
 own correct implementations: every one must pass, zero false alarms). Each implementation is
 loaded once, in a worker process of its own (:mod:`checker.sandbox`) under the ``--impl-…``
@@ -24,9 +24,9 @@ from checker.load import split_spec
 from checker.run import cases_for, check_case
 from checker.usage import PYTEST_FLAGS, ConfigurationError, Limits, limits
 from checker.verdict import ImplementationError
-from harness import results
-from harness.recording import record
 from reference import Architecture
+from suite import results
+from suite.recording import record
 
 _OPEN = pytest.StashKey[dict[str, Implementation | ImplementationError]]()
 

@@ -258,8 +258,17 @@ def check_spec(
     options: Options | None = None,
     name: str | None = None,
 ) -> Verdict:
-    """Load ``path.py:ClassName`` in a worker of its own and check it on every case; a load
-    failure is the verdict. ``name``: how the verdict names it (default: the spec)."""
+    """Load ``path.py:ClassName`` in a worker of its own and check it on every case.
+
+    Args:
+        spec: ``path.py:ClassName``, the implementation under test.
+        random_count, seed: how many seeded random architectures join the curated ones.
+        options: limits, costs, strictness and the tails family (default: Options()).
+        name: how the verdict names it (default: the spec).
+
+    Returns:
+        The Verdict over every case; a load failure is the verdict.
+    """
     shown, options = name or spec, options or Options()
     try:
         with opened(spec, options.limits) as impl:

@@ -101,7 +101,7 @@ class CaseVerdict:
         return self.finding is None
 
     def as_dict(self) -> dict[str, Any]:
-        """The case's verdict as plain data (harness.results.verdict_record adds the case)."""
+        """The case's verdict as plain data (suite.results.verdict_record adds the case)."""
         return {
             **fields(self.finding),
             "passed": self.passed,

@@ -93,8 +93,15 @@ def compare(
 ) -> Comparison:
     """Compare ``other`` with ``reference`` elementwise; the worst element decides.
 
-    ``exclude`` marks elements the oracle cannot judge: they are left out of the error and counted
-    in ``excluded``, never given a wider tolerance. Non-finite values are flagged even there.
+    Args:
+        reference, other: the two arrays of one quantity of one layer.
+        allowed: the largest absolute difference allowed (errormodel.tolerances).
+        quantity, layer, oracle: where the comparison is, for its record and message.
+        exclude: elements the oracle cannot judge: left out of the error and counted in
+            ``excluded``, never given a wider tolerance. Non-finite values are flagged even there.
+
+    Returns:
+        The Comparison: passed, the worst element, its error and ratio to ``allowed``.
     """
     where: dict[str, Any] = {"quantity": quantity, "layer": layer, "oracle": oracle}
     reference, other = np.asarray(reference), np.asarray(other)

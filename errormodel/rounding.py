@@ -67,7 +67,6 @@ from errormodel.tables import (
     cost_errors,
     softmax_output_rounding,
 )
-from oracles.finite_diff import FD_STEP
 from reference import Architecture, Batch, Params, backprop
 from reference.activations import OUTPUT_ONLY
 from reference.forward import feedforward
@@ -84,8 +83,11 @@ class ErrorScales:
     fd_truncation: dict[tuple[str, int], float]
     #: ∂C/∂b and ∂C/∂w only: the 2-norm of the componentwise bound whose largest element is B.
     rounding_norm: dict[tuple[str, int], float] = field(default_factory=dict)
-    #: The complex-step oracle's underflow bound (absolute), :func:`complex_step_underflow`.
+    #: The complex-step oracle's underflow bound U, in units of η/h
+    #: (:func:`complex_step_underflow`).
     cs_underflow: dict[tuple[str, int], float] = field(default_factory=dict)
+    #: The FD step h that F and R were computed for (0 without them).
+    fd_step: float = 0.0
 
 
 def error_scales(
@@ -93,14 +95,25 @@ def error_scales(
     params: Params,
     batch: Batch,
     dtype: Any,
-    step: float = FD_STEP,
+    step: float = 0.0,
     *,
     numerical: bool = True,
 ) -> ErrorScales:
     """B, R and F of every quantity of every layer (module docstring), from the reference's own
-    numbers in float64; ``dtype`` (the reference's) sets the underflow unit ``tiny``. With
-    ``numerical=False``, B (and its 2-norms) alone: the finite-difference and complex-step parts
-    (R, F, U) serve only the gate's numerical oracles, and F's Taylor jet is most of the cost."""
+    numbers in float64.
+
+    Args:
+        arch, params, batch: the case.
+        dtype: the reference's floating type; it sets the underflow unit ``tiny``.
+        step: the FD oracle's h (its registry record's: the error model imports no oracle);
+            needed only for the numerical parts.
+        numerical: False for B (and its 2-norms) alone: the finite-difference and complex-step
+            parts (R, F, U) serve only the gate's numerical oracles, and F's Taylor jet is most
+            of the cost.
+
+    Returns:
+        The case's ErrorScales, per (quantity, layer).
+    """
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)
@@ -158,6 +171,8 @@ def error_scales(
         rounding_norm["nabla_w", layer] = float(np.linalg.norm(weight + m * tiny))
     if not numerical:
         return ErrorScales(rounding, {}, {}, rounding_norm)
+    if step <= 0:
+        raise ValueError(f"the FD step must be > 0 for the numerical scales, got {step}")
 
     # FD rounding: a difference at layer l re-runs l…L, R_x = Σ_k Σ_j |δ^{x,k}_j| λ^{x,k}_j + …
     cost_part = cost.cost_rounding(out)
@@ -180,19 +195,17 @@ def error_scales(
         fd_truncation["nabla_b", layer] = h2 * float(third.mean(axis=1).max())
         fd_truncation["nabla_w", layer] = h2 * float((third @ acts[i].T ** 3 / m).max())
     underflow = complex_step_underflow(ws, grads.deltas, y.shape[0])
-    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow)
+    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow, step)
 
 
 def complex_step_underflow(
     ws: Sequence[Array], deltas: Sequence[Array], n_out: int
 ) -> dict[tuple[str, int], float]:
-    """U·η/h per (quantity, layer), the complex step's underflow (errormodel.tolerances): η at the
+    """U per (quantity, layer), the complex step's underflow in units of η/h (errormodel.tolerances
+    multiplies by η/h, h the oracle's step): η at the
     imaginary part of z^k_j moves C_x by δ^{x,k}_j, at a^k_j by (|w^{k+1}|ᵀ|δ^{k+1}|)_j; a
     perturbation of layer l passes n_{k−1} + 2 operations per z^k_j (k > l), one σ per a^k_j
     (k ≥ l), and the cost's n_L + 3."""
-    from oracles.complex_step import CS_STEP
-
-    eta = float(np.finfo(np.float64).smallest_subnormal)
     per_sample = np.full(deltas[-1].shape[1], n_out + 3.0)
     found: dict[tuple[str, int], float] = {}
     for i in range(len(deltas) - 1, -1, -1):
@@ -201,8 +214,8 @@ def complex_step_underflow(
         sigma = np.abs(ws[i + 1]).T @ np.abs(deltas[i + 1]) if i + 1 < len(ws) else d + 2
         u = per_sample + sigma.sum(axis=0)
         layer = i + 2
-        found["delta", layer] = eta / CS_STEP * float(u.max())
-        found["nabla_b", layer] = found["nabla_w", layer] = eta / CS_STEP * float(u.mean())
+        found["delta", layer] = float(u.max())
+        found["nabla_b", layer] = found["nabla_w", layer] = float(u.mean())
         per_sample = u + (ws[i].shape[1] + 2) * d.sum(axis=0)
     return found
 

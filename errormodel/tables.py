@@ -277,7 +277,7 @@ COST_ERRORS: dict[str, CostErrors] = {
 # Measured (float64; the bound as derived, no constant fitted). When added: 286 random softmax
 # architectures (log-likelihood and quadratic costs) and 104 of them again with weights ×3…×100
 # and inputs ×1…×1e8: no failure; largest error/allowed 0.021 (torch), 0.033 (jax), 0.051 (FD,
-# scaled). On the vocabulary's draw (softmax and log_likelihood appended, harness.architectures):
+# scaled). On the vocabulary's draw (softmax and log_likelihood appended, suite.architectures):
 # the default gate's 33 softmax nets (8 curated, 25 random) 0.019 / 0.015 / 0.022 (torch / jax /
 # FD); ``--random-count 300``, 128 softmax nets: log-likelihood 0.019 / 0.016 / 0.029, quadratic
 # 0.0054 / 0.0039 / 0.035. The model still flags BP1 taken elementwise on a softmax output

@@ -39,21 +39,8 @@ with F3 and R the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂
 constant is fitted to data: the safety factors only absorb the first-order approximations. A
 difference across a relu kink is outside this model (it is not smooth); the FD oracle owns that.
 
-Measured
---------
-Soak (``nox -s soak``), float64, 10,022 gate architectures (random seed 1; 313,029 comparisons,
-33 min on 2 cores): no failure; largest error/allowed 0.138 (torch), 0.327 (jax: its tanh' on a
-saturated layer), 0.462 (FD: the truncation bound nearly attained by one output element);
-medians 4.6e-4, 4.7e-4, 3.9e-3; 98 of 15.0 million FD elements left out as kink crossings (21
-comparisons). 2,000 generated architectures per oracle (weights up to ×100, inputs up to ×1e8,
-saturated cross-entropy outputs included): no failure. float32 reference, 222 architectures:
-error/allowed p50 9.1e-4, p90 0.011, p99 0.045, max 0.18 for every oracle. The smallest relative
-error a comparison sees (allowed/S) has median 5.4e-13 for autograd and 6.7e-8 for FD in float64,
-1.5e-4 in float32; 0.8% of comparisons are blind (allowed ≥ S: values below their own rounding
-noise, e.g. a saturated layer).
-Default gate with five oracles (82 architectures, 4,200 comparisons, 567 of them the complex
-step's not-applicable relu nets): largest error/allowed 0.11 (torch and forward_mode), 0.33
-(jax), 0.088 (FD), 0.026 (complex step).
+Measured margins are in README.md, "Measured figures" (figures leave docstrings; derivations
+stay).
 """
 
 from __future__ import annotations
@@ -64,7 +51,6 @@ from typing import Any
 import numpy as np
 
 from errormodel.rounding import ErrorScales
-from oracles.finite_diff import FD_STEP
 
 #: Each implementation errs by at most ε·B; their difference by the sum. 1 = the bound as derived.
 AUTOGRAD_SAFETY = 1.0
@@ -83,16 +69,33 @@ def bound_allowed(rounding_scale: float, dtype: Any) -> float:
     return AUTOGRAD_SAFETY * (eps(dtype) + eps(np.float64)) * rounding_scale
 
 
-def _autograd(scales: ErrorScales, quantity: str, layer: int, dtype: Any) -> float:
+def _autograd(scales: ErrorScales, quantity: str, layer: int, dtype: Any, step: float) -> float:
     return bound_allowed(scales.rounding[quantity, layer], dtype)
 
 
-def _finite_difference(scales: ErrorScales, quantity: str, layer: int, dtype: Any) -> float:
-    fd = (
-        scales.fd_truncation[quantity, layer]
-        + eps(np.float64) * scales.fd_rounding[quantity, layer] / FD_STEP
+def _finite_difference(
+    scales: ErrorScales, quantity: str, layer: int, dtype: Any, step: float
+) -> float:
+    return (
+        FD_SAFETY * _fd_terms(scales, (quantity, layer), step)
+        + eps(dtype) * scales.rounding[quantity, layer]
     )
-    return FD_SAFETY * fd + eps(dtype) * scales.rounding[quantity, layer]
+
+
+def _fd_terms(scales: ErrorScales, key: tuple[str, int], step: float) -> float:
+    """F + ε_64·R/h at the FD oracle's step h (F scales as h² from the step it was computed
+    for)."""
+    if step <= 0:
+        raise ValueError(f"a finite-difference bound needs the oracle's step h > 0, got {step}")
+    truncation = (step / scales.fd_step) ** 2 * scales.fd_truncation[key]
+    return truncation + eps(np.float64) * scales.fd_rounding[key] / step
+
+
+def _cs_terms(scales: ErrorScales, key: tuple[str, int], step: float) -> float:
+    """(h/h_FD)²·F + U·η/h at the complex step's h (the section above)."""
+    eta = float(np.finfo(np.float64).smallest_subnormal)
+    truncation = (step / scales.fd_step) ** 2 * scales.fd_truncation[key]
+    return truncation + eta / step * scales.cs_underflow[key]
 
 
 # --- The complex step (oracles/complex_step.py) ------------------------------------------------
@@ -113,18 +116,15 @@ def _finite_difference(scales: ErrorScales, quantity: str, layer: int, dtype: An
 COMPLEX_ROUNDINGS = 4.0
 
 
-def _complex_step(scales: ErrorScales, quantity: str, layer: int, dtype: Any) -> float:
+def _complex_step(scales: ErrorScales, quantity: str, layer: int, dtype: Any, step: float) -> float:
     """(ε_reference + COMPLEX_ROUNDINGS·ε_64)·B + (h/FD_STEP)²·F + U·η/h (the section above)."""
-    from oracles.complex_step import CS_STEP
-
     key = quantity, layer
     rounding = eps(dtype) + COMPLEX_ROUNDINGS * eps(np.float64)
-    truncation = (CS_STEP / FD_STEP) ** 2 * scales.fd_truncation[key]
-    return AUTOGRAD_SAFETY * rounding * scales.rounding[key] + truncation + scales.cs_underflow[key]
+    return AUTOGRAD_SAFETY * rounding * scales.rounding[key] + _cs_terms(scales, key, step)
 
 
 #: The allowed error per oracle kind (``oracles.Oracle.kind``), from the case's scales.
-POLICIES: dict[str, Callable[[ErrorScales, str, int, Any], float]] = {
+POLICIES: dict[str, Callable[[ErrorScales, str, int, Any, float], float]] = {
     "autograd": _autograd,
     "finite_difference": _finite_difference,
     "complex_step": _complex_step,
@@ -151,34 +151,42 @@ def exact_allowed(
     quantity: str,
     layer: int,
     dtype: Any = np.float64,
+    step: float = 0.0,
 ) -> Any:
     """The allowed |value − truth| of every element (an array like ``truth``), for the
-    reference (``kind`` "reference", in ``dtype``) or an oracle of this ``kind`` (float64)."""
+    reference (``kind`` "reference", in ``dtype``) or an oracle of this ``kind`` (float64; a
+    numerical one's ``step`` h from its registry record)."""
     own = dtype if kind == "reference" else np.float64
     element = np.vectorize(lambda t, s: truth_allowed(t, s, own), otypes=[np.float64])
     allowed = element(truth, terms)
     key = quantity, layer
     if kind == "finite_difference":
-        allowed = allowed + FD_SAFETY * (
-            scales.fd_truncation[key] + eps(np.float64) * scales.fd_rounding[key] / FD_STEP
-        )
+        allowed = allowed + FD_SAFETY * _fd_terms(scales, key, step)
     elif kind == "complex_step":
-        from oracles.complex_step import CS_STEP
-
-        truncation = (CS_STEP / FD_STEP) ** 2 * scales.fd_truncation[key]
-        allowed = allowed + truncation + scales.cs_underflow[key]
+        allowed = allowed + _cs_terms(scales, key, step)
     elif kind not in ("reference", "autograd"):
         raise ValueError(f"no truth bound for oracle kind {kind!r}")
     return allowed
 
 
-def allowed_error(kind: str, scales: ErrorScales, quantity: str, layer: int, dtype: Any) -> float:
-    """The largest absolute difference allowed between the reference's ``quantity`` of ``layer``
-    (book numbering) and an oracle's of this ``kind`` (module docstring); ``dtype`` is the
-    reference's floating type, the oracles run in float64."""
+def allowed_error(
+    kind: str, scales: ErrorScales, quantity: str, layer: int, dtype: Any, step: float = 0.0
+) -> float:
+    """The largest absolute difference allowed between the reference's and an oracle's value.
+
+    Args:
+        kind: the oracle's kind (``oracles.Oracle.kind``), a key of :data:`POLICIES`.
+        scales: the case's error scales (:func:`errormodel.rounding.error_scales`).
+        quantity, layer: "delta", "nabla_b" or "nabla_w" of that layer (book numbering).
+        dtype: the reference's floating type (the oracles run in float64).
+        step: a numerical oracle's step h (``oracles.Oracle.step``; unused by autograd).
+
+    Returns:
+        The allowed largest absolute difference (module docstring).
+    """
     if kind not in POLICIES:
         raise ValueError(f"no error model for oracle kind {kind!r}; known: {sorted(POLICIES)}")
-    return POLICIES[kind](scales, quantity, layer, dtype)
+    return POLICIES[kind](scales, quantity, layer, dtype, step)
 
 
 def sgd_step_allowed(

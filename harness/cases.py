@@ -54,8 +54,18 @@ class Case:
 
 @functools.lru_cache(maxsize=8)
 def build_case(arch: Architecture, dtype: Any = np.float64) -> Case:
-    """The reference's side of a case; raises ArchitectureError for a malformed record and
-    ReferenceFailure, naming the case in one line, if the reference's arithmetic breaks."""
+    """The reference's side of a case: its parameters, batch, gradients and error scales.
+
+    Args:
+        arch: the case's record (curated, tails or random).
+        dtype: the reference's floating type (the oracles run in float64).
+
+    Returns:
+        The Case every oracle of the gate is compared against.
+
+    Raises ArchitectureError for a malformed record and ReferenceFailure, naming the case in one
+    line, if the reference's arithmetic breaks.
+    """
     arch.check()
     with np.errstate(**REFERENCE_ERRSTATE):  # type: ignore[arg-type]
         try:
@@ -80,7 +90,7 @@ def assemble_case(arch: Architecture, params: Params, batch: Batch, dtype: Any) 
                 f"compared: {type(exc).__name__}: {exc}"
             ) from exc
         try:
-            scales = error_scales(arch, params, batch, dtype)
+            scales = error_scales(arch, params, batch, dtype, get_oracle("fd").step)
         except FloatingPointError as exc:
             raise ReferenceFailure(
                 f"{arch.id}: the error model overflowed, so nothing is compared: {exc}"
@@ -134,8 +144,8 @@ def compare_one(
     error model's rounding bounds are per layer and cover the excluded elements too.
     """
     ours, other = case.reference.get(quantity, layer), theirs.get(quantity, layer)
-    kind = get_oracle(oracle).kind
-    allowed = allowed_error(kind, case.scales, quantity, layer, case.dtype)
+    judge = get_oracle(oracle)
+    allowed = allowed_error(judge.kind, case.scales, quantity, layer, case.dtype, judge.step)
     return compare(
         ours, other, allowed, quantity=quantity, layer=layer, oracle=oracle, exclude=exclude
     )
@@ -193,11 +203,12 @@ def compare_to_exact(
     exact = truth_of(case.arch, case.dtype)
     true, terms = exact.get(quantity, layer)
     if oracle is None:
-        kind, value = "reference", case.reference.get(quantity, layer)
+        kind, step, value = "reference", 0.0, case.reference.get(quantity, layer)
     else:
         assert theirs is not None
-        kind, value = get_oracle(oracle).kind, theirs.get(quantity, layer)
-    allowed = exact_allowed(kind, true, terms, case.scales, quantity, layer, case.dtype)
+        judge = get_oracle(oracle)
+        kind, step, value = judge.kind, judge.step, theirs.get(quantity, layer)
+    allowed = exact_allowed(kind, true, terms, case.scales, quantity, layer, case.dtype, step)
     return compare_to_truth(
         value,
         true,

@@ -13,7 +13,7 @@ of one layer the results say which oracles the reference agrees with. Two readin
 - only some oracles disagree while others that can see as much agree with the reference: likely
   those oracles (or their tolerance).
 
-Works on typed results records (:class:`harness.records.Record`) through :func:`status`,
+Works on typed results records (:class:`suite.results.Record`) through :func:`status`,
 :func:`place` and :func:`error_proven`.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from harness.records import Record
+from suite.results import Record
 
 Key = tuple[str, int]  # (quantity, layer)
 

@@ -35,17 +35,7 @@ over the rest of the run. GROWTH_SAFETY = 2 covers that miss:
 A float32 run against the float64 reference: r_t with ε_32 (bound_allowed's ε_reference + ε_64,
 and ε_32 in the update) and E_0 = ½ε_32‖θ_0‖ (the starting parameters rounded to float32).
 
-Measured margins (harness.training; both digits cases, 650 and 3900 steps). One step from the
-reference's path: ≤ 0.052 of sgd_step_allowed at every step, every trainer. Whole trajectories,
-float64: ≤ 0.0017 of allowed_t (at step 1; 2e-5…5e-5 at step 650, 4e-6…8e-6 at step 3900);
-float32: 0.23 at step 0 (the rounding of the start itself), ≤ 0.0032 after. The model is a worst
-case twice over: B charges every rounding its largest possible size, and E_t adds the r_t up
-where roundings mostly cancel and add like a random walk. Planted mistakes still exceed it by
-far: η off by 1e-9 relative by 3e3× (from step 1), biases decayed or λ/m for λ/n by ≥ 5e10×,
-two mini-batches swapped half-way by 1e9× at the swap (the runs agree exactly before it, so only
-the curve sees it). The softmax + log-likelihood digits case (650 steps, measured when it was added
-under the previous layout of this model): g_t ∈ [0.997, 1.009], Π g_t = 2.3; float64 trajectories
-≤ 0.0011 of allowed_t (at step 1), float32 0.23 at step 0 and ≤ 0.0029 after.
+Measured margins are in README.md, "Measured figures".
 """
 
 from __future__ import annotations
@@ -59,7 +49,8 @@ import numpy as np
 
 from errormodel.rounding import ErrorScales, error_scales
 from errormodel.tolerances import SGD_ROUNDINGS, bound_allowed, eps
-from harness.training import TrainingCase, flatten, reference_run, unflatten
+from harness.training_cases import TrainingCase
+from harness.training_runs import flatten, reference_run, unflatten
 from reference import Batch, Params, update_mini_batch
 from reference.types import Array
 

@@ -6,7 +6,7 @@ case per comparison, with the ids the gate had when each comparison was a test o
 this writes them from the results file (or a killed run's parts: harness.parts), as pytest
 did: a failure for a failed comparison or an error, ``skipped`` (pytest.skip) for one not
 applicable, ``skipped`` (pytest.xfail) for a known upstream bug that fails as expected, and a
-failure ``[XPASS(strict)]`` for one that passes. Plain Python (xml.etree) and harness.records.
+failure ``[XPASS(strict)]`` for one that passes. Plain Python (xml.etree) and suite.results.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import parts
-from harness.records import Record, read_records
+from suite.results import Record, read_records
 
 
 def case_name(test: str) -> tuple[str, str]:

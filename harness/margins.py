@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.records import Record, by_dtype_and_oracle, read_records, tally
+from suite.results import Record, by_dtype_and_oracle, read_records, tally
 
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
@@ -85,7 +85,7 @@ def margin_table(records: list[Record]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from harness.results import read
+    from harness.parts import load as read
 
     parser = argparse.ArgumentParser(prog="python -m harness.margins", description=__doc__)
     parser.add_argument("results", type=Path)

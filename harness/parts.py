@@ -11,7 +11,7 @@ run starts, PATH itself removed then, so an old file never stands in for a new v
   ``{"done": node id}``, all in one write, flushed.
 
 When the run ends the plugin assembles the parts into PATH (:func:`assemble`, then
-harness.results.write) and removes the folder. A run killed or timed out leaves the folder:
+suite.results.write) and removes the folder. A run killed or timed out leaves the folder:
 :func:`load` reads PATH, or else assembles the parts, keeping only tests whose ``done`` line was
 written (a last line cut short by the kill is dropped with its test), and marks the run
 incomplete in its environment: ``{"incomplete": {"planned": N, "not_reached": K, …}}``. The
@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-#: The results-file version (harness.records.SCHEMA, repeated so this module imports nothing).
+#: The results-file version (suite.results.SCHEMA, repeated so this module imports nothing).
 SCHEMA = 1
 ENVIRONMENT = "environment.json"
 #: How many of the tests not reached an incomplete run names (all are counted).

@@ -50,12 +50,12 @@ def sgd_checks(framework: str) -> list[dict[str, Any]]:
     steps of ‖θ_t − θ_t^ref‖₂ / allowed_t)."""
     import numpy as np
 
-    from harness import drift_model, training
+    from harness import drift_metrics, drift_model, training_cases, training_runs
 
     rows = []
-    for case in training.CASES:
-        trajectory = training.run(case, framework, np.float64)
-        drift = training.drift(training.reference_run(case), trajectory)
+    for case in training_cases.CASES:
+        trajectory = training_runs.run(case, framework, np.float64)
+        drift = drift_metrics.drift(training_runs.reference_run(case), trajectory)
         allowed = drift_model.allowed_drift(case, np.float64)
         ratios = np.divide(
             drift.l2, allowed, out=np.where(drift.l2 > 0, np.inf, 0.0), where=allowed > 0
@@ -124,8 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", default="2")
     parser.add_argument("--skip-large", action="store_true", help="no large-shape cases")
     args = parser.parse_args(argv)
-    from harness.architectures import CURATED, TAILS
     from oracles.known_upstream import installed_version
+    from suite.architectures import CURATED, TAILS
 
     installed = installed_version(args.framework)
     if installed is None:

@@ -355,11 +355,11 @@ def disagreements(bugs: Iterable[KnownBug], docs: Iterable[Mapping[str, Any]]) -
 
 
 def render_html(table: Mapping[str, Any], notes: Sequence[str], path: Path) -> None:
-    """reports/releases.html from templates/releases.html.j2 (the report's environment)."""
-    from harness.report import environment
+    """reports/releases.html from templates/releases.html.j2 (the report's Jinja environment)."""
+    from harness.report import jinja_environment
 
     page = (
-        environment()
+        jinja_environment()
         .get_template("releases.html.j2")
         .render(table=table, notes=notes, cell_text=cell_text, cell_class=cell_class)
     )

@@ -1,6 +1,6 @@
 """The HTML discrepancy report: ``python -m harness.report RESULTS.json OUT.html``.
 
-Reads only the results file the gate writes (see harness.results) and renders one self-contained
+Reads only the results file the gate writes (see suite.results) and renders one self-contained
 page with Jinja2 (templates/report.html.j2): inline CSS, figures as inline SVG, no script, nothing
 fetched. It imports neither pytest, the oracles nor the reference. The page shows
 
@@ -29,15 +29,6 @@ from typing import Any
 import jinja2
 
 from harness import parts
-from harness.records import (
-    SCHEMA,
-    UPSTREAM_SCHEMA,
-    Record,
-    by_dtype_and_oracle,
-    oracle_label,
-    read_records,
-    tally,
-)
 from harness.report_views import (
     BANDS,
     GATE_TEST,
@@ -54,14 +45,24 @@ from harness.report_views import (
     subtest_id,
     truth_rows,
 )
+from suite.results import (
+    SCHEMA,
+    UPSTREAM_SCHEMA,
+    Record,
+    by_dtype_and_oracle,
+    oracle_label,
+    read_records,
+    tally,
+)
 
 FIGURES = 100
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 def training_view(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The training section from harness.training's JSON (or None): its curves as inline SVG and,
-    per case and run, the final drift, its worst ratio to the drift model, and the accuracy."""
+    """The training section from harness.training_report's JSON (or None): its curves as inline
+    SVG and, per case and run, the final drift, its worst ratio to the drift model, and the
+    accuracy."""
     if data is None:
         return None
     import tempfile
@@ -144,7 +145,7 @@ def render(
     training: dict[str, Any] | None = None,
     upstream: dict[str, Any] | None = None,
 ) -> str:
-    """The page for a results file's contents (and, if given, harness.training's curves and
+    """The page for a results file's contents (and, if given, harness.training_report's curves and
     harness.upstream's framework bugs)."""
     if results.get("schema") != SCHEMA:
         raise ValueError(f"results schema {results.get('schema')}, this report reads {SCHEMA}")
@@ -171,7 +172,7 @@ def render(
 
     histogram = report_plots.ratio_histogram(ratios, "hist") if comparisons else ""
     checker = checker_view(verdicts) if verdicts and not records else None
-    template = environment().get_template("report.html.j2")
+    template = jinja_environment().get_template("report.html.j2")
     return template.render(
         archs=archs,
         oracles=oracles,
@@ -250,7 +251,7 @@ def rerun_all(env: dict[str, Any]) -> str:
     )
 
 
-def environment() -> jinja2.Environment:
+def jinja_environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -277,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--training",
         type=Path,
         default=None,
-        help="also show the training runs of this file (python -m harness.training --out PATH)",
+        help="also show the training runs of this file (python -m harness.training_report --out F)",
     )
     parser.add_argument(
         "--upstream",

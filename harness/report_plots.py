@@ -1,7 +1,7 @@
 """The report's figures as inline SVG strings (matplotlib's object API, no pyplot, no display).
 
 Three figures: the distribution of error/allowed over all comparisons, the heatmap of a pooled
-∂C/∂w difference (harness.diffmap), and ‖δ^l‖ per layer. Text stays text (``svg.fonttype``
+∂C/∂w difference (suite.diffmap), and ‖δ^l‖ per layer. Text stays text (``svg.fonttype``
 ``none``) so figures are small, and a fixed hash salt with no date makes the same data give the
 same bytes. Every SVG's ids get a prefix, so many figures can share one HTML page.
 """
@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import LogFormatter, NullFormatter
 
-from harness import diffmap
+from suite import diffmap
 
 RC: dict[Any, Any] = {  # matplotlib types its keys as literals
     "svg.fonttype": "none",

@@ -1,6 +1,6 @@
 """What the HTML report shows of a results file, as views the template reads: per architecture
 (:class:`ArchView`, its grid cells and per-layer table, figures), per (dtype, oracle), and the
-one-line messages and rerun commands of records. Counting is :mod:`harness.records`' tally.
+one-line messages and rerun commands of records. Counting is :mod:`suite.results`' tally.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.records import Record, Tally, oracle_label, tally
+from suite.results import Record, Tally, oracle_label, tally
 
 QUANTITIES = ("delta", "nabla_b", "nabla_w")
 QUANTITY_HTML = {
@@ -146,7 +146,7 @@ class ArchView:
 
     @functools.cached_property
     def cells(self) -> dict[str, Cell]:
-        """Per oracle: the cell of the grid (harness.records.tally of this architecture's)."""
+        """Per oracle: the cell of the grid (suite.results.tally of this architecture's)."""
         return {o: Cell(t) for o, t in tally(self.records, lambda r: r.oracle).items()}
 
     @property
@@ -290,7 +290,7 @@ def draw_figures(arch: ArchView, oracles: Sequence[str], index: int) -> None:
 
 def oracle_rows(groups: Mapping[tuple[str, str], Tally]) -> list[dict[str, Any]]:
     """Per (dtype, oracle): the worst ratio per quantity, comparisons, failures, errors and
-    exclusions (harness.records.tally)."""
+    exclusions (suite.results.tally)."""
     rows = []
     for (dtype, oracle), t in sorted(groups.items()):
         worst = [t.worst_by_quantity.get(q) for q in QUANTITIES]

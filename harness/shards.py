@@ -2,7 +2,7 @@
 
 Each shard runs ``pytest tests/test_gate.py --splits N --group k --results shard-k.json`` and
 records, in its environment, which group of how many it was and how many comparisons the whole
-run's tests make (collected) and its own (selected) (:class:`harness.pytest_plugin.Recorder`).
+run's tests make (collected) and its own (selected) (:class:`harness.gate_plugin.Recorder`).
 This step checks that the
 shards form one run, then writes their records as one results file (the same file an unsharded
 run writes, but for the environment), renders the report and prints the summary:
@@ -12,7 +12,7 @@ run writes, but for the environment), renders the report and prints the summary:
 Exit status: 0 when every shard is there and every comparison passed; 1 when a shard is missing,
 doubled, incomplete or from another run, or any comparison failed; 2 when a file cannot be read.
 Only the records' ``test`` ids and counts are read here; reading and writing go through
-:mod:`harness.results`.
+:mod:`suite.results`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import parts, results
+from harness import parts
+from suite import results
 
 #: Environment fields every shard of one run must share.
 SAME_RUN = ("random_seed", "random_count", "git_commit")
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     shards = []
     for path in args.shards:
         try:
-            shards.append((path, results.read(path)))
+            shards.append((path, parts.load(path)))
         except (OSError, ValueError) as exc:
             print(f"harness.shards: cannot read {path}: {exc}", file=sys.stderr)
             return 2

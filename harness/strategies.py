@@ -99,7 +99,7 @@ class Disagreement(AssertionError):
     def __str__(self) -> str:
         return (
             f"{self.comparison.message()}\n"
-            f"reproduce it as a curated case, one line in CURATED (harness/architectures.py):\n"
+            f"reproduce it as a curated case, one line in CURATED (suite/architectures.py):\n"
             f"    {self.arch!r},"
         )
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from harness import parts
 from harness.disagreement import verdicts
-from harness.records import Record, by_dtype_and_oracle, oracle_label, read_records, tally
 from reference import QUANTITIES
+from suite.results import Record, by_dtype_and_oracle, oracle_label, read_records, tally
 
 
 def summary_table(records: list[Record]) -> str:
@@ -53,7 +53,7 @@ def summary_table(records: list[Record]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from harness.results import read
+    from harness.parts import load as read
 
     if len(argv) != 1:
         print("usage: python -m harness.summary RESULTS.json", file=sys.stderr)

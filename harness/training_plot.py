@@ -1,7 +1,7 @@
-"""Draw the training curves of reports/training.json (harness.training's schema) with matplotlib.
+"""Draw the training curves of reports/training.json (harness.training_report's schema).
 
-Reads only the JSON file: one column per case; rows are the drift ‖θ − θ_ref‖₂ of every run with
-the model's allowed drift, the training cost, and the held-out accuracy.
+With matplotlib; reads only the JSON file: one column per case; rows are the drift ‖θ − θ_ref‖₂
+of every run with the model's allowed drift, the training cost, and the held-out accuracy.
 
     python -m harness.training_plot reports/training.json reports/training.png
 """

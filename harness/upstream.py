@@ -42,9 +42,9 @@ import mpmath
 import numpy as np
 
 from errormodel.tolerances import TRUTH_UNITS, truth_allowed
-from harness.records import UPSTREAM_SCHEMA
 from oracles import known_upstream
 from oracles.known_upstream import KnownBug, KnownBugsError
+from suite.results import UPSTREAM_SCHEMA
 
 SCHEMA = UPSTREAM_SCHEMA
 OUT = Path("reports/upstream.json")

@@ -48,6 +48,8 @@ class Oracle:
     target: str
     kind: str  # "autograd", "finite_difference" or "complex_step"
     detailed: str = ""  # "module:function" with the same arguments returning an Output
+    #: The numerical oracles' step h (0 for autograd), which their error model is given.
+    step: float = 0.0
 
     def load(self) -> OracleFn:
         oracle: OracleFn = _resolve(self.target)
@@ -76,8 +78,10 @@ ORACLES: dict[str, Oracle] = {
             "oracles.finite_diff:gradients",
             "finite_difference",
             detailed="oracles.finite_diff:differences",
+            step=2.0**-17,  # ≈ ε^{1/3}: oracles/finite_diff.py derives it
         ),
-        Oracle("complex_step", "oracles.complex_step:gradients", "complex_step"),
+        # 2^-70: h² and η/h both far below any rounding (oracles/complex_step.py)
+        Oracle("complex_step", "oracles.complex_step:gradients", "complex_step", step=2.0**-70),
         Oracle("forward_mode", "oracles.forward_mode:gradients", "autograd"),
     )
 }

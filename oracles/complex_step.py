@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from oracles import NotApplicable
+from oracles import NotApplicable, get_oracle
 from reference import Architecture, Batch, Gradients, Params
 
 #: The complex step: a power of two (exact scaling), tiny enough that h² vanishes against ε.
-CS_STEP = 2.0**-70
+CS_STEP = get_oracle("complex_step").step  # 2^-70, on its registry record
 #: Upper bound on the bytes of one complex array of a chunk of perturbations.
 CHUNK_BYTES = 2**17
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from oracles import Output
+from oracles import Output, get_oracle
 from reference import Architecture, Batch, Gradients, Params
 from reference.activations import OUTPUT_ONLY, Activation
 from reference.costs import Cost
@@ -37,12 +37,12 @@ from reference.forward import Forward, feedforward
 from reference.types import Array, Mask
 
 #: The central-difference step, ≈ ε^{1/3} for float64 (see the module docstring).
-FD_STEP = 2.0**-17  # ≈ 7.6e-6; a power of two, so ±h is exact relative to the values it is added to
+#: 2^-17 ≈ 7.6e-6 on its registry record: a power of two, so ±h is exact relative to the values
+#: it is added to.
+FD_STEP = get_oracle("fd").step
 #: Upper bound on the bytes of one array of a chunk of perturbations (a dozen live at once). Small
 #: enough to stay in cache and in glibc's heap, large enough that NumPy's per-call overhead stays
-#: small. Measured on the book's [784,30,10] m=10 (2 shared AMD EPYC cores): 128 KiB ran 13%
-#: faster than 64 KiB and 256 KiB about as fast, while 512 KiB ran 1.6x slower with ~27,000 page
-#: faults a call (freed temporaries pass glibc's trim threshold and page-fault back in).
+#: small (its measurement: README.md, "Measured figures").
 CHUNK_BYTES = 2**17
 #: Per activation: whether its σ' jumps at z = 0.
 KINKS = {

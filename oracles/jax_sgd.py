@@ -22,7 +22,7 @@ import numpy as np
 import optax
 
 from oracles.jax_grad import ACTIVATIONS, cost_terms
-from oracles.training import Order, check_run
+from oracles.trainers import Order, check_run
 from reference import Architecture, Params, Step
 from reference.types import Array
 

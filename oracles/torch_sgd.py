@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from oracles.torch_autograd import ACTIVATIONS, per_sample_cost
-from oracles.training import Order, check_run
+from oracles.trainers import Order, check_run
 from reference import Architecture, Params, Step
 from reference.types import Array
 

@@ -3,7 +3,7 @@
 The tables themselves stay independent (the reference, each oracle, the error model, the
 generated-architecture strategies each write their own σ and C; ``tests/test_vocabulary.py``
 checks that they all name this set). The orders are append-only: seeded random architectures
-(:func:`harness.architectures.random_architectures`) draw by position in them, so a new name goes
+(:func:`suite.architectures.random_architectures`) draw by position in them, so a new name goes
 at the end and every earlier draw keeps its meaning. Constants that several independent
 implementations must agree on live here too.
 """

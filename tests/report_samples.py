@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import diffmap
+from suite import diffmap
 
 QUANTITIES = ("delta", "nabla_b", "nabla_w")
 ENV = {

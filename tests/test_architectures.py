@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import architectures
-from harness.architectures import (
+from harness.cases import build_case, oracle_gradients, oracle_output
+from reference import Architecture, ArchitectureError
+from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES
+from suite import architectures
+from suite.architectures import (
     BATCH,
     CURATED,
     WEIGHT_LAYERS,
@@ -16,9 +19,6 @@ from harness.architectures import (
     curated,
     random_architectures,
 )
-from harness.cases import build_case, oracle_gradients, oracle_output
-from reference import Architecture, ArchitectureError
-from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES
 
 GATE = Path(__file__).with_name("test_gate.py")
 #: The default gate's random ids before softmax existed (seed 0, count 60), from its results.
@@ -192,14 +192,14 @@ def test_results_do_not_depend_on_order(tmp_path):
 
 def test_a_malformed_entry_fails_alone_and_the_gate_goes_on(pytester):
     pytester.makeconftest(
-        "from harness.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
+        "from suite.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
         "from reference import Architecture\n"
         "CURATED[:] = [Architecture((3, 0, 2)), Architecture((2, 3, 1), batch=2)]\n"
         "TAILS[:] = TRUTH_SAMPLE[:] = []  # no truth comparisons here\n"
     )
     pytester.makepyfile(test_gate=GATE.read_text())
     result = pytester.runpytest_subprocess(
-        "-p", "harness.pytest_plugin", "--random-count", "0", "--oracle", "torch", "-q"
+        "-p", "harness.gate_plugin", "--random-count", "0", "--oracle", "torch", "-q"
     )
     # the good net's test passes with its 6 subtests; the malformed one's single subtest fails,
     # and with it its test (pytest counts both)

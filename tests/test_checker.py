@@ -24,11 +24,12 @@ from checker.mutants import catalogue as mutants
 from checker.run import Options, check_spec
 from checker.usage import Limits
 from checker.verdict import EQUATIONS
-from harness import results, summary
-from harness.recording import record
-from harness.records import read_records
+from harness import parts, summary
 from reference import Architecture, backprop, make_case
 from reference.forward import feedforward
+from suite import results
+from suite.recording import record
+from suite.results import read_records
 
 ROOT = Path(__file__).parent.parent
 MATRIX_NETWORK = str(Path(__file__).parent / "data" / "matrix_network.py") + ":MatrixNetwork"
@@ -361,7 +362,7 @@ def test_the_catalogue_table_and_its_results_records(tmp_path, capsys):
     assert len(rows) == len(CORRECT) + len(list_mutants())
     assert all(row.startswith("ok ") for row in rows)
     assert out[-1].startswith(f"{len(rows)} of {len(rows)} as expected")
-    records = results.read(path)["records"]
+    records = parts.load(path)["records"]
     overall = [r for r in records if r["kind"] == "verdict" and r["arch"] is None]
     assert len(overall) == len(rows) and all(r["as_expected"] for r in overall)
     assert {r["expected"] for r in overall} == {"PASS", *EQUATIONS}

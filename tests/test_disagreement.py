@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness import results
 from harness.cases import assemble_case, compare_all
 from harness.disagreement import first_equation, verdict, verdicts
-from harness.records import Record, read_records
 from harness.summary import summary_table
 from oracles import ORACLES, NotApplicable, Output, get_oracle
 from reference import Architecture, Gradients, make_case
+from suite import results
+from suite.results import Record, read_records
 
 # the modules themselves (the package re-exports a function named backprop)
 BACKPROP = importlib.import_module("reference.backprop")

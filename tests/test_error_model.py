@@ -11,7 +11,6 @@ import pytest
 
 from errormodel.compare import scale
 from errormodel.tolerances import POLICIES, allowed_error
-from harness.architectures import CURATED, curated
 from harness.cases import (
     ReferenceFailure,
     assemble_case,
@@ -27,6 +26,7 @@ from reference.activations import OUTPUT_ONLY
 from reference.backprop import backprop_matrix
 from reference.costs import COSTS
 from reference.forward import feedforward
+from suite.architectures import CURATED, curated
 
 SCALED = [a for a in CURATED if (a.weight_scale, a.input_scale) != (1.0, 1.0)]
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from flint import arb, ctx
 
-from harness.architectures import TAILS, curated
 from oracles.exact import NotCertified, round_certified, truth
 from reference import Architecture, Batch, Params, make_case
+from suite.architectures import TAILS, curated
 
 mpmath.mp.dps = 60
 

@@ -3,7 +3,7 @@
 One test per architecture (``pytest -k <architecture id>`` reruns one; ``--oracle`` narrows it),
 and in it one subtest (pytest's built-in ``subtests`` fixture) per comparison, oracle × quantity
 × layer, whose id reads like ``784-30-10_sigmoid_quadratic_m10_s0_normal-torch-nabla_w-layer3``.
-Each comparison is recorded as data for the report (harness.results), under the test id it had
+Each comparison is recorded as data for the report (suite.results), under the test id it had
 when it was a test of its own (``…::test_oracle_agrees_with_reference[<comparison id>]``).
 
 On the tails family and a small sample of the random nets the ground truth (oracles/exact.py)
@@ -22,8 +22,6 @@ import numpy as np
 import pytest
 
 from errormodel.compare import Comparison
-from harness import results
-from harness.architectures import TRUTH_NOT_APPLICABLE
 from harness.cases import (
     TRUTH,
     OracleFailure,
@@ -36,11 +34,13 @@ from harness.cases import (
     truth_judge_id,
 )
 from harness.gate_ids import comparison_id, malformed_id
-from harness.pytest_plugin import gate_architectures, gate_dtype, gate_oracles, truth_architectures
-from harness.recording import record_as
+from harness.gate_plugin import gate_architectures, gate_dtype, gate_oracles, truth_architectures
 from oracles import NotApplicable
 from oracles.known_upstream import all_matching
 from reference import QUANTITIES, Architecture, ArchitectureError
+from suite import results
+from suite.architectures import TRUTH_NOT_APPLICABLE
+from suite.recording import record_as
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class GateArch:
     arch: Architecture
     planned: tuple[Planned, ...]
 
-    def __len__(self) -> int:  # the records it makes (harness.pytest_plugin counts them)
+    def __len__(self) -> int:  # the records it makes (harness.gate_plugin counts them)
         return len(self.planned)
 
 

@@ -70,7 +70,7 @@ def learner(tmp_path: Path) -> Path:
     "entry",
     [
         "from checker.cli import main\nsys.exit(main(['network.py', '--random-count', '1']))",
-        "import pytest\nsys.exit(pytest.main(['-p', 'checker.pytest_plugin', '-q', "
+        "import pytest\nsys.exit(pytest.main(['-p', 'checker.impl_plugin', '-q', "
         "'-p', 'no:cacheprovider', '--impl', 'network.py', '--random-count', '1']))",
     ],
     ids=["backprop-check", "pytest-impl"],
@@ -100,14 +100,22 @@ def test_the_checker_needs_no_torch_jax_or_optax(learner, entry):
 def test_the_wheel_holds_every_package_and_the_report_templates(installed):
     _, wheel = installed
     names = set(zipfile.ZipFile(wheel).namelist())
-    for package in ("reference", "oracles", "harness", "checker", "checker/mutants"):
+    for package in (
+        "reference",
+        "errormodel",
+        "oracles",
+        "suite",
+        "harness",
+        "checker",
+        "checker/mutants",
+    ):
         assert f"{package}/__init__.py" in names
     assert {"harness/templates/report.html.j2", "harness/templates/report.css"} <= names
     assert "checker/pytest_cases.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "backprop-check = checker.cli:main" in text
-    assert "checker.pytest_plugin = checker.pytest_plugin" in text
+    assert "checker.impl_plugin = checker.impl_plugin" in text
 
 
 @pytest.mark.install
@@ -130,9 +138,7 @@ def test_backprop_check_passes_the_book_and_fails_a_broken_bp1(installed, learne
 
 
 @pytest.mark.install
-@pytest.mark.parametrize(
-    "also_named", [[], ["-p", "checker.pytest_plugin"]], ids=["entry", "twice"]
-)
+@pytest.mark.parametrize("also_named", [[], ["-p", "checker.impl_plugin"]], ids=["entry", "twice"])
 def test_pytest_impl_runs_one_test_per_case_in_a_foreign_folder(installed, learner, also_named):
     """The plugin comes from the entry point; named with -p too (as pyproject does), it loads
     once. The learner's own tests are not collected."""

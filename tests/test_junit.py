@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harness import junit
-from harness.records import read_records
+from suite.results import read_records
 from tests import report_samples as rs
 
 

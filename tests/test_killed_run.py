@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from harness import parts, report, summary
-from harness.records import read_records
+from suite.results import read_records
 
 ROOT = Path(__file__).parents[1]
 

@@ -11,11 +11,11 @@ import pytest
 
 from errormodel.compare import compare
 from harness.cases import assemble_case, compare_one
-from harness.results import comparison_record
 from oracles import get_oracle
 from oracles.finite_diff import FD_STEP, differences, gradients
 from reference import Architecture, Batch, Params
 from reference.forward import feedforward
+from suite.results import comparison_record
 
 h = FD_STEP
 X = np.array([[1.0, 2.0], [0.5, -1.0]])

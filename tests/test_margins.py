@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from errormodel.compare import Comparison
-from harness import margins, results
-from harness.records import read_records
+from harness import margins
 from reference import Architecture
+from suite import results
+from suite.results import read_records
 
 ARCH = Architecture((3, 4, 2), "relu", "quadratic", batch=2)
 

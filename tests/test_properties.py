@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import find, given, settings
 
-from harness.pytest_plugin import gate_oracles
+from harness.gate_plugin import gate_oracles
 from harness.strategies import (
     ACTIVATION_ORDER,
     MAX_BATCH,

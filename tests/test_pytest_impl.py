@@ -119,7 +119,7 @@ HEAVY = ("numpy", "reference", "harness", "checker.pytest_cases", "checker.adapt
 
 
 def test_loading_the_plugin_imports_nothing_heavy(tmp_path):
-    check = f"import checker.pytest_plugin, sys; print([m for m in {HEAVY!r} if m in sys.modules])"
+    check = f"import checker.impl_plugin, sys; print([m for m in {HEAVY!r} if m in sys.modules])"
     run = subprocess.run(
         [sys.executable, "-c", check],
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
@@ -134,7 +134,7 @@ def test_loading_the_plugin_imports_nothing_heavy(tmp_path):
     )
     light = pytest_run(
         "-p",
-        "checker.pytest_plugin",
+        "checker.impl_plugin",
         "-p",
         "no:cacheprovider",
         cwd=tmp_path,
@@ -148,7 +148,7 @@ def test_impl_collects_only_the_package_tests_and_imports_nothing_around(tmp_pat
     (tmp_path / "test_theirs.py").write_text("raise ImportError('the learner\\'s own test')\n")
     run = pytest_run(
         "-p",
-        "checker.pytest_plugin",
+        "checker.impl_plugin",
         "--impl",
         "network.py:Network",
         *QUIET,

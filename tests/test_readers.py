@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from harness import records, report, results
-from harness.records import Record
+from harness import parts, report
+from suite import results
+from suite.results import Record
 
 BASELINE = Path("/work/baseline/results.json")
 
@@ -27,7 +28,7 @@ def comparison(**over: Any) -> dict[str, Any]:
 
 def write(tmp_path: Path, recs: list[dict[str, Any]]) -> Path:
     path = tmp_path / "results.json"
-    path.write_text(json.dumps({"schema": records.SCHEMA, "environment": {}, "records": recs}))
+    path.write_text(json.dumps({"schema": results.SCHEMA, "environment": {}, "records": recs}))
     return path
 
 
@@ -75,7 +76,7 @@ def test_summary_shows_a_forged_record_as_failed(tmp_path):
 
 @pytest.mark.skipif(not BASELINE.is_file(), reason="no baseline results file on this machine")
 def test_report_shows_a_forged_record_as_failed():
-    data = results.read(BASELINE)
+    data = parts.load(BASELINE)
     first = data["records"][0]["arch"]["id"]
     recs = [r for r in data["records"] if (r.get("arch") or {}).get("id") == first]
     forged = [dict(r) for r in recs if r["kind"] == "comparison"][:1]
@@ -120,8 +121,8 @@ def test_a_malformed_file_is_one_line_and_exit_2(tmp_path, text, reader):
 
 @pytest.mark.skipif(not BASELINE.is_file(), reason="no baseline results file on this machine")
 def test_a_real_gate_file_reads_as_before():
-    data = results.read(BASELINE)
-    recs = records.read_records(data["records"])
+    data = parts.load(BASELINE)
+    recs = results.read_records(data["records"])
     assert recs and not any(r.note for r in recs)
     stored = [r["passed"] for r in data["records"] if r.get("kind") == "comparison"]
     derived = [r.passed for r in recs if r.kind == "comparison"]

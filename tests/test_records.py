@@ -1,4 +1,4 @@
-"""harness.records: one record type that reads and writes a results record unchanged, and one
+"""suite.results: one record type that reads and writes a results record unchanged, and one
 aggregation per (dtype, oracle) that the summary table, the margins and the report share."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import json
 import numpy as np
 
 from errormodel.compare import compare
-from harness import margins, report, results, summary
-from harness.records import Record, by_dtype_and_oracle, read_records, tally
+from harness import margins, report, summary
 from reference import Architecture
+from suite import results
+from suite.results import Record, by_dtype_and_oracle, read_records, tally
 
 ARCH = Architecture((3, 4, 2), "tanh", "quadratic", batch=2)
 

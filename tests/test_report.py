@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import diffmap, report, report_plots, report_views, results
-from harness.architectures import CURATED, curated
+from harness import report, report_plots, report_views
 from harness.cases import build_case, compare_one, oracle_gradients
 from harness.gate_ids import GATE_FUNCTION, comparison_id
-from harness.records import Record
 from harness.report_views import GATE_TEST
+from suite import diffmap, results
+from suite.architectures import CURATED, curated
+from suite.results import Record
 from tests import report_samples as rs
 
 GATE = Path(__file__).with_name("test_gate.py")
@@ -215,7 +216,7 @@ def test_a_gate_run_renders_with_its_heatmaps(pytester, monkeypatch):
     """End to end: the gate's own results file, then the page."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # this checkout's harness, whatever is installed
     pytester.makeconftest(
-        "from harness.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
+        "from suite.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
         "from reference import Architecture\n"
         "CURATED[:] = [Architecture((3, 5, 2), 'tanh', batch=2), Architecture((2, 0))]\n"
         "TAILS[:] = TRUTH_SAMPLE[:] = []  # no truth comparisons here\n"
@@ -224,7 +225,7 @@ def test_a_gate_run_renders_with_its_heatmaps(pytester, monkeypatch):
     out = pytester.path / "results.json"
     result = pytester.runpytest_subprocess(
         "-p",
-        "harness.pytest_plugin",
+        "harness.gate_plugin",
         "--random-count",
         "0",
         "--oracle",

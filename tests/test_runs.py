@@ -11,7 +11,7 @@ import pytest
 
 GATE = Path(__file__).with_name("test_gate.py")
 SMALL_REGISTRY = (
-    "from harness.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
+    "from suite.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
     "from reference import Architecture\n"
     "CURATED[:] = [{entries}]\n"
     "TAILS[:] = TRUTH_SAMPLE[:] = []  # no truth comparisons here\n"
@@ -25,7 +25,7 @@ def gate_run(pytester: pytest.Pytester, *args: str, entries: str = "") -> pytest
     entries = entries or "Architecture((2, 3, 1), batch=2), Architecture((3, 2), 'tanh', seed=4)"
     pytester.makeconftest(SMALL_REGISTRY.format(entries=entries))
     pytester.makepyfile(test_gate=GATE.read_text())
-    return pytester.runpytest_subprocess("-p", "harness.pytest_plugin", "-q", *args)
+    return pytester.runpytest_subprocess("-p", "harness.gate_plugin", "-q", *args)
 
 
 @pytest.mark.parametrize(
@@ -106,8 +106,8 @@ def test_a_case_whose_reference_overflows_fails_alone_in_one_line(pytester):
 def test_the_floor_profile_times_every_comparison_the_gate_makes():
     """benchmarks.floor (measure 7's profile) makes the gate's comparisons, every one, per part."""
     from benchmarks import floor
-    from harness.architectures import random_architectures
     from oracles import ORACLES
+    from suite.architectures import random_architectures
 
     work = floor.own_work(2, seed=7)
     nets = random_architectures(2, 7)

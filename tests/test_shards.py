@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import results, shards
+from harness import shards
+from suite import results
 from tests.test_runs import gate_run
 
 SPLITS = 3

@@ -1,7 +1,7 @@
 """Whole training runs: the reference's SGD against torch.optim.SGD and optax, on the digits.
 
 Every trainer starts from the same parameters and follows the same mini-batch order
-(:mod:`harness.training`). Each step taken from the reference's own path must match it to one
+(:mod:`harness.training_report`). Each step taken from the reference's own path must match it to one
 step's rounding; each whole trajectory must stay under the drift model of
 :mod:`harness.drift_model`; the model is itself tested (its growth factors bound injected
 perturbations, wrong training runs exceed it); and the reference must learn the digits.
@@ -17,9 +17,16 @@ import pytest
 
 from errormodel.rounding import error_scales
 from errormodel.tolerances import sgd_step_allowed
-from harness import drift_model, training, training_plot
+from harness import (
+    drift_metrics,
+    drift_model,
+    training_cases,
+    training_plot,
+    training_report,
+    training_runs,
+)
 from harness.drift_model import GROWTH_SAFETY, drift_bound
-from oracles.training import TRAINERS
+from oracles.trainers import TRAINERS
 from reference import (
     Architecture,
     Params,
@@ -36,21 +43,21 @@ from reference import (
 ACCURACY_BAR = 0.90
 
 
-def _case(case: training.TrainingCase, long: bool = False) -> object:
+def _case(case: training_cases.TrainingCase, long: bool = False) -> object:
     marks = [pytest.mark.xdist_group(case.id)]
     if long:
         marks.append(pytest.mark.long_training)
     return pytest.param(case, id=case.id, marks=marks)
 
 
-CASES = [_case(c) for c in training.CASES]
-ALL_CASES = CASES + [_case(c, long=True) for c in training.LONG_CASES]
+CASES = [_case(c) for c in training_cases.CASES]
+ALL_CASES = CASES + [_case(c, long=True) for c in training_cases.LONG_CASES]
 #: Every run judged against the float64 reference: (trainer, dtype).
 RUNS = [
     pytest.param(name, dtype, id=f"{name}-{dtype}")
-    for dtype in training.DTYPES
-    for name in (training.REFERENCE, *training.COMPARED)
-    if (name, dtype) != (training.REFERENCE, "float64")
+    for dtype in training_runs.DTYPES
+    for name in (training_runs.REFERENCE, *training_runs.COMPARED)
+    if (name, dtype) != (training_runs.REFERENCE, "float64")
 ]
 
 
@@ -71,7 +78,7 @@ def _worst_line(ratios: np.ndarray, what: str) -> str:
 # --- Step by step and whole trajectories ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", training.COMPARED)
+@pytest.mark.parametrize("name", training_runs.COMPARED)
 @pytest.mark.parametrize("case", CASES)
 def test_every_step_matches_from_the_reference_path(case, name):
     """Step t from the reference's θ_{t−1} equals the reference's θ_t to one step's rounding.
@@ -79,12 +86,12 @@ def test_every_step_matches_from_the_reference_path(case, name):
     Step 1 starts from the shared initial parameters: the first step agrees to float64 precision.
     """
     reference, order, data, step = (
-        training.reference_run(case),
+        training_runs.reference_run(case),
         case.order(),
         case.data(),
         case.step(),
     )
-    train = training.trainer(name)
+    train = training_runs.trainer(name)
     gradients = drift_model.applied_gradients(case, reference)
     scales = drift_model.step_error_scales(case, np.float64)
     ratios, where = np.zeros(len(order) + 1), [""] * (len(order) + 1)
@@ -121,9 +128,9 @@ def test_every_step_matches_from_the_reference_path(case, name):
 @pytest.mark.parametrize("case", ALL_CASES)
 def test_trajectory_stays_under_the_drift_model(case, name, dtype):
     """‖θ_t − θ_t^ref‖₂ ≤ allowed_t at every step t of the run (float32 runs: against float64)."""
-    trajectory = training.run(case, name, training.DTYPES[dtype])
-    drift = training.drift(training.reference_run(case), trajectory)
-    allowed = drift_model.allowed_drift(case, training.DTYPES[dtype])
+    trajectory = training_runs.run(case, name, training_runs.DTYPES[dtype])
+    drift = drift_metrics.drift(training_runs.reference_run(case), trajectory)
+    allowed = drift_model.allowed_drift(case, training_runs.DTYPES[dtype])
     ratios = _ratios(drift.l2, allowed)
     assert ratios.max() <= 1.0, _worst_line(ratios, f"{case.id}: {name} {dtype} trajectory")
 
@@ -131,7 +138,7 @@ def test_trajectory_stays_under_the_drift_model(case, name, dtype):
 @pytest.mark.parametrize("case", ALL_CASES)
 def test_reference_learns_the_digits(case):
     """The reference's trained network classifies ≥ ACCURACY_BAR of the held-out digits."""
-    reached = training.accuracy(case, training.reference_run(case)[-1])
+    reached = training_report.accuracy(case, training_runs.reference_run(case)[-1])
     assert reached >= ACCURACY_BAR, f"{case.id}: held-out accuracy {reached:.3f} < {ACCURACY_BAR}"
 
 
@@ -147,18 +154,18 @@ def test_drift_bound_is_the_stated_recursion():
 @pytest.mark.parametrize("case", CASES)
 def test_expansion_factors_bound_the_growth_of_injected_perturbations(case):
     """A random perturbation injected at step s grows by ≤ GROWTH_SAFETY · Π_{u>s} g_u."""
-    reference, data = training.reference_run(case), case.data()
+    reference, data = training_runs.reference_run(case), case.data()
     expansion = drift_model.expansion_factors(case, reference)
-    train = training.trainer(training.REFERENCE)
+    train = training_runs.trainer(training_runs.REFERENCE)
     k = len(reference) - 1
     for s in (0, k // 5, 2 * k // 5):
-        u = np.random.default_rng(s).standard_normal(training.flatten(reference[s]).size)
-        size = 1e-9 * np.linalg.norm(training.flatten(reference[s]))
-        start = training.unflatten(
-            training.flatten(reference[s]) + size * u / np.linalg.norm(u), reference[s]
+        u = np.random.default_rng(s).standard_normal(training_runs.flatten(reference[s]).size)
+        size = 1e-9 * np.linalg.norm(training_runs.flatten(reference[s]))
+        start = training_runs.unflatten(
+            training_runs.flatten(reference[s]) + size * u / np.linalg.norm(u), reference[s]
         )
         perturbed = [start, *train(case.arch, start, data.x, data.y, case.order()[s:], case.step())]
-        growth = training.drift(reference[s:], perturbed).l2 / size
+        growth = drift_metrics.drift(reference[s:], perturbed).l2 / size
         model = np.concatenate([[1.0], np.cumprod(expansion[s:])])
         ratios = growth / (GROWTH_SAFETY * model)
         assert ratios.max() <= 1.0, _worst_line(ratios, f"{case.id}: perturbation at step {s}")
@@ -197,13 +204,13 @@ def _wrong_run(case, mutant):
         step = Step(case.eta * (1 + 1e-9), case.lmbda, n=data.n)
     elif mutant == "two_batches_swapped_midway":
         order = _swapped_midway(order)
-    trainer = training.reference_trainer(update)
+    trainer = training_runs.reference_trainer(update)
     return [start, *trainer(case.arch, start, data.x, data.y, order, step)]
 
 
 MUTANTS = [
     pytest.param(c, m, id=f"{c.id}-{m}", marks=pytest.mark.xdist_group(c.id))
-    for c in training.CASES
+    for c in training_cases.CASES
     for m in (
         "biases_decayed",
         "decay_lambda_over_m",
@@ -221,7 +228,7 @@ def test_drift_model_flags_wrong_training(case, mutant):
     Two mini-batches swapped half-way agree exactly before the swap: only the curve sees them.
     """
     wrong = _wrong_run(case, mutant)
-    drift = training.drift(training.reference_run(case), wrong)
+    drift = drift_metrics.drift(training_runs.reference_run(case), wrong)
     ratios = _ratios(drift.l2, drift_model.allowed_drift(case, np.float64))
     assert ratios.max() > 1.0, f"{case.id}: {mutant} stays under the model ({ratios.max():.3g})"
     if mutant == "two_batches_swapped_midway":
@@ -238,14 +245,14 @@ def test_training_oracles_take_the_books_step(name):
     arch = Architecture((3, 2), "identity", "quadratic", batch=4)
     params, batch = make_case(arch)
     eta, lmbda, n, m = 0.3, 2.0, 10, 4
-    (got,) = training.trainer(name)(
+    (got,) = training_runs.trainer(name)(
         arch, params, batch.x, batch.y, [np.arange(m)], Step(eta, lmbda, n)
     )
     w, b = params.weights[0], params.biases[0]
     residual = w @ batch.x + b - batch.y
     expected_w = (1 - eta * lmbda / n) * w - eta / m * residual @ batch.x.T
     expected_b = b - eta / m * residual.sum(axis=1, keepdims=True)  # biases are not decayed
-    bounds = error_scales(arch, params, batch, np.float64).rounding
+    bounds = error_scales(arch, params, batch, np.float64, numerical=False).rounding
     for what, expected, ours, before, grad in (
         ("w", expected_w, got.weights[0], w, residual @ batch.x.T / m),
         ("b", expected_b, got.biases[0], b, residual.mean(axis=1, keepdims=True)),
@@ -298,12 +305,12 @@ def _small_run():
         "params",
     ],
 )
-@pytest.mark.parametrize("name", [training.REFERENCE, *TRAINERS])
+@pytest.mark.parametrize("name", [training_runs.REFERENCE, *TRAINERS])
 def test_bad_runs_are_named(name, change, message):
     """Every trainer rejects a malformed run with one line naming the architecture."""
     args = change(*_small_run())
     with pytest.raises(ValueError, match=message) as raised:
-        training.trainer(name)(SMALL, *args)
+        training_runs.trainer(name)(SMALL, *args)
     assert SMALL.id in str(raised.value) and "\n" not in str(raised.value)
 
 
@@ -312,7 +319,7 @@ def test_training_oracles_want_a_checked_step(name):
     """η, λ and n reach an oracle only through a Step, which rejects η ≤ 0 itself."""
     params, x, y, order, _ = _small_run()
     with pytest.raises(TypeError, match=r"step must be a reference\.Step, got float"):
-        training.trainer(name)(SMALL, params, x, y, order, 3.0)
+        training_runs.trainer(name)(SMALL, params, x, y, order, 3.0)
 
 
 @pytest.mark.parametrize("eta", [0.0, -3.0, math.nan])
@@ -328,18 +335,22 @@ def test_batch_larger_than_the_data_is_named():
 
 # --- The curves as data ------------------------------------------------------------------------
 
-TINY = training.TrainingCase("cross_entropy", eta=0.5, lmbda=5.0, epochs=1, n_test=1597)
+TINY = training_cases.TrainingCase("cross_entropy", eta=0.5, lmbda=5.0, epochs=1, n_test=1597)
 
 
 @pytest.mark.xdist_group(TINY.id)
 def test_report_records_every_curve(tmp_path):
     """The JSON record of a 20-step run: every trainer in both dtypes, arrays indexed by step."""
-    data = json.loads(json.dumps(training.report([TINY]), allow_nan=False))
-    assert data["schema"] == training.SCHEMA
+    data = json.loads(json.dumps(training_report.report([TINY]), allow_nan=False))
+    assert data["schema"] == training_report.SCHEMA
     (case,) = data["cases"]
     steps = case["steps"]
     assert (case["n_train"], steps, len(case["expansion"])) == (200, 20, 20)
-    expected = {(n, d) for n in (training.REFERENCE, *training.COMPARED) for d in training.DTYPES}
+    expected = {
+        (n, d)
+        for n in (training_runs.REFERENCE, *training_runs.COMPARED)
+        for d in training_runs.DTYPES
+    }
     assert {(r["trainer"], r["dtype"]) for r in case["runs"]} == expected
     for r in case["runs"]:
         curves = [r["loss"], r["accuracy"], *r["drift"].values(), case["allowed"][r["dtype"]]]
@@ -349,7 +360,7 @@ def test_report_records_every_curve(tmp_path):
     ref = next(r for r in case["runs"] if (r["trainer"], r["dtype"]) == ("reference", "float64"))
     assert not any(ref["drift"]["l2"])
     assert ref["loss"][-1] < ref["loss"][0]
-    summary = training.summary(data)
+    summary = training_report.summary(data)
     assert len(summary.splitlines()) == 1 + len(expected) and TINY.id in summary
     pytest.importorskip("matplotlib")
     training_plot.plot(data, tmp_path / "training.png")

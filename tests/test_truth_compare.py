@@ -8,12 +8,12 @@ import pytest
 
 from errormodel.compare import compare, compare_to_truth, ulps
 from errormodel.tolerances import TRUTH_UNITS, exact_allowed
-from harness.architectures import TAILS, TRUTH_NOT_APPLICABLE, TRUTH_SAMPLE, truth_sample
 from harness.cases import build_case, compare_to_exact, truth_of
-from harness.records import Record
-from harness.results import comparison_record
+from oracles import get_oracle
 from reference import make_case
 from reference.forward import feedforward
+from suite.architectures import TAILS, TRUTH_NOT_APPLICABLE, TRUTH_SAMPLE, truth_sample
+from suite.results import Record, comparison_record
 
 EPS = float(np.finfo(float).eps)
 ETA = float(np.finfo(float).smallest_subnormal)
@@ -57,7 +57,8 @@ def test_the_bound_is_one_function_of_the_kind() -> None:
     base = exact_allowed("autograd", truth, terms, case.scales, "delta", 2)
     assert base == pytest.approx(TRUTH_UNITS * (EPS * 1e-16 + ETA))
     assert exact_allowed("reference", truth, terms, case.scales, "delta", 2) == base
-    fd = exact_allowed("finite_difference", truth, terms, case.scales, "delta", 2)
+    step = get_oracle("fd").step
+    fd = exact_allowed("finite_difference", truth, terms, case.scales, "delta", 2, np.float64, step)
     assert fd > base  # plus its truncation and cost rounding, never less
     r32 = exact_allowed("reference", truth, terms, case.scales, "delta", 2, np.float32)
     assert r32 > base  # a float32 reference is judged at float32's ε
@@ -76,7 +77,7 @@ def test_a_truth_record_keeps_its_worst_element_and_known_bug() -> None:
     back = Record.from_dict({"test": "t", **rec})
     assert back.worst == rec["worst"] and back.to_dict()["known_bug"] == rec["known_bug"]
     # a known bug's comparison fails as expected; passing, it fails the run (fixed upstream)
-    # (the numbers decide, not the stored flag: harness/records.py)
+    # (the numbers decide, not the stored flag: suite/results.py)
     for passed in (False, True):
         error = rec["allowed"] * (0.5 if passed else 2.0)
         data = {"test": "t", **rec, "passed": passed, "max_abs": error}
@@ -133,7 +134,7 @@ def test_tails_have_confident_outputs_right_and_wrong_subnormals_and_zeros() -> 
 
 
 def test_the_random_sample_is_small_and_fixed() -> None:
-    from harness.architectures import random_architectures
+    from suite.architectures import random_architectures
 
     sample = truth_sample(random_architectures(60, 0))
     assert sample == TRUTH_SAMPLE

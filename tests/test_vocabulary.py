@@ -8,11 +8,12 @@ from collections.abc import Collection, Mapping
 import pytest
 
 from errormodel.tables import ACTIVATION_ERRORS, COST_ERRORS
-from harness import architectures, strategies
+from harness import strategies
 from oracles import complex_step, exact, finite_diff, jax_grad, torch_autograd
 from reference.activations import ACTIVATIONS, LeakyReLU
 from reference.costs import COSTS
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES, LEAKY_RELU_ALPHA
+from suite import architectures
 
 #: Every table keyed by an activation name, and every one keyed by a cost name.
 ACTIVATION_TABLES: Mapping[str, Collection[str]] = {

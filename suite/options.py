@@ -1,6 +1,6 @@
 """The case options both pytest plugins offer: ``--random-count`` and ``--random-seed``.
 
-The gate's plugin (:mod:`harness.pytest_plugin`) and the checker's (:mod:`checker.pytest_plugin`,
+The gate's plugin (:mod:`harness.gate_plugin`) and the checker's (:mod:`checker.impl_plugin`,
 also registered through the ``pytest11`` entry point of an installed wheel) both need them; when
 both are loaded, whichever registers first adds them and the other finds them there.
 """

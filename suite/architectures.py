@@ -225,6 +225,6 @@ def _names(
 
 
 #: The random nets the ground truth judges (:func:`truth_sample` of the default draw).
-#: From the default gate's draw: harness.options.RANDOM_COUNT random nets of seed 0.
+#: From the default gate's draw: suite.options.RANDOM_COUNT random nets of seed 0.
 TRUTH_SAMPLE_DRAW = 60
 TRUTH_SAMPLE: list[Architecture] = truth_sample(random_architectures(TRUTH_SAMPLE_DRAW, 0))

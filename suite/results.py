@@ -1,20 +1,38 @@
-"""Results records as one type, and the one way they are counted: per (dtype, oracle).
+"""The results records: written by the gate and the checker, read as one type, counted one way.
 
-A results file (:mod:`harness.results` writes it) holds ``{"schema": SCHEMA, "environment": …,
-"records": […]}``; each record is a comparison, an error (a case that could not be compared) or
-an implementation's verdict (checker/). :class:`Record` reads one (``from_dict``) and writes it
-back unchanged (``to_dict``); :func:`tally` aggregates any of them by a key, and
-:func:`by_dtype_and_oracle` is the key the summary table, the margins and the report all use.
+A results file holds ``{"schema": SCHEMA, "environment": …, "records": […]}``; each record is a
+comparison, an error (a case that could not be compared), a comparison the oracle cannot make
+(not applicable) or an implementation's verdict (checker/). The writers (:func:`comparison_record`,
+:func:`error_record`, :func:`not_applicable_record`, :func:`verdict_record`, then :func:`write`
+for the file) build them; :class:`Record` reads one (``from_dict``) and writes it back unchanged
+(``to_dict``); :func:`tally` aggregates any of them by a key, and :func:`by_dtype_and_oracle` is
+the key the summary table, the margins and the report all use. A killed run's file is read
+through :func:`harness.parts.load`, which assembles its parts.
 
-Plain Python only: the report imports this module and neither NumPy, pytest nor the oracles.
+Importing this module loads no pytest, oracle or reference (NumPy only): the report reads through
+it.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import platform
+import subprocess
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from suite import diffmap
+
+if TYPE_CHECKING:
+    from errormodel.compare import Comparison
+    from reference import Architecture
+    from reference.types import Array
 
 K = TypeVar("K", bound=Hashable)
 
@@ -29,9 +47,11 @@ _COMPARISON = ("quantity", "layer", "passed", "ratio", "max_abs", "max_rel", "al
 
 @dataclass(frozen=True)
 class Record:
-    """One record of a results file. ``kind`` is "comparison", "error" or "verdict"; a verdict's
-    own fields (label, layer, message, …) stay in ``verdict``, a comparison's optional drawings
-    (``reference_norm``, ``diff_map``) are None when the gate did not keep them."""
+    """One record of a results file. ``kind`` is "comparison", "error", "not_applicable" (a
+    comparison the oracle cannot make on this net: oracle, quantity, layer, message) or
+    "verdict"; a verdict's own fields (label, layer, message, …) stay in ``verdict``, a
+    comparison's optional drawings (``reference_norm``, ``diff_map``) are None when the gate did
+    not keep them."""
 
     test: str
     kind: str
@@ -275,3 +295,138 @@ def tally(records: Iterable[Record], key: Callable[[Record], K]) -> dict[K, Tall
 def oracle_label(dtype: str, oracle: str, dtypes: Iterable[str]) -> str:
     """The oracle's name, with the dtype when a file holds more than one."""
     return oracle if len(set(dtypes)) <= 1 else f"{oracle} ({dtype})"
+
+
+# --- Writing: records as the results file holds them --------------------------------------------
+
+
+def arch_record(arch: Architecture) -> dict[str, Any]:
+    """The architecture as plain data, with its id and the one-line entry that rebuilds it."""
+    extra = {} if arch.targets == "uniform" else {"targets": arch.targets}
+    return extra | {
+        "id": arch.id,
+        "sizes": list(arch.sizes) if not isinstance(arch.sizes, (str, bytes)) else arch.sizes,
+        "activations": arch.activations
+        if isinstance(arch.activations, str)
+        else list(arch.activations),
+        "cost": arch.cost,
+        "batch": arch.batch,
+        "seed": arch.seed,
+        "init": arch.init,
+        "weight_scale": arch.weight_scale,
+        "input_scale": arch.input_scale,
+        "entry": repr(arch),
+    }
+
+
+def comparison_record(
+    arch: Architecture,
+    comparison: Comparison,
+    dtype: str,
+    arrays: tuple[Array, Array] | None = None,
+) -> dict[str, Any]:
+    """One comparison; given the (reference, oracle) arrays it also keeps what the report draws:
+    the reference's Frobenius norm and, for ∂C/∂w, the pooled difference map (suite.diffmap).
+    """
+    rec = {"kind": "comparison", "arch": arch_record(arch), "dtype": dtype, **comparison.as_dict()}
+    if arrays is not None:
+        ours, theirs = arrays
+        rec["reference_norm"] = float(np.linalg.norm(ours))
+        if comparison.quantity == "nabla_w" and not comparison.problem:
+            rec["diff_map"] = diffmap.encode(ours, theirs)
+    return rec
+
+
+def error_record(
+    arch: Architecture, oracle: str, message: str, dtype: str = "float64"
+) -> dict[str, Any]:
+    """A case that could not be compared: a malformed entry or a crashed oracle (in the gate's
+    ``dtype``, so that errors are counted per (dtype, oracle) like comparisons)."""
+    return {
+        "kind": "error",
+        "arch": arch_record(arch),
+        "oracle": oracle,
+        "dtype": dtype,
+        "message": message,
+    }
+
+
+def not_applicable_record(
+    arch: Architecture, oracle: str, quantity: str, layer: int, message: str, dtype: str
+) -> dict[str, Any]:
+    """A comparison the oracle cannot make on this net (the complex step on a relu net): its own
+    status, counted and shown, never a pass."""
+    return {
+        "kind": "not_applicable",
+        "arch": arch_record(arch),
+        "oracle": oracle,
+        "quantity": quantity,
+        "layer": layer,
+        "message": message,
+        "dtype": dtype,
+    }
+
+
+def verdict_record(
+    impl: str, verdict: dict[str, Any], arch: Architecture | None = None
+) -> dict[str, Any]:
+    """An implementation under test's verdict (checker/): on one case, or overall (no arch).
+
+    ``verdict`` holds ``label`` (PASS; BP1…BP4, SGD, COST: the first equation that breaks; or
+    what is wrong with the implementation's form: SHAPE, NONFINITE, CRASH, HANG, INTERFACE, LOAD),
+    ``layer`` (book numbering), ``message``, ``line`` (the verdict line printed), ``passed``
+    and, overall, ``expected``/``as_expected`` (a mutant must get its intended label).
+    """
+    return {
+        "kind": "verdict",
+        "impl": impl,
+        "arch": arch_record(arch) if arch is not None else None,
+        **verdict,
+    }
+
+
+def run_environment(seed: int, random_count: int) -> dict[str, Any]:
+    """Versions, BLAS, seed and commit: what a reader needs to trust or rerun the numbers."""
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "random_seed": seed,
+        "random_count": random_count,
+    }
+    for name in ("torch", "jax"):
+        try:
+            env[name] = __import__(name).__version__
+        except ImportError:
+            env[name] = None
+    try:
+        from threadpoolctl import threadpool_info
+
+        env["blas"] = ", ".join(
+            f"{i.get('internal_api')} {i.get('version')}"
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        )
+    except ImportError:
+        env["blas"] = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name")
+    try:
+        env["git_commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        env["git_commit"] = None
+    return env
+
+
+def write(path: Path, records: list[tuple[str, dict[str, Any]]], env: dict[str, Any]) -> None:
+    """Write the results file: records sorted by test id, keys sorted, so output is stable; written
+    to a temporary name and renamed into place, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "schema": SCHEMA,
+        "environment": env,
+        "records": [{"test": nodeid, **rec} for nodeid, rec in sorted(records, key=lambda r: r[0])],
+    }
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n")
+    os.replace(partial, path)

@@ -2,7 +2,7 @@
 
 :func:`record` (a test's record under its own id) and :func:`record_as` (under another id: a
 gate subtest's comparison id) are all a test calls. Under the gate's plugin
-(:mod:`harness.pytest_plugin`) a :class:`~harness.pytest_plugin.Recorder` keeps the records of a
+(:mod:`harness.gate_plugin`) a :class:`~harness.gate_plugin.Recorder` keeps the records of a
 test and appends them to its process's JSON Lines file when the test ends (:mod:`harness.parts`).
 Without that plugin (the checker's plugin alone, in a learner's repository) the record stays on
 the test's report as a ``user_properties`` entry. Imports nothing beyond the standard library and

@@ -1,7 +1,7 @@
 """``pytest --impl path/to/file.py:ClassName``: check an implementation, one test per case.
 
 Registered through the ``pytest11`` entry point of the installed package (under the name
-``checker.pytest_plugin``, the module's own, so pyproject's ``-p checker.pytest_plugin`` finds it
+``checker.impl_plugin``, the module's own, so pyproject's ``-p checker.impl_plugin`` finds it
 registered already and it never loads twice), so it works in any repository, without this
 project's pyproject or conftest. It costs nothing until used: loading it imports only pytest and
 the standard library (no NumPy, no reference), and without ``--impl`` it only adds its options.
@@ -58,7 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --impl: a usage error (exit 4) unless the kernel's isolation (bubblewrap's "
         "namespaces) is available (python -m checker's --require-isolation)",
     )
-    from harness.options import add_case_options
+    from suite.options import add_case_options
 
     add_case_options(parser)
 
@@ -69,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not config.getoption("--impl"):
         return
-    from harness.options import check_case_options
+    from suite.options import check_case_options
 
     check_case_options(config)
     isolated = level(config.getoption("--impl-isolation"))

@@ -1,7 +1,7 @@
 """The gate's pytest plugin: its options, the results file, and the comparison count.
 
-Loaded with ``-p harness.pytest_plugin`` (pyproject's addopts), so the options exist however
-pytest is started. Tests hand result records to :class:`Recorder` (harness.recording), which
+Loaded with ``-p harness.gate_plugin`` (pyproject's addopts), so the options exist however
+pytest is started. Tests hand result records to :class:`Recorder` (suite.recording), which
 appends each finished test's records to its process's JSON Lines file (harness.parts) and, when
 the run ends, writes the results file from those files, also when the gate is one shard of a run
 split over machines (pytest-split). It uses only pytest's and pytest-xdist's public hooks.
@@ -19,14 +19,15 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from harness import parts, results, strategies
-from harness.architectures import CURATED, TAILS, TRUTH_SAMPLE, random_architectures
-from harness.options import GROUP, add_case_options, check_case_options
-from harness.recording import RECORDER
-from harness.records import read_records
+from harness import parts, strategies
 from harness.summary import summary_table
 from oracles import ORACLES
 from reference import Architecture
+from suite import results
+from suite.architectures import CURATED, TAILS, TRUTH_SAMPLE, random_architectures
+from suite.options import GROUP, add_case_options, check_case_options
+from suite.recording import RECORDER
+from suite.results import read_records
 
 GATE_MARK = "gate"
 #: The gate test's parameter: an architecture and its planned comparisons (tests/test_gate.py).
@@ -155,7 +156,7 @@ def gate_architectures(config: pytest.Config) -> list[Architecture]:
 
 def truth_architectures(config: pytest.Config) -> list[Architecture]:
     """The nets the ground truth judges: the tails family and a fixed small sample of the random
-    ones (harness.architectures.TRUTH_SAMPLE)."""
+    ones (suite.architectures.TRUTH_SAMPLE)."""
     return TAILS + TRUTH_SAMPLE
 
 
@@ -206,7 +207,7 @@ class Recorder:
         self.path = Path(path) if path else None
         self.part: parts.Part | None = None
         if self.path is not None and self.worker is None:  # the controller, or the one process
-            env = results.environment(
+            env = results.run_environment(
                 config.getoption("--random-seed"), config.getoption("--random-count")
             )
             parts.start(self.path, env)
