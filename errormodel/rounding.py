@@ -68,9 +68,9 @@ from errormodel.tables import (
     softmax_output_rounding,
 )
 from oracles.finite_diff import FD_STEP
-from reference import Architecture, Batch, Params, backprop
+from reference import Architecture, Batch, Gradients, Params, forward_backward
 from reference.activations import OUTPUT_ONLY
-from reference.forward import feedforward
+from reference.forward import Forward
 from reference.types import Array
 
 
@@ -96,19 +96,34 @@ def error_scales(
     step: float = FD_STEP,
     *,
     numerical: bool = True,
+    computed: tuple[Forward, Gradients] | None = None,
 ) -> ErrorScales:
     """B, R and F of every quantity of every layer (module docstring), from the reference's own
-    numbers in float64; ``dtype`` (the reference's) sets the underflow unit ``tiny``. With
-    ``numerical=False``, B (and its 2-norms) alone: the finite-difference and complex-step parts
-    (R, F, U) serve only the gate's numerical oracles, and F's Taylor jet is most of the cost."""
+    numbers in float64.
+
+    Args:
+        arch, params, batch: the case.
+        dtype: the reference's; it sets the underflow unit ``tiny`` and ε.
+        step: the FD oracle's h, for its truncation F.
+        numerical: False for B (and its 2-norms) alone: the finite-difference and complex-step
+            parts (R, F, U) serve only the gate's numerical oracles, and F's Taylor jet is most
+            of the cost.
+        computed: the reference's forward pass and gradients of this case
+            (:func:`reference.backprop.forward_backward`), reused when they are float64 (the
+            bound's arithmetic); otherwise, or if None, the bound computes them in float64.
+
+    Returns:
+        The case's :class:`ErrorScales`.
+    """
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)
     sigmas = arch.sigmas
     errs = [activation_errors(s.name) for s in sigmas]
     cost = cost_errors(arch.cost, sigmas[-1].name)
-    fwd = feedforward(params, sigmas, x)
-    grads = backprop(arch, params, x, y)
+    if computed is None or computed[0].zs[0].dtype != np.float64:
+        computed = forward_backward(arch, params, x, y)
+    fwd, grads = computed
     ws, bs, zs = params.weights, params.biases, fwd.zs
     acts = [np.abs(a) for a in fwd.activations]
     primes = [np.abs(e.derivatives(z)[0]) for e, z in zip(errs, zs, strict=True)]

@@ -31,6 +31,14 @@ def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradient
     the error; until then NumPy's "invalid value" warnings (∞·0, ∞ − ∞) are off. An overflow from
     finite inputs still warns.
     """
+    return forward_backward(arch, params, x, y)[1]
+
+
+def forward_backward(
+    arch: Architecture, params: Params, x: Array, y: Array
+) -> tuple[Forward, Gradients]:
+    """:func:`backprop` that also returns its forward pass (every z^l and a^l), for a caller that
+    needs both (the error model's running bound, a checker's diagnosis): one pass, not two."""
     with np.errstate(invalid="ignore"):
         fwd = feedforward(params, arch.sigmas, x)
         grads = backward(arch.sigmas, arch.cost_object, params, fwd, y)
@@ -38,7 +46,7 @@ def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradient
         total = sum(float(np.add.reduce(v, axis=None)) for v in (*fwd.zs, grads.nabla_b[-1]))
     if not math.isfinite(total):
         check_finite(arch, params, x, y)
-    return grads
+    return fwd, grads
 
 
 def check_finite(arch: Architecture, params: Params, x: Array, y: Array) -> None:
