@@ -26,7 +26,7 @@ from errormodel.learner import implementation_allowed
 from errormodel.rounding import error_scales
 from reference import Architecture, Batch, Params, forward_backward
 from reference.costs import COSTS
-from reference.layers import at_layer
+from reference.numbering import at_layer
 from reference.types import Array
 
 #: How the costs are named to a person, and the book's class for each.

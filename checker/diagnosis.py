@@ -36,7 +36,7 @@ from reference import (
     forward_backward,
     update_mini_batch_per_sample,
 )
-from reference.layers import at_layer
+from reference.numbering import at_layer
 from reference.types import Array
 
 #: Entries of each layer's w^l and b^l whose total_cost slope is taken (seeded choice).

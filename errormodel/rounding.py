@@ -52,7 +52,7 @@ F3 and R are the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +71,7 @@ from oracles.finite_diff import FD_STEP
 from reference import Architecture, Batch, Gradients, Params, forward_backward
 from reference.activations import OUTPUT_ONLY
 from reference.forward import Forward
+from reference.layers import Dense
 from reference.types import Array
 
 
@@ -133,8 +134,8 @@ def error_scales(
 
     # forward: ζ bounds |Δz^l| / ε, α bounds |Δa^l| / ε (list index i is layer i + 2)
     local = [
-        (w.shape[1] + 1) * (np.abs(w) @ acts[i] + np.abs(b) + tiny)
-        for i, (w, b) in enumerate(zip(ws, bs, strict=True))
+        forward_terms(layer)(w, b, acts[i], tiny)
+        for i, (layer, w, b) in enumerate(zip(arch.layers, ws, bs, strict=True))
     ]
     zetas: list[Array] = []
     alphas: list[Array] = [np.zeros_like(x)]
@@ -196,6 +197,26 @@ def error_scales(
         fd_truncation["nabla_w", layer] = h2 * float((third @ acts[i].T ** 3 / m).max())
     underflow = complex_step_underflow(ws, grads.deltas, y.shape[0])
     return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow)
+
+
+def _dense_forward_terms(w: Array, b: Array, abs_a_prev: Array, tiny: float) -> Array:
+    """The rounding committed in z^l = w^l a^{l−1} + b^l, a length-n_{l−1} dot product and a sum
+    per element: (n_{l−1} + 1)(|w^l||a^{l−1}| + |b^l|), each operation's tiny included."""
+    return (w.shape[1] + 1) * (np.abs(w) @ abs_a_prev + np.abs(b) + tiny)
+
+
+#: Per layer type, the rounding of its forward map in units of ε from |a^{l−1}| (the local part
+#: of ζ^l): the error model's one per-layer term a new layer type brings.
+FORWARD_TERMS: dict[type, Callable[[Array, Array, Array, float], Array]] = {
+    Dense: _dense_forward_terms
+}
+
+
+def forward_terms(layer: object) -> Callable[[Array, Array, Array, float], Array]:
+    """The layer type's entry of :data:`FORWARD_TERMS`; a KeyError naming the type if none."""
+    if type(layer) not in FORWARD_TERMS:
+        raise KeyError(f"no error model for layer type {type(layer).__name__}: add FORWARD_TERMS")
+    return FORWARD_TERMS[type(layer)]
 
 
 def complex_step_underflow(

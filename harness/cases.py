@@ -114,7 +114,7 @@ def oracle_output(arch: Architecture, oracle: str, dtype: Any = np.float64) -> O
         raise OracleFailure(
             f"{arch.id}: oracle {oracle} returned {type(grads).__name__}, not Gradients"
         )
-    wrong = grads.shapes_match(arch.sizes, arch.batch)
+    wrong = grads.shapes_match(arch.layers, arch.batch)
     if wrong:
         raise OracleFailure(f"{arch.id}: oracle {oracle}: " + "; ".join(wrong))
     return output if isinstance(output, Output) else Output(grads)
