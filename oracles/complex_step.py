@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from oracles import NotApplicable, layer_ops
-from reference import Architecture, Batch, Gradients, Params
+from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Dense
 
 #: The complex step: a power of two (exact scaling), tiny enough that h² vanishes against ε.
@@ -86,11 +86,12 @@ LAYERS: dict[type, Callable[[Z, Z, Z], Z]] = {Dense: lambda w, b, a: w @ a + b}
 LAYERS_IMAG: dict[type, Callable[[Z, Z], Z]] = {
     Dense: lambda w, im: (w @ im.reshape(im.shape[0], -1)).reshape(-1, *im.shape[1:])
 }
-#: Activations with no holomorphic formula (a kink at 0): nets with them are not applicable.
-NOT_HOLOMORPHIC = frozenset({"relu", "leaky_relu"})
+#: Activations with no holomorphic formula (a kink at 0; the activation's record says): nets with
+#: them are not applicable.
+NOT_HOLOMORPHIC = activations.NOT_HOLOMORPHIC
 #: Activations that mix a column (a^L_j depends on every z^L_k): a step in one row of z^L
 #: moves the whole output column.
-COLUMNWISE = frozenset({"softmax"})
+COLUMNWISE = activations.OUTPUT_ONLY
 
 
 def _quadratic(z: Z, a: Z, y: Z) -> Z:

@@ -31,7 +31,7 @@ import numpy as np
 
 from oracles import Output
 from reference import Architecture, Batch, Gradients, Params
-from reference.activations import OUTPUT_ONLY, Activation
+from reference.activations import ACTIVATION_INFO, KINKED, OUTPUT_ONLY, Activation
 from reference.costs import Cost
 from reference.forward import Forward, feedforward
 from reference.types import Array, Mask
@@ -44,17 +44,8 @@ FD_STEP = 2.0**-17  # ≈ 7.6e-6; a power of two, so ±h is exact relative to th
 #: faster than 64 KiB and 256 KiB about as fast, while 512 KiB ran 1.6x slower with ~27,000 page
 #: faults a call (freed temporaries pass glibc's trim threshold and page-fault back in).
 CHUNK_BYTES = 2**17
-#: Per activation: whether its σ' jumps at z = 0.
-KINKS = {
-    "identity": False,
-    "leaky_relu": True,
-    "relu": True,
-    "sigmoid": False,
-    "softplus": False,
-    "tanh": False,
-    "softmax": False,
-}
-KINKED = frozenset(name for name, kinked in KINKS.items() if kinked)
+#: Per activation: whether its σ' jumps at z = 0 (the activation's record says).
+KINKS = {name: info.kinked for name, info in ACTIVATION_INFO.items()}
 
 Index = np.ndarray[Any, np.dtype[np.intp]]
 

@@ -26,7 +26,7 @@ import numpy as np
 import optax
 
 from oracles import layer_ops
-from reference import Architecture, Batch, Gradients, Params
+from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Dense
 from reference.vocabulary import LEAKY_RELU_ALPHA
 
@@ -49,9 +49,9 @@ LAYERS: dict[type, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = {
     Dense: lambda w, b, a: w @ a + b,
 }
 
-#: Activations normalised over a column's neurons (not elementwise): in the padded program their
-#: padded rows must stay out of the normaliser.
-OUTPUT_ONLY = frozenset({"softmax"})
+#: Activations normalised over a column's neurons (not elementwise, the activation's record says):
+#: in the padded program their padded rows must stay out of the normaliser.
+OUTPUT_ONLY = activations.OUTPUT_ONLY
 
 #: The shared shape: widths (input included), batch and weight layers a small net is padded to.
 SMALL = {"width": 32, "batch": 16, "layers": 8}
