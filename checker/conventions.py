@@ -24,9 +24,9 @@ from checker.verdict import Finding
 from errormodel.compare import compare
 from errormodel.learner import implementation_allowed
 from errormodel.rounding import error_scales
-from reference import Architecture, Batch, Params, backprop
+from reference import Architecture, Batch, Params, forward_backward
 from reference.costs import COSTS
-from reference.layers import at_layer
+from reference.numbering import at_layer
 from reference.types import Array
 
 #: How the costs are named to a person, and the book's class for each.
@@ -57,8 +57,9 @@ def matching_cost(
         other = dataclasses.replace(one, cost=name, activations=_activations(one.depth, name))
         if other.problems():
             continue
-        ref = backprop(other, params, x, y).get("delta", L)
-        scales = error_scales(other, params, Batch(x, y), dtype, numerical=False)
+        computed = forward_backward(other, params, x, y)
+        ref = computed[1].get("delta", L)
+        scales = error_scales(other, params, Batch(x, y), dtype, numerical=False, computed=computed)
         allowed = implementation_allowed(scales, "nabla_b", L, dtype)
         got = at_layer(nabla_b, L)
         c = compare(ref, got, allowed, quantity="nabla_b", layer=L, oracle="implementation")

@@ -33,11 +33,10 @@ from reference import (
     Gradients,
     Params,
     Step,
-    backprop,
+    forward_backward,
     update_mini_batch_per_sample,
 )
-from reference.forward import feedforward
-from reference.layers import at_layer
+from reference.numbering import at_layer
 from reference.types import Array
 
 #: Entries of each layer's w^l and b^l whose total_cost slope is taken (seeded choice).
@@ -60,9 +59,9 @@ def diagnose_sample(
     ``arch`` is the one-sample architecture (batch 1); x and y are column vectors; ``dtype`` is
     the precision the implementation computed in (its results' dtype): the error model's ε.
     """
-    ref = backprop(arch, params, x, y)
-    scales = error_scales(arch, params, Batch(x, y), np.float64, numerical=False)
-    a = feedforward(params, arch.sigmas, x).activations
+    fwd, ref = computed = forward_backward(arch, params, x, y)  # the one forward pass
+    scales = error_scales(arch, params, Batch(x, y), np.float64, numerical=False, computed=computed)
+    a = fwd.activations
     L = arch.depth
     for l in range(L, 1, -1):  # noqa: E741 — the book's layer index
         delta, right_w = ref.get("delta", l), ref.get("nabla_w", l)
@@ -97,9 +96,9 @@ def batch_reference(
 ) -> tuple[Gradients, ErrorScales]:
     """The reference's mini-batch gradients and their running bound B: what the SGD check and the
     total_cost check both judge by, computed once per case."""
-    return backprop(arch, params, batch.x, batch.y), error_scales(
-        arch, params, batch, np.float64, numerical=False
-    )
+    computed = forward_backward(arch, params, batch.x, batch.y)
+    scales = error_scales(arch, params, batch, np.float64, numerical=False, computed=computed)
+    return computed[1], scales
 
 
 def diagnose_update(

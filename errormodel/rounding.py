@@ -52,7 +52,7 @@ F3 and R are the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,9 +67,10 @@ from errormodel.tables import (
     cost_errors,
     softmax_output_rounding,
 )
-from reference import Architecture, Batch, Params, backprop
+from reference import Architecture, Batch, Gradients, Params, forward_backward
 from reference.activations import OUTPUT_ONLY
-from reference.forward import feedforward
+from reference.forward import Forward
+from reference.layers import Dense
 from reference.types import Array
 
 
@@ -98,21 +99,25 @@ def error_scales(
     step: float = 0.0,
     *,
     numerical: bool = True,
+    computed: tuple[Forward, Gradients] | None = None,
 ) -> ErrorScales:
     """B, R and F of every quantity of every layer (module docstring), from the reference's own
     numbers in float64.
 
     Args:
         arch, params, batch: the case.
-        dtype: the reference's floating type; it sets the underflow unit ``tiny``.
+        dtype: the reference's floating type; it sets the underflow unit ``tiny`` and ε.
         step: the FD oracle's h (its registry record's: the error model imports no oracle);
             needed only for the numerical parts.
         numerical: False for B (and its 2-norms) alone: the finite-difference and complex-step
             parts (R, F, U) serve only the gate's numerical oracles, and F's Taylor jet is most
             of the cost.
+        computed: the reference's forward pass and gradients of this case
+            (:func:`reference.backprop.forward_backward`), reused when they are float64 (the
+            bound's arithmetic); otherwise, or if None, the bound computes them in float64.
 
     Returns:
-        The case's ErrorScales, per (quantity, layer).
+        The case's :class:`ErrorScales`, per (quantity, layer).
     """
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
@@ -120,8 +125,9 @@ def error_scales(
     sigmas = arch.sigmas
     errs = [activation_errors(s.name) for s in sigmas]
     cost = cost_errors(arch.cost, sigmas[-1].name)
-    fwd = feedforward(params, sigmas, x)
-    grads = backprop(arch, params, x, y)
+    if computed is None or computed[0].zs[0].dtype != np.float64:
+        computed = forward_backward(arch, params, x, y)
+    fwd, grads = computed
     ws, bs, zs = params.weights, params.biases, fwd.zs
     acts = [np.abs(a) for a in fwd.activations]
     primes = [np.abs(e.derivatives(z)[0]) for e, z in zip(errs, zs, strict=True)]
@@ -131,8 +137,8 @@ def error_scales(
 
     # forward: ζ bounds |Δz^l| / ε, α bounds |Δa^l| / ε (list index i is layer i + 2)
     local = [
-        (w.shape[1] + 1) * (np.abs(w) @ acts[i] + np.abs(b) + tiny)
-        for i, (w, b) in enumerate(zip(ws, bs, strict=True))
+        forward_terms(layer)(w, b, acts[i], tiny)
+        for i, (layer, w, b) in enumerate(zip(arch.layers, ws, bs, strict=True))
     ]
     zetas: list[Array] = []
     alphas: list[Array] = [np.zeros_like(x)]
@@ -196,6 +202,26 @@ def error_scales(
         fd_truncation["nabla_w", layer] = h2 * float((third @ acts[i].T ** 3 / m).max())
     underflow = complex_step_underflow(ws, grads.deltas, y.shape[0])
     return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow, step)
+
+
+def _dense_forward_terms(w: Array, b: Array, abs_a_prev: Array, tiny: float) -> Array:
+    """The rounding committed in z^l = w^l a^{l−1} + b^l, a length-n_{l−1} dot product and a sum
+    per element: (n_{l−1} + 1)(|w^l||a^{l−1}| + |b^l|), each operation's tiny included."""
+    return (w.shape[1] + 1) * (np.abs(w) @ abs_a_prev + np.abs(b) + tiny)
+
+
+#: Per layer type, the rounding of its forward map in units of ε from |a^{l−1}| (the local part
+#: of ζ^l): the error model's one per-layer term a new layer type brings.
+FORWARD_TERMS: dict[type, Callable[[Array, Array, Array, float], Array]] = {
+    Dense: _dense_forward_terms
+}
+
+
+def forward_terms(layer: object) -> Callable[[Array, Array, Array, float], Array]:
+    """The layer type's entry of :data:`FORWARD_TERMS`; a KeyError naming the type if none."""
+    if type(layer) not in FORWARD_TERMS:
+        raise KeyError(f"no error model for layer type {type(layer).__name__}: add FORWARD_TERMS")
+    return FORWARD_TERMS[type(layer)]
 
 
 def complex_step_underflow(

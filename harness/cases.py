@@ -22,7 +22,7 @@ from errormodel.compare import Comparison, compare, compare_to_truth
 from errormodel.rounding import ErrorScales, error_scales
 from errormodel.tolerances import allowed_error, exact_allowed
 from oracles import NotApplicable, Output, get_oracle
-from reference import Architecture, Batch, Gradients, Params, backprop, make_case
+from reference import Architecture, Batch, Gradients, Params, forward_backward, make_case
 from reference.types import Mask
 
 
@@ -80,22 +80,24 @@ def build_case(arch: Architecture, dtype: Any = np.float64) -> Case:
 
 def assemble_case(arch: Architecture, params: Params, batch: Batch, dtype: Any) -> Case:
     """A case from given parameters and batch (in ``dtype``): the reference's gradients under
-    :data:`REFERENCE_ERRSTATE` and the error model's scales."""
+    :data:`REFERENCE_ERRSTATE` and the error model's scales, from the same forward pass."""
     with np.errstate(**REFERENCE_ERRSTATE):  # type: ignore[arg-type]
         try:
-            reference = backprop(arch, params, batch.x, batch.y)
+            computed = forward_backward(arch, params, batch.x, batch.y)
         except (FloatingPointError, ValueError) as exc:
             raise ReferenceFailure(
                 f"{arch.id}: the reference in {np.dtype(dtype).name} failed, so nothing is "
                 f"compared: {type(exc).__name__}: {exc}"
             ) from exc
         try:
-            scales = error_scales(arch, params, batch, dtype, get_oracle("fd").step)
+            scales = error_scales(
+                arch, params, batch, dtype, get_oracle("fd").step, computed=computed
+            )
         except FloatingPointError as exc:
             raise ReferenceFailure(
                 f"{arch.id}: the error model overflowed, so nothing is compared: {exc}"
             ) from exc
-    return Case(arch, params, batch, reference, scales, dtype)
+    return Case(arch, params, batch, computed[1], scales, dtype)
 
 
 def oracle_gradients(arch: Architecture, oracle: str, dtype: Any = np.float64) -> Gradients:
@@ -124,7 +126,7 @@ def oracle_output(arch: Architecture, oracle: str, dtype: Any = np.float64) -> O
         raise OracleFailure(
             f"{arch.id}: oracle {oracle} returned {type(grads).__name__}, not Gradients"
         )
-    wrong = grads.shapes_match(arch.sizes, arch.batch)
+    wrong = grads.shapes_match(arch.layers, arch.batch)
     if wrong:
         raise OracleFailure(f"{arch.id}: oracle {oracle}: " + "; ".join(wrong))
     return output if isinstance(output, Output) else Output(grads)

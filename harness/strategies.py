@@ -25,7 +25,7 @@ from errormodel.compare import Comparison
 from harness.cases import ReferenceFailure, build_case, compare_all, oracle_output
 from oracles import NotApplicable
 from reference import Architecture
-from reference.activations import OUTPUT_ONLY
+from reference.activations import ACTIVATION_INFO, OUTPUT_ONLY
 from reference.architecture import INITS
 from reference.costs import COSTS
 
@@ -36,7 +36,7 @@ MAX_BATCH = 6
 #: Drawn activations, simplest first (hypothesis shrinks towards the first). Softmax, valid only
 #: at the output layer, is last: every layer draws from the elementwise ones, and the output layer
 #: becomes softmax by the cost's requirement or, under another cost, by a coin of its own.
-ACTIVATION_ORDER = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "softmax")
+ACTIVATION_ORDER = tuple(sorted(ACTIVATION_INFO, key=lambda name: ACTIVATION_INFO[name].simplicity))
 ELEMENTWISE_ORDER = tuple(a for a in ACTIVATION_ORDER if a not in OUTPUT_ONLY)
 COST_ORDER = ("quadratic", "cross_entropy", "log_likelihood")
 #: Weight and input scales, 1 first: ×10…×100 weights saturate sigmoid and tanh layers (σ' ≈ 0)

@@ -16,12 +16,24 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from reference import Architecture, Batch, Gradients, Params
 from reference.types import Mask
 
 OracleFn = Callable[[Architecture, Params, Batch], Gradients]
+T = TypeVar("T")
+
+
+def layer_ops(table: Mapping[type, T], arch: Architecture, oracle: str) -> list[T]:
+    """Each layer's op from an oracle's one table of layer types (``{Dense: fn}``), in order;
+    a KeyError naming the oracle and the type if the table lacks one."""
+    ops = []
+    for layer in arch.layers:
+        if type(layer) not in table:
+            raise KeyError(f"{oracle} oracle has no op for layer type {type(layer).__name__}")
+        ops.append(table[type(layer)])
+    return ops
 
 
 class NotApplicable(Exception):

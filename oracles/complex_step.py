@@ -36,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from oracles import NotApplicable, get_oracle
-from reference import Architecture, Batch, Gradients, Params
+from oracles import NotApplicable, get_oracle, layer_ops
+from reference import Architecture, Batch, Gradients, Params, activations
+from reference.layers import Dense
 
 #: The complex step: a power of two (exact scaling), tiny enough that h² vanishes against ε.
 CS_STEP = get_oracle("complex_step").step  # 2^-70, on its registry record
@@ -79,11 +80,18 @@ ACTIVATIONS: dict[str, Callable[[Z], Z]] = {
     "identity": _identity,
     "softmax": _softmax,
 }
-#: Activations with no holomorphic formula (a kink at 0): nets with them are not applicable.
-NOT_HOLOMORPHIC = frozenset({"relu", "leaky_relu"})
+#: z^l from (w^l, b^l, a^{l−1}) per layer type, on real or complex arrays (linear: holomorphic).
+LAYERS: dict[type, Callable[[Z, Z, Z], Z]] = {Dense: lambda w, b, a: w @ a + b}
+#: How a perturbation's imaginary part Im a^{l−1} reaches z^l per layer type (its linear part).
+LAYERS_IMAG: dict[type, Callable[[Z, Z], Z]] = {
+    Dense: lambda w, im: (w @ im.reshape(im.shape[0], -1)).reshape(-1, *im.shape[1:])
+}
+#: Activations with no holomorphic formula (a kink at 0; the activation's record says): nets with
+#: them are not applicable.
+NOT_HOLOMORPHIC = activations.NOT_HOLOMORPHIC
 #: Activations that mix a column (a^L_j depends on every z^L_k): a step in one row of z^L
 #: moves the whole output column.
-COLUMNWISE = frozenset({"softmax"})
+COLUMNWISE = activations.OUTPUT_ONLY
 
 
 def _quadratic(z: Z, a: Z, y: Z) -> Z:
@@ -134,9 +142,11 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
     cost = COSTS[arch.cost]
     ws = [w.astype(np.float64) for w in params.weights]
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
+    ops = layer_ops(LAYERS, arch, "complex_step")
+    imag_ops = layer_ops(LAYERS_IMAG, arch, "complex_step")
     zs, acts = [], [x]  # the unperturbed net, through the same formulas on reals
-    for w, b, sigma in zip(ws, params.biases, sigmas, strict=True):
-        zs.append(w @ acts[-1] + b.astype(np.float64))
+    for w, b, sigma, op in zip(ws, params.biases, sigmas, ops, strict=True):
+        zs.append(op(w, b.astype(np.float64), acts[-1]))
         acts.append(sigma(zs[-1]))
     m = x.shape[1]
     columnwise = arch.sigmas[-1].name in COLUMNWISE
@@ -165,9 +175,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
                     z = zs[k][:, None, :] + 1j * im
                     a = sigmas[k](z)
                     if k + 1 < len(zs):
-                        im = (ws[k + 1] @ np.imag(a).reshape(a.shape[0], -1)).reshape(
-                            -1, *a.shape[1:]
-                        )
+                        im = imag_ops[k + 1](ws[k + 1], np.imag(a))
             out[chunk] = np.imag(cost(z.transpose(1, 0, 2), a.transpose(1, 0, 2), y)) / h
         return out
 

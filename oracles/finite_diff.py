@@ -31,7 +31,7 @@ import numpy as np
 
 from oracles import Output, get_oracle
 from reference import Architecture, Batch, Gradients, Params
-from reference.activations import OUTPUT_ONLY, Activation
+from reference.activations import ACTIVATION_INFO, KINKED, OUTPUT_ONLY, Activation
 from reference.costs import Cost
 from reference.forward import Forward, feedforward
 from reference.types import Array, Mask
@@ -44,17 +44,8 @@ FD_STEP = get_oracle("fd").step
 #: enough to stay in cache and in glibc's heap, large enough that NumPy's per-call overhead stays
 #: small (its measurement: README.md, "Measured figures").
 CHUNK_BYTES = 2**17
-#: Per activation: whether its σ' jumps at z = 0.
-KINKS = {
-    "identity": False,
-    "leaky_relu": True,
-    "relu": True,
-    "sigmoid": False,
-    "softplus": False,
-    "tanh": False,
-    "softmax": False,
-}
-KINKED = frozenset(name for name, kinked in KINKS.items() if kinked)
+#: Per activation: whether its σ' jumps at z = 0 (the activation's record says).
+KINKS = {name: info.kinked for name, info in ACTIVATION_INFO.items()}
 
 Index = np.ndarray[Any, np.dtype[np.intp]]
 

@@ -28,7 +28,8 @@ with warnings.catch_warnings():  # torch scripts its forward-AD decompositions a
     warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
     from torch._decomp import decompositions_for_jvp  # noqa: F401
 
-from oracles.torch_autograd import ACTIVATIONS, per_sample_cost
+from oracles import layer_ops
+from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from reference import Architecture, Batch, Gradients, Params
 
 #: Upper bound on the floats of one chunk of tangents (n_l · m each, plus what they push).
@@ -39,12 +40,13 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from forward-mode AD (torch.func.jvp)."""
     arch.check()
     names = [a.name for a in arch.sigmas]
+    ops = layer_ops(LAYERS, arch, "forward_mode")  # the torch oracle's layer ops
     ws = [torch.tensor(w, dtype=torch.float64) for w in params.weights]
     bs = [torch.tensor(b, dtype=torch.float64) for b in params.biases]
     y = torch.tensor(batch.y, dtype=torch.float64)
     zs, acts = [], [torch.tensor(batch.x, dtype=torch.float64)]
-    for w, b, name in zip(ws, bs, names, strict=True):
-        zs.append(w @ acts[-1] + b)
+    for w, b, name, op in zip(ws, bs, names, ops, strict=True):
+        zs.append(op(w, b, acts[-1]))
         acts.append(ACTIVATIONS[name](zs[-1]))
     m = y.shape[1]
 
@@ -54,7 +56,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
         def run(z: torch.Tensor) -> torch.Tensor:
             a = ACTIVATIONS[names[i]](z)
             for k in range(i + 1, len(zs)):
-                z = ws[k] @ a + bs[k]
+                z = ops[k](ws[k], bs[k], a)
                 a = ACTIVATIONS[names[k]](z)
             return per_sample_cost(arch.cost, z, a, y)
 

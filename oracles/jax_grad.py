@@ -25,7 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from reference import Architecture, Batch, Gradients, Params
+from oracles import layer_ops
+from reference import Architecture, Batch, Gradients, Params, activations
+from reference.layers import Dense
 from reference.vocabulary import LEAKY_RELU_ALPHA
 
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
@@ -41,9 +43,15 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "softmax": lambda z: jax.nn.softmax(z, axis=0),  # over the neurons of each column
 }
 
-#: Activations normalised over a column's neurons (not elementwise): in the padded program their
-#: padded rows must stay out of the normaliser.
-OUTPUT_ONLY = frozenset({"softmax"})
+#: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does
+#: (the padded program, one compiled net for every small dense net, is dense by construction).
+LAYERS: dict[type, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = {
+    Dense: lambda w, b, a: w @ a + b,
+}
+
+#: Activations normalised over a column's neurons (not elementwise, the activation's record says):
+#: in the padded program their padded rows must stay out of the normaliser.
+OUTPUT_ONLY = activations.OUTPUT_ONLY
 
 #: The shared shape: widths (input included), batch and weight layers a small net is padded to.
 SMALL = {"width": 32, "batch": 16, "layers": 8}
@@ -84,7 +92,7 @@ def cost_terms(name: str, z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array
 def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from jax.grad."""
     arch.check()
-    fits = (
+    fits = all(type(layer) is Dense for layer in arch.layers) and (
         max(arch.sizes) <= SMALL["width"]
         and arch.batch <= SMALL["batch"]
         and arch.depth - 1 <= SMALL["layers"]
@@ -97,7 +105,9 @@ def _per_shape(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     names = tuple(a.name for a in arch.sigmas)
     m = batch.x.shape[1]
     offsets = [np.zeros((w.shape[0], m), w.dtype) for w in params.weights]
-    g_w, g_b, g_off = _compiled(names, arch.cost)(
+    kinds = tuple(type(layer) for layer in arch.layers)
+    layer_ops(LAYERS, arch, "jax")  # a type the table lacks: named here, not inside jit
+    g_w, g_b, g_off = _compiled(names, kinds, arch.cost)(
         list(params.weights), list(params.biases), offsets, batch.x, batch.y
     )
     return Gradients(
@@ -108,7 +118,7 @@ def _per_shape(arch: Architecture, params: Params, batch: Batch) -> Gradients:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(names: tuple[str, ...], cost: str) -> Callable[..., Any]:
+def _compiled(names: tuple[str, ...], kinds: tuple[type, ...], cost: str) -> Callable[..., Any]:
     """jit(grad(Σ_x C_x)) with respect to (weights, biases, offsets) for one architecture."""
 
     def total_cost(
@@ -119,8 +129,8 @@ def _compiled(names: tuple[str, ...], cost: str) -> Callable[..., Any]:
         y: jax.Array,
     ) -> jax.Array:
         a = z = x
-        for w, b, off, name in zip(ws, bs, offsets, names, strict=True):
-            z = w @ a + b + off
+        for w, b, off, name, kind in zip(ws, bs, offsets, names, kinds, strict=True):
+            z = LAYERS[kind](w, b, a) + off
             a = ACTIVATIONS[name](z)
         return jnp.sum(cost_terms(cost, z, a, y))
 

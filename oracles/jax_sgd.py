@@ -21,7 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from oracles.jax_grad import ACTIVATIONS, cost_terms
+from oracles import layer_ops
+from oracles.jax_grad import ACTIVATIONS, LAYERS, cost_terms
 from oracles.trainers import Order, check_run
 from reference import Architecture, Params, Step
 from reference.types import Array
@@ -37,15 +38,15 @@ def _weights_only(params: Tree) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
 
 @functools.lru_cache(maxsize=64)
 def _compiled_step(
-    names: tuple[str, ...], cost: str, eta: float, decay: float
+    names: tuple[str, ...], kinds: tuple[type, ...], cost: str, eta: float, decay: float
 ) -> tuple[optax.GradientTransformation, Callable[..., Any]]:
     """The optimizer and jit(one SGD step) for one architecture, η and λ/n."""
     optimizer = optax.chain(optax.add_decayed_weights(decay, mask=_weights_only), optax.sgd(eta))
 
     def mean_cost(params: Tree, x: jax.Array, y: jax.Array) -> jax.Array:
         a = z = x
-        for w, b, name in zip(*params, names, strict=True):
-            z = w @ a + b
+        for w, b, name, kind in zip(*params, names, kinds, strict=True):
+            z = LAYERS[kind](w, b, a)
             a = ACTIVATIONS[name](z)
         return jnp.mean(jnp.sum(cost_terms(cost, z, a, y), axis=0))
 
@@ -65,7 +66,9 @@ def trajectory(
     """The parameters after each optax SGD step, one per mini-batch of ``order``."""
     check_run(arch, params, x, y, order, step)
     names = tuple(a.name for a in arch.sigmas)
-    optimizer, one_step = _compiled_step(names, arch.cost, step.eta, step.lmbda / step.n)
+    layer_ops(LAYERS, arch, "jax_sgd")  # a layer type the table lacks: named before jit
+    kinds = tuple(type(layer) for layer in arch.layers)
+    optimizer, one_step = _compiled_step(names, kinds, arch.cost, step.eta, step.lmbda / step.n)
     dtype = params.weights[0].dtype
     x, y = x.astype(dtype), y.astype(dtype)
     tree: Tree = (

@@ -11,7 +11,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from oracles import layer_ops
 from reference import Architecture, Batch, Gradients, Params
+from reference.layers import Dense
 from reference.vocabulary import LEAKY_RELU_ALPHA
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -23,6 +25,12 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
     "identity": lambda z: z,
     "softmax": lambda z: torch.softmax(z, dim=0),  # over the neurons of each column
+}
+
+
+#: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does.
+LAYERS: dict[type, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    Dense: lambda w, b, a: w @ a + b,
 }
 
 
@@ -64,8 +72,8 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     bs = [torch.tensor(b, requires_grad=True) for b in params.biases]
     a = torch.tensor(batch.x)
     zs = []
-    for w, b, name in zip(ws, bs, names, strict=True):
-        z = w @ a + b
+    for w, b, name, op in zip(ws, bs, names, layer_ops(LAYERS, arch, "torch"), strict=True):
+        z = op(w, b, a)
         zs.append(z)
         a = ACTIVATIONS[name](z)
     total = per_sample_cost(arch.cost, zs[-1], a, torch.tensor(batch.y)).sum()

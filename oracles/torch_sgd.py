@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from oracles.torch_autograd import ACTIVATIONS, per_sample_cost
+from oracles import layer_ops
+from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from oracles.trainers import Order, check_run
 from reference import Architecture, Params, Step
 from reference.types import Array
@@ -46,6 +47,7 @@ def _train(
     arch: Architecture, params: Params, x: Array, y: Array, order: Order, step: Step
 ) -> list[Params]:
     names = [a.name for a in arch.sigmas]
+    ops = layer_ops(LAYERS, arch, "torch_sgd")
     dtype = params.weights[0].dtype
     ws = [torch.tensor(w, requires_grad=True) for w in params.weights]
     bs = [torch.tensor(b, requires_grad=True) for b in params.biases]
@@ -61,8 +63,8 @@ def _train(
     for batch in order:
         index = torch.as_tensor(np.asarray(batch))
         a, y_batch = x_all[:, index], y_all[:, index]
-        for w, b, name in zip(ws, bs, names, strict=True):
-            z = w @ a + b
+        for w, b, name, op in zip(ws, bs, names, ops, strict=True):
+            z = op(w, b, a)
             a = ACTIVATIONS[name](z)
         optimizer.zero_grad()
         cost = per_sample_cost(arch.cost, z, a, y_batch).mean()

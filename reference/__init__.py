@@ -9,7 +9,7 @@
 """
 
 from reference.architecture import Architecture, ArchitectureError
-from reference.backprop import backprop, backprop_per_sample, cost
+from reference.backprop import backprop, backprop_per_sample, cost, forward_backward
 from reference.gradients import QUANTITIES, Gradients
 from reference.params import Batch, Params, init_params, make_case, sample_batch
 from reference.sgd import (
@@ -32,6 +32,7 @@ __all__ = [
     "backprop",
     "backprop_per_sample",
     "cost",
+    "forward_backward",
     "init_params",
     "make_case",
     "mini_batch_order",

@@ -281,8 +281,47 @@ class Softmax:
         return jac
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    a.name: a for a in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Softplus(), Identity(), Softmax())
+@dataclass(frozen=True)
+class ActivationInfo:
+    """Every fact the harness needs of one activation beyond the oracles' own σ (as torch's
+    OpInfo keeps an op's facts in one record): the reference's σ object, and
+
+    - ``kinked``: σ' jumps at z = 0 (the FD oracle excludes differences across it);
+    - ``output_only``: not elementwise (a_j depends on every z_k): only at the output layer;
+    - ``holomorphic``: σ has a complex-analytic formula (else the complex step declines the net);
+    - ``simplicity``: its rank in the generated architectures' order, simplest first (hypothesis
+      shrinks towards it).
+    """
+
+    sigma: Activation
+    simplicity: int
+    kinked: bool = False
+    output_only: bool = False
+    holomorphic: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.sigma.name
+
+
+#: One record per activation, in the vocabulary's append-only order (reference.vocabulary;
+#: tests/test_vocabulary.py checks it): a new activation is its σ class above and one line here.
+ACTIVATION_INFO: dict[str, ActivationInfo] = {
+    info.name: info
+    for info in (
+        ActivationInfo(Identity(), simplicity=0),
+        ActivationInfo(LeakyReLU(), simplicity=2, kinked=True, holomorphic=False),
+        ActivationInfo(ReLU(), simplicity=1, kinked=True, holomorphic=False),
+        ActivationInfo(Sigmoid(), simplicity=3),
+        ActivationInfo(Softplus(), simplicity=5),
+        ActivationInfo(Tanh(), simplicity=4),
+        ActivationInfo(Softmax(), simplicity=6, output_only=True),
+    )
 }
+ACTIVATIONS: dict[str, Activation] = {name: info.sigma for name, info in ACTIVATION_INFO.items()}
 #: Activations that are not elementwise (a_j depends on every z_k): valid only at the output layer.
-OUTPUT_ONLY = frozenset({"softmax"})
+OUTPUT_ONLY = frozenset(name for name, info in ACTIVATION_INFO.items() if info.output_only)
+#: Activations whose σ' jumps at z = 0.
+KINKED = frozenset(name for name, info in ACTIVATION_INFO.items() if info.kinked)
+#: Activations with no holomorphic formula (a kink at 0).
+NOT_HOLOMORPHIC = frozenset(name for name, info in ACTIVATION_INFO.items() if not info.holomorphic)

@@ -11,9 +11,11 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Activation
 from reference.costs import COSTS, Cost
+from reference.layers import Dense, Layer
 
 INITS = ("scaled", "normal")
 #: How targets y are drawn: U(0, 1), or "binary", 0 or 1 with equal odds (confident outputs are
@@ -89,12 +91,41 @@ class Architecture:
     @functools.cached_property  # checked and looked up once per record, not once per backprop
     def sigmas(self) -> tuple[Activation, ...]:
         """The σ objects of layers 2…L, named by ``activations`` (a per-layer tuple,
-        :mod:`reference.layers`); the arrays a^l are ``reference.forward.Forward.activations``."""
+        :mod:`reference.numbering`); the arrays a^l are ``Forward.activations``."""
         self.check()
         names = self.activations
         if isinstance(names, str):
             names = [names] * (self.depth - 1)
         return tuple(ACTIVATIONS[n] for n in names)
+
+    @functools.cached_property
+    def layers(self) -> tuple[Layer, ...]:
+        """Layers 2…L as layer types (:mod:`reference.layers`): today every one is a
+        :class:`~reference.layers.Dense` of n_{l−1} → n_l neurons with its σ's name."""
+        self.check()
+        sizes = tuple(self.sizes)
+        names = [s.name for s in self.sigmas]
+        return tuple(
+            Dense(n_in, n_out, name)
+            for n_in, n_out, name in zip(sizes[:-1], sizes[1:], names, strict=True)
+        )
+
+    @classmethod
+    def of_layers(
+        cls, n_inputs: int, layers: Sequence[Dense], cost: str = "quadratic", **options: Any
+    ) -> Architecture:
+        """The record of a net given as its input width and its layers 2…L, e.g.
+        ``Architecture.of_layers(784, [Dense(784, 30), Dense(30, 10)], batch=10)``: the same
+        record (id, repr) as ``Architecture((784, 30, 10), "sigmoid", "quadratic", batch=10)``."""
+        sizes = (n_inputs, *(layer.n_out for layer in layers))
+        fed = [(layer, n) for layer, n in zip(layers, sizes, strict=False) if layer.n_in != n]
+        if fed:
+            raise ArchitectureError(
+                f"{fed[0][0]} is fed by {fed[0][1]} neurons, not {fed[0][0].n_in}"
+            )
+        names = tuple(layer.activation for layer in layers)
+        acts: str | tuple[str, ...] = names[0] if len(set(names)) == 1 else names
+        return cls(sizes, acts, cost, **options)
 
     @functools.cached_property
     def cost_object(self) -> Cost:

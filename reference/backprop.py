@@ -15,9 +15,9 @@ import numpy as np
 from reference.activations import Activation
 from reference.architecture import Architecture
 from reference.costs import Cost
-from reference.equations import backpropagate_error, bias_gradient, weight_gradient
 from reference.forward import Forward, feedforward
 from reference.gradients import Gradients
+from reference.layers import Dense, Layer
 from reference.params import Params
 from reference.types import Array
 
@@ -31,14 +31,22 @@ def backprop(arch: Architecture, params: Params, x: Array, y: Array) -> Gradient
     the error; until then NumPy's "invalid value" warnings (∞·0, ∞ − ∞) are off. An overflow from
     finite inputs still warns.
     """
+    return forward_backward(arch, params, x, y)[1]
+
+
+def forward_backward(
+    arch: Architecture, params: Params, x: Array, y: Array
+) -> tuple[Forward, Gradients]:
+    """:func:`backprop` that also returns its forward pass (every z^l and a^l), for a caller that
+    needs both (the error model's running bound, a checker's diagnosis): one pass, not two."""
     with np.errstate(invalid="ignore"):
-        fwd = feedforward(params, arch.sigmas, x)
-        grads = backward(arch.sigmas, arch.cost_object, params, fwd, y)
+        fwd = feedforward(params, arch.sigmas, x, arch.layers)
+        grads = backward(arch.sigmas, arch.cost_object, params, fwd, y, arch.layers)
         # the sums, by the ufunc itself: ndarray.sum's Python wrapper would cost as much here
         total = sum(float(np.add.reduce(v, axis=None)) for v in (*fwd.zs, grads.nabla_b[-1]))
     if not math.isfinite(total):
         check_finite(arch, params, x, y)
-    return grads
+    return fwd, grads
 
 
 def check_finite(arch: Architecture, params: Params, x: Array, y: Array) -> None:
@@ -64,20 +72,34 @@ def backprop_matrix(
 
 
 def backward(
-    sigmas: Sequence[Activation], cost: Cost, params: Params, fwd: Forward, y: Array
+    sigmas: Sequence[Activation],
+    cost: Cost,
+    params: Params,
+    fwd: Forward,
+    y: Array,
+    layers: Sequence[Layer] | None = None,
 ) -> Gradients:
-    """BP1–BP4 from the forward pass ``fwd`` of the mini-batch, all m columns at once."""
+    """BP1–BP4 from the forward pass ``fwd`` of the mini-batch, all m columns at once; each of
+    BP2–BP4 is the layer type's (:mod:`reference.layers`; dense when ``layers`` is None)."""
     L = len(fwd.zs)
+    steps: Sequence[Layer] = layers or [_DENSE] * L
     deltas: list[Array] = [np.empty(0)] * L
     z_out, a_out = fwd.zs[-1], fwd.activations[-1]
     deltas[-1] = cost.delta(z_out, a_out, y, sigmas[-1])  # BP1
     for i in range(L - 2, -1, -1):
-        deltas[i] = backpropagate_error(
+        deltas[i] = steps[i + 1].backpropagate_error(  # BP2, through layer l + 1
             params.weights[i + 1], deltas[i + 1], sigmas[i].prime(fwd.zs[i], fwd.activations[i + 1])
         )
-    nabla_b = [bias_gradient(d) for d in deltas]
-    nabla_w = [weight_gradient(d, a) for d, a in zip(deltas, fwd.activations[:-1], strict=True)]
+    nabla_b = [layer.bias_gradient(d) for layer, d in zip(steps, deltas, strict=True)]  # BP3
+    nabla_w = [  # BP4
+        layer.weight_gradient(d, a)
+        for layer, d, a in zip(steps, deltas, fwd.activations[:-1], strict=True)
+    ]
     return Gradients.from_lists(deltas, nabla_b, nabla_w)
+
+
+#: The layer type's methods only read its sizes for shapes, so one Dense serves an unnamed net.
+_DENSE = Dense(0, 0)
 
 
 def backprop_per_sample(arch: Architecture, params: Params, x: Array, y: Array) -> Gradients:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from reference.activations import Activation
-from reference.params import Params
 from reference.types import Array
+
+if TYPE_CHECKING:  # the layer types use weighted_input, and Params needs the architecture
+    from reference.activations import Activation
+    from reference.layers import Layer
+    from reference.params import Params
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,15 @@ def weighted_input(w: Array, a_prev: Array, b: Array) -> Array:
     return z
 
 
-def feedforward(params: Params, sigmas: Sequence[Activation], x: Array) -> Forward:
-    """a^1 = x, then z^l = w^l a^{l−1} + b^l and a^l = σ(z^l) for l = 2…L."""
+def feedforward(
+    params: Params, sigmas: Sequence[Activation], x: Array, layers: Sequence[Layer] | None = None
+) -> Forward:
+    """a^1 = x, then z^l = w^l a^{l−1} + b^l (each layer type's forward, dense when ``layers`` is
+    None) and a^l = σ(z^l) for l = 2…L."""
     zs, activations = [], [x]
-    for w, b, sigma in zip(params.weights, params.biases, sigmas, strict=True):
-        z = weighted_input(w, activations[-1], b)
+    for i, (w, b, sigma) in enumerate(zip(params.weights, params.biases, sigmas, strict=True)):
+        a_prev = activations[-1]
+        z = weighted_input(w, a_prev, b) if layers is None else layers[i].forward(w, b, a_prev)
         zs.append(z)
         activations.append(sigma.fn(z))
     return Forward(tuple(zs), tuple(activations))

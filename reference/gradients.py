@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from reference.layers import at_layer, book_layers
+from reference.layers import Layer
+from reference.numbering import at_layer, book_layers
 from reference.types import Array
 
 QUANTITIES = ("delta", "nabla_b", "nabla_w")
@@ -25,7 +26,7 @@ QUANTITIES = ("delta", "nabla_b", "nabla_w")
 
 @dataclass(frozen=True)
 class Gradients:
-    """δ^l, ∂C/∂b^l and ∂C/∂w^l for layers 2…L (per-layer tuples, :mod:`reference.layers`)."""
+    """δ^l, ∂C/∂b^l and ∂C/∂w^l for layers 2…L (per-layer tuples, :mod:`reference.numbering`)."""
 
     deltas: tuple[Array, ...]
     nabla_b: tuple[Array, ...]
@@ -81,17 +82,18 @@ class Gradients:
             for layer in self.layers:
                 yield quantity, layer, self.get(quantity, layer)
 
-    def shapes_match(self, sizes: Sequence[int], batch: int) -> list[str]:
-        """What differs from the shapes an architecture with these sizes and batch expects."""
+    def shapes_match(self, layers: Sequence[Layer], batch: int) -> list[str]:
+        """What differs from the shapes these layer types (an architecture's ``layers``) give a
+        batch of ``batch`` samples: δ^l, ∂C/∂b^l and ∂C/∂w^l have the layer's δ, bias and
+        weight shapes."""
         found = []
-        if len(self.deltas) != len(sizes) - 1:
-            return [f"expected {len(sizes) - 1} layers of gradients, got {len(self.deltas)}"]
-        for layer in self.layers:
-            n, n_prev = sizes[layer - 1], sizes[layer - 2]
+        if len(self.deltas) != len(layers):
+            return [f"expected {len(layers)} layers of gradients, got {len(self.deltas)}"]
+        for layer, kind in zip(self.layers, layers, strict=True):
             for quantity, want in (
-                ("delta", (n, batch)),
-                ("nabla_b", (n, 1)),
-                ("nabla_w", (n, n_prev)),
+                ("delta", kind.delta_shape(batch)),
+                ("nabla_b", kind.bias_shape),
+                ("nabla_w", kind.weight_shape),
             ):
                 got = self.get(quantity, layer).shape
                 if got != want:

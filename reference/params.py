@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 
 from reference.architecture import Architecture
-from reference.layers import at_layer
+from reference.numbering import at_layer
 from reference.types import Array
 
 
 @dataclass(frozen=True)
 class Params:
-    """w^l and b^l for layers 2…L (per-layer tuples, :mod:`reference.layers`)."""
+    """w^l and b^l for layers 2…L (per-layer tuples, :mod:`reference.numbering`)."""
 
     weights: tuple[Array, ...]
     biases: tuple[Array, ...]

@@ -299,9 +299,11 @@ def test_gradients_check_their_shapes_and_convert_their_dtype() -> None:
         with pytest.raises(ValueError) as info:
             Gradients.from_lists(*lists)
         assert str(info.value) == message
-    assert grads.shapes_match((3, 4, 2), 2) == []
-    assert grads.shapes_match((3, 4, 2, 1), 2) == ["expected 3 layers of gradients, got 2"]
-    assert grads.shapes_match((3, 5, 2), 3) == [
+    assert grads.shapes_match(Architecture((3, 4, 2)).layers, 2) == []
+    assert grads.shapes_match(Architecture((3, 4, 2, 1)).layers, 2) == [
+        "expected 3 layers of gradients, got 2"
+    ]
+    assert grads.shapes_match(Architecture((3, 5, 2)).layers, 3) == [
         "delta of layer 2 has shape (4, 2), expected (5, 3)",
         "nabla_b of layer 2 has shape (4, 1), expected (5, 1)",
         "nabla_w of layer 2 has shape (4, 3), expected (5, 3)",

@@ -11,6 +11,7 @@ from errormodel.rounding import error_scales
 from errormodel.tolerances import bound_allowed
 from reference import (
     Architecture,
+    ArchitectureError,
     Params,
     Step,
     backprop,
@@ -137,3 +138,21 @@ def test_a_non_finite_input_is_named_even_where_the_results_would_stay_finite(
     {"x": x, "y": y, "w^2": ws[0], "b^2": bs[0], "w^3": ws[1]}[where].flat[1] = value
     with pytest.raises(ValueError, match=rf"^{re.escape(arch.id)}: {re.escape(where)} has 1 "):
         backprop(arch, Params(tuple(ws), tuple(bs)), x, y)
+
+
+def test_a_dense_net_is_a_list_of_layers_with_the_same_record():
+    """Architecture.of_layers builds the record of today's one-line form (same id and repr), its
+    layers own BP2–BP4 (the reference's gradients are theirs), and a miswired layer is named."""
+    from reference.layers import Dense
+
+    line = Architecture((5, 4, 3), ("tanh", "sigmoid"), "quadratic", batch=3)
+    built = Architecture.of_layers(5, [Dense(5, 4, "tanh"), Dense(4, 3, "sigmoid")], batch=3)
+    assert built == line and built.id == line.id and repr(built) == repr(line)
+    assert line.layers == (Dense(5, 4, "tanh"), Dense(4, 3, "sigmoid"))
+    assert [layer.weight_shape for layer in line.layers] == [(4, 5), (3, 4)]
+    params, batch = make_case(line)
+    grads = backprop(line, params, batch.x, batch.y)
+    assert grads.shapes_match(line.layers, 3) == []
+    assert grads.shapes_match(line.layers, 2) != []
+    with pytest.raises(ArchitectureError, match="fed by 4 neurons, not 5"):
+        Architecture.of_layers(5, [Dense(5, 4), Dense(5, 3)])

@@ -10,7 +10,7 @@ import pytest
 from errormodel.tables import ACTIVATION_ERRORS, COST_ERRORS
 from harness import strategies
 from oracles import complex_step, exact, finite_diff, jax_grad, torch_autograd
-from reference.activations import ACTIVATIONS, LeakyReLU
+from reference.activations import ACTIVATION_INFO, ACTIVATIONS, LeakyReLU
 from reference.costs import COSTS
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES, LEAKY_RELU_ALPHA
 from suite import architectures
@@ -101,3 +101,13 @@ def test_appending_a_name_changes_only_the_draws_of_the_new_name(monkeypatch):
             assert b in (a, "new_activation"), (old, new)
             new_acts += b == "new_activation"
     assert new_acts > 0 and new_costs > 0  # the new names are drawn, uniformly in the long run
+
+
+def test_the_activation_records_are_the_vocabulary_in_its_order():
+    """One record per activation (reference.activations.ACTIVATION_INFO), in the append-only
+    order; the tables of facts the harness reads are derived from the records."""
+    assert tuple(ACTIVATION_INFO) == ACTIVATION_NAMES
+    assert {n for n, info in ACTIVATION_INFO.items() if info.kinked} == finite_diff.KINKED
+    assert {"relu", "leaky_relu"} == complex_step.NOT_HOLOMORPHIC
+    assert strategies.ACTIVATION_ORDER[0] == "identity"
+    assert len({info.simplicity for info in ACTIVATION_INFO.values()}) == len(ACTIVATION_INFO)
