@@ -1,4 +1,5 @@
-"""The four equations of backpropagation (Nielsen, ch. 2), one function each.
+"""The forward equation and the four equations of backpropagation (Nielsen, ch. 2), one
+function each.
 
 All arrays hold one sample per column, so each function serves one sample or a whole mini-batch.
 """
@@ -8,6 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from reference.types import Array
+
+
+def weighted_input(w: Array, a_prev: Array, b: Array) -> Array:
+    """z^l = w^l a^{l−1} + b^l (book eq. 25), one column per sample."""
+    z = w @ a_prev
+    z += b  # in place: the same sum, one array fewer
+    return z
 
 
 def output_error(nabla_a_cost: Array, sigma_prime_z_out: Array) -> Array:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reference.equations import weighted_input
 from reference.types import Array
 
-if TYPE_CHECKING:  # the layer types use weighted_input, and Params needs the architecture
+if TYPE_CHECKING:  # Params needs the architecture, which needs the layer types
     from reference.activations import Activation
     from reference.layers import Layer
     from reference.params import Params
@@ -20,13 +21,6 @@ class Forward:
 
     zs: tuple[Array, ...]
     activations: tuple[Array, ...]
-
-
-def weighted_input(w: Array, a_prev: Array, b: Array) -> Array:
-    """z^l = w^l a^{l−1} + b^l (book eq. 25), one column per sample."""
-    z = w @ a_prev
-    z += b  # in place: the same sum, one array fewer
-    return z
 
 
 def feedforward(

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reference.equations import backpropagate_error, bias_gradient, weight_gradient
-from reference.forward import weighted_input
+from reference.equations import (
+    backpropagate_error,
+    bias_gradient,
+    weight_gradient,
+    weighted_input,
+)
 from reference.types import Array
 
 
