@@ -69,9 +69,9 @@ def test_every_comparison_is_a_subtest_under_v_and_the_gates_line_counts_them_al
     pytester, workers
 ):
     """At pytest's default verbosity only the comparisons that do not simply pass (here the
-    complex step's on a relu net: not applicable, skipped) reach pytest as subtests; under ``-v`` every
-    one does, each under its comparison id. The gate's own line counts all of them either way,
-    and the records are the same."""
+    complex step's on a relu net: not applicable, skipped) reach pytest as subtests; under ``-v``
+    every one does, each under its comparison id. The gate's own line counts all of them either
+    way, and the records are the same."""
     common = ["--random-count", "0", "-n", workers]
     nets = "Architecture((2, 3, 1), batch=2), Architecture((3, 2), 'relu', seed=4)"
     quiet = gate_run(pytester, *common, "--results", "quiet.json", entries=nets)
