@@ -201,10 +201,9 @@ def test_a_malformed_entry_fails_alone_and_the_gate_goes_on(pytester):
     result = pytester.runpytest_subprocess(
         "-p", "harness.gate_plugin", "--random-count", "0", "--oracle", "torch", "-q"
     )
-    # the good net's test passes with its 6 subtests; the malformed one's single subtest fails,
-    # and with it its test (pytest counts both)
+    # the good net's test passes (its 6 comparisons pass: counted by the gate's line); the
+    # malformed one's single subtest fails, and with it its test (pytest counts both)
     result.assert_outcomes(passed=1, failed=2)
-    assert result.parseoutcomes()["subtests"] == 6
     result.stdout.fnmatch_lines(
         [
             "*3-0-2_sigmoid_quadratic_m1_s0-torch-malformed*",

@@ -5,6 +5,7 @@ curated case whose reference overflows fails alone."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,36 @@ def test_the_same_seed_gives_byte_identical_results_whatever_the_worker_count(py
         (pytester.path / "one.json").read_bytes(),
         (pytester.path / "two.json").read_bytes(),
     )
-    outcomes = one.parseoutcomes()  # skipped: the complex step's not-applicable records
-    subtests = outcomes["subtests"] + outcomes.get("skipped", 0)  # "N subtests passed"
-    assert len(json.loads(first)["records"]) == subtests
+    counted = re.search(r"cross-validation gate: (\d+) comparisons", one.stdout.str())
+    assert counted and len(json.loads(first)["records"]) == int(counted.group(1))
     assert first == second
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_every_comparison_is_a_subtest_under_v_and_the_gates_line_counts_them_all(
+    pytester, workers
+):
+    """At pytest's default verbosity only the comparisons that do not simply pass (here the
+    complex step's on a relu net: not applicable, skipped) reach pytest as subtests; under ``-v``
+    every one does, each under its comparison id. The gate's own line counts all of them either
+    way, and the records are the same."""
+    common = ["--random-count", "0", "-n", workers]
+    nets = "Architecture((2, 3, 1), batch=2), Architecture((3, 2), 'relu', seed=4)"
+    quiet = gate_run(pytester, *common, "--results", "quiet.json", entries=nets)
+    # gate_run passes -q: -v twice is pytest's -v
+    loud = gate_run(pytester, *common, "-v", "-v", "--results", "loud.json", entries=nets)
+    assert quiet.ret == loud.ret == 0
+    line = "cross-validation gate: 45 comparisons, 42 passed, 0 failed, 3 not applicable"
+    quiet.stdout.fnmatch_lines([line])
+    loud.stdout.fnmatch_lines([line])
+    assert quiet.parseoutcomes() == {"passed": 2, "skipped": 3}
+    assert loud.parseoutcomes() == {"passed": 2, "skipped": 3, "subtests": 42}
+    loud.stdout.fnmatch_lines(["*SUBPASS*2-3-1_sigmoid_quadratic_m2_s0-torch-nabla_w-layer3*"])
+    assert "SUBPASS" not in quiet.stdout.str()
+    records = [
+        json.loads((pytester.path / f"{n}.json").read_text())["records"] for n in ("quiet", "loud")
+    ]
+    assert len(records[0]) == 45 and records[0] == records[1]
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
