@@ -3,7 +3,7 @@
 ``python -m harness.release_run FRAMEWORK`` runs, on the installed release of FRAMEWORK:
 the gate's correctness families with that framework as the only oracle (curated, tails, softmax
 and a fixed sample of RANDOM_COUNT random nets of seed 0, each against the reference and, on the
-tails and the truth sample, against oracles/exact.py), the SGD trajectories of harness.training
+tails and the truth sample, against oracles/exact.py), the SGD trajectories of harness.training_runs
 against the drift model, the large-shape paths (harness.large_shapes), and harness.upstream's
 reproductions of the framework's known bugs. Writes reports/releases/<framework>-<version>.json
 (the version's public part: "2.13.0+cpu" -> "2.13.0"). Exit 0 whatever it measured; 2 when it
