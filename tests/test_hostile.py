@@ -24,6 +24,7 @@ import pytest
 
 from checker.isolation import BWRAP_ENV, NAMESPACES, RLIMITS, level
 from checker.mutants import CORRECT
+from tests.test_pytest_impl import pytest_run
 
 ROOT = Path(__file__).parent.parent
 HOSTILE = Path(__file__).parent / "data" / "hostile"
@@ -162,14 +163,8 @@ def test_where_the_kernel_refuses_the_checker_says_so_and_require_isolation_is_a
     assert ran.returncode == 0 and ran.stdout.startswith("PASS "), ran.stdout
     assert ran.stderr.startswith(f"isolation: {RLIMITS}"), ran.stderr
     assert json.loads(results.read_text())["environment"]["isolation"] == RLIMITS
-    impl = subprocess.run(
-        [sys.executable, "-m", "pytest", "--impl", BOOK_NETWORK, "--random-count", "0", *QUIET],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), **refuse),
-        capture_output=True,
-        text=True,
-        timeout=BOUND_S,
-        check=False,
+    impl = pytest_run(
+        "--impl", BOOK_NETWORK, "--random-count", "0", *QUIET, timeout=BOUND_S, **refuse
     )
     # pytest's own usage error (tests/test_pytest_impl.py checks its line)
     assert impl.returncode == pytest.ExitCode.USAGE_ERROR, impl.stdout[-2000:]

@@ -40,14 +40,17 @@ def renamed(text: str) -> str:
     return re.sub(rf"(?<![\w-])({pattern})(?![\w-])", lambda m: RENAMED[m[1]], text)
 
 
-def pytest_run(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
+def pytest_run(
+    *args: str, cwd: Path = ROOT, timeout: float = BOUND_S, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m pytest ARGS`` in ``cwd`` with the project importable and ``env`` added."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", *args],
         cwd=cwd,
         env=dict(os.environ, PYTHONPATH=str(ROOT), **env),
         capture_output=True,
         text=True,
-        timeout=BOUND_S,
+        timeout=timeout,
         check=False,
     )
 
