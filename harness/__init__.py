@@ -1,1 +1,1 @@
-"""The cross-validation harness: architectures as cases, tolerances, and the comparison."""
+"""The cross-validation gate: its cases, pytest plugin, parts and shards, the report, releases."""

@@ -21,3 +21,9 @@ def comparison_id(arch_id: str, oracle: str, quantity: str, layer: int) -> str:
 def malformed_id(arch_id: str, oracle: str) -> str:
     """The parametrize id of the one failing case a malformed architecture gets per oracle."""
     return f"{arch_id}-{oracle}-{MALFORMED}"
+
+
+def comparison_of(test: str) -> str:
+    """The comparison id inside a record's test id ``…[<comparison id>]`` (the id itself for a
+    test id without one)."""
+    return test[test.index("[") + 1 : -1] if test.endswith("]") and "[" in test else test

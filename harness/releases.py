@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.gate_ids import comparison_of  # stdlib only
+
 if TYPE_CHECKING:  # noxfile imports this module with nox's Python alone: stdlib only at run time
     from oracles.known_upstream import KnownBug
 
@@ -156,7 +158,12 @@ def gate_checks(
             continue
         path = "grad vs truth" if str(rec["oracle"]).endswith("~exact") else "grad vs reference"
         key = (family_of(rec["arch"]["id"], tails, curated), str(rec["quantity"]), path)
-        row = check_row(*key, ratio(rec), (rec.get("worst") or {}).get("ulps"), _case(rec))
+        row = check_row(
+            *key,
+            ratio(rec),
+            (rec.get("worst") or {}).get("ulps"),
+            comparison_of(str(rec.get("test", ""))),
+        )
         if rec.get("known_bug") and row["ratio"] > 1:
             row["known_bug"] = dict(rec["known_bug"])
         if key not in worst or _worse(row, worst[key]):
@@ -187,11 +194,6 @@ def check_row(
 def _worse(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """a is the worse row: a larger error/allowed; at a tie, an unexplained failure first."""
     return (a["ratio"], a["known_bug"] is None) > (b["ratio"], b["known_bug"] is None)
-
-
-def _case(rec: Mapping[str, Any]) -> str:
-    test = str(rec.get("test", ""))
-    return test[test.find("[") + 1 : -1] if "[" in test else test
 
 
 # --- The table ----------------------------------------------------------------------------------

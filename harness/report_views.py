@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.gate_ids import comparison_of
 from suite.results import Record, Tally, oracle_label, tally
 
 QUANTITIES = ("delta", "nabla_b", "nabla_w")
@@ -98,8 +99,7 @@ def gate_node(rec: Record) -> str:
 
 def subtest_id(rec: Record) -> str:
     """The comparison's own id (the subtest's, inside its architecture's test)."""
-    test = rec.test
-    return test[test.index("[") + 1 : -1] if test.endswith("]") and "[" in test else test
+    return comparison_of(rec.test)
 
 
 @dataclass(frozen=True)
