@@ -13,27 +13,38 @@ An oracle that cannot judge a whole net (the complex step on a relu net) raises
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from reference import Architecture, Batch, Gradients, Params
+from reference.layers import Dense
 from reference.types import Mask
 
 OracleFn = Callable[[Architecture, Params, Batch], Gradients]
 T = TypeVar("T")
 
 
-def layer_ops(table: Mapping[type, T], arch: Architecture, oracle: str) -> list[T]:
-    """Each layer's op from an oracle's one table of layer types (``{Dense: fn}``), in order;
-    a KeyError naming the oracle and the type if the table lacks one."""
+def layer_ops(table: Mapping[type, Callable[..., T]], arch: Architecture, oracle: str) -> list[Any]:
+    """Each layer's op from an oracle's one table of layer types (``{Dense: fn}``, ``fn(layer,
+    w, b, a)``), in order, bound to its layer (its stride, padding, window): ``op(w, b, a)``; a
+    KeyError naming the oracle and the type if the table lacks one."""
     ops = []
     for layer in arch.layers:
         if type(layer) not in table:
             raise KeyError(f"{oracle} oracle has no op for layer type {type(layer).__name__}")
-        ops.append(table[type(layer)])
+        ops.append(functools.partial(table[type(layer)], layer))
     return ops
+
+
+def dense_only(arch: Architecture, oracle: str) -> None:
+    """Raise :class:`NotApplicable` if ``arch`` has a layer other than dense: for an oracle whose
+    perturbations are still written for dense layers (a convolution's are to come)."""
+    others = sorted({type(layer).__name__ for layer in arch.layers if type(layer) is not Dense})
+    if others:
+        raise NotApplicable(f"{oracle} judges dense layers only so far, not {', '.join(others)}")
 
 
 class NotApplicable(Exception):

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from oracles import NotApplicable, get_oracle, layer_ops
+from oracles import NotApplicable, dense_only, get_oracle, layer_ops
 from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Dense
 
@@ -81,10 +81,10 @@ ACTIVATIONS: dict[str, Callable[[Z], Z]] = {
     "softmax": _softmax,
 }
 #: z^l from (w^l, b^l, a^{l−1}) per layer type, on real or complex arrays (linear: holomorphic).
-LAYERS: dict[type, Callable[[Z, Z, Z], Z]] = {Dense: lambda w, b, a: w @ a + b}
+LAYERS: dict[type, Callable[..., Z]] = {Dense: lambda layer, w, b, a: w @ a + b}
 #: How a perturbation's imaginary part Im a^{l−1} reaches z^l per layer type (its linear part).
-LAYERS_IMAG: dict[type, Callable[[Z, Z], Z]] = {
-    Dense: lambda w, im: (w @ im.reshape(im.shape[0], -1)).reshape(-1, *im.shape[1:])
+LAYERS_IMAG: dict[type, Callable[..., Z]] = {
+    Dense: lambda layer, w, im: (w @ im.reshape(im.shape[0], -1)).reshape(-1, *im.shape[1:])
 }
 #: Activations with no holomorphic formula (a kink at 0; the activation's record says): nets with
 #: them are not applicable.
@@ -135,6 +135,7 @@ def not_applicable(arch: Architecture) -> str:
 def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_STEP) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l as Im C(· + ih·)/h; NotApplicable on a non-analytic net."""
     arch.check()
+    dense_only(arch, "the complex step")
     reason = not_applicable(arch)
     if reason:
         raise NotApplicable(reason)  # the records and test ids name the net

@@ -36,6 +36,7 @@ from fractions import Fraction
 import numpy as np
 from flint import arb, ctx
 
+from oracles import dense_only
 from reference import Architecture, Batch, Gradients, Params
 from reference.types import Array
 from reference.vocabulary import LEAKY_RELU_ALPHA
@@ -74,6 +75,7 @@ def truth(
     """Every quantity of every layer, certified (module docstring); NotCertified names the case
     and the element if the last precision does not settle it."""
     arch.check()
+    dense_only(arch, "the ground truth")
     last = ""
     for prec in precisions:
         saved = ctx.prec

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from oracles import Output, get_oracle
+from oracles import Output, dense_only, get_oracle
 from reference import Architecture, Batch, Gradients, Params
 from reference.activations import ACTIVATION_INFO, KINKED, OUTPUT_ONLY, Activation
 from reference.costs import Cost
@@ -59,6 +59,7 @@ def differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_
     """The central differences, and per (quantity, layer) a mask of the elements whose ±h
     evaluations crossed a relu/leaky_relu kink (``Output.excluded``)."""
     arch.check()
+    dense_only(arch, "finite differences")
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     net = _Net(

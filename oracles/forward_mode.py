@@ -28,7 +28,7 @@ with warnings.catch_warnings():  # torch scripts its forward-AD decompositions a
     warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
     from torch._decomp import decompositions_for_jvp  # noqa: F401
 
-from oracles import layer_ops
+from oracles import dense_only, layer_ops
 from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from reference import Architecture, Batch, Gradients, Params
 
@@ -39,6 +39,7 @@ CHUNK_FLOATS = 2**20
 def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from forward-mode AD (torch.func.jvp)."""
     arch.check()
+    dense_only(arch, "forward mode")
     names = [a.name for a in arch.sigmas]
     ops = layer_ops(LAYERS, arch, "forward_mode")  # the torch oracle's layer ops
     ws = [torch.tensor(w, dtype=torch.float64) for w in params.weights]

@@ -27,7 +27,7 @@ import optax
 
 from oracles import layer_ops
 from reference import Architecture, Batch, Gradients, Params, activations
-from reference.layers import Dense
+from reference.layers import Conv, Dense, MaxPool
 from reference.vocabulary import LEAKY_RELU_ALPHA
 
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
@@ -45,8 +45,22 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 
 #: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does
 #: (the padded program, one compiled net for every small dense net, is dense by construction).
-LAYERS: dict[type, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = {
-    Dense: lambda w, b, a: w @ a + b,
+#: Feature maps are (C, H, W, m), the sample last as in the reference: XLA's convolution and
+#: reduce_window take that layout as it is ("CHWN").
+LAYERS: dict[type, Callable[..., jax.Array]] = {
+    Dense: lambda layer, w, b, a: w @ a.reshape(w.shape[1], a.shape[-1]) + b,
+    Conv: lambda layer, w, b, a: jax.lax.conv_general_dilated(
+        a,
+        w,
+        (layer.stride, layer.stride),
+        [(layer.padding, layer.padding)] * 2,
+        dimension_numbers=("CHWN", "OIHW", "CHWN"),
+        precision=jax.lax.Precision.HIGHEST,
+    )
+    + b[:, :, None, None],
+    MaxPool: lambda layer, w, b, a: jax.lax.reduce_window(
+        a, -jnp.inf, jax.lax.max, (1, layer.window, layer.window, 1), (1, layer.step, layer.step, 1), "VALID"
+    ),
 }
 
 #: Activations normalised over a column's neurons (not elementwise, the activation's record says):
@@ -103,11 +117,11 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
 def _per_shape(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """jit(grad) compiled for this net's own activations and shapes (cached by jit)."""
     names = tuple(a.name for a in arch.sigmas)
-    m = batch.x.shape[1]
-    offsets = [np.zeros((w.shape[0], m), w.dtype) for w in params.weights]
-    kinds = tuple(type(layer) for layer in arch.layers)
+    m = batch.x.shape[-1]
+    dtype = batch.x.dtype
+    offsets = [np.zeros(layer.delta_shape(m), dtype) for layer in arch.layers]
     layer_ops(LAYERS, arch, "jax")  # a type the table lacks: named here, not inside jit
-    g_w, g_b, g_off = _compiled(names, kinds, arch.cost)(
+    g_w, g_b, g_off = _compiled(names, arch.layers, arch.cost)(
         list(params.weights), list(params.biases), offsets, batch.x, batch.y
     )
     return Gradients(
@@ -118,7 +132,7 @@ def _per_shape(arch: Architecture, params: Params, batch: Batch) -> Gradients:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(names: tuple[str, ...], kinds: tuple[type, ...], cost: str) -> Callable[..., Any]:
+def _compiled(names: tuple[str, ...], layers: tuple[Any, ...], cost: str) -> Callable[..., Any]:
     """jit(grad(Σ_x C_x)) with respect to (weights, biases, offsets) for one architecture."""
 
     def total_cost(
@@ -129,8 +143,8 @@ def _compiled(names: tuple[str, ...], kinds: tuple[type, ...], cost: str) -> Cal
         y: jax.Array,
     ) -> jax.Array:
         a = z = x
-        for w, b, off, name, kind in zip(ws, bs, offsets, names, kinds, strict=True):
-            z = LAYERS[kind](w, b, a) + off
+        for w, b, off, name, layer in zip(ws, bs, offsets, names, layers, strict=True):
+            z = LAYERS[type(layer)](layer, w, b, a) + off
             a = ACTIVATIONS[name](z)
         return jnp.sum(cost_terms(cost, z, a, y))
 

@@ -38,15 +38,15 @@ def _weights_only(params: Tree) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
 
 @functools.lru_cache(maxsize=64)
 def _compiled_step(
-    names: tuple[str, ...], kinds: tuple[type, ...], cost: str, eta: float, decay: float
+    names: tuple[str, ...], layers: tuple[Any, ...], cost: str, eta: float, decay: float
 ) -> tuple[optax.GradientTransformation, Callable[..., Any]]:
     """The optimizer and jit(one SGD step) for one architecture, η and λ/n."""
     optimizer = optax.chain(optax.add_decayed_weights(decay, mask=_weights_only), optax.sgd(eta))
 
     def mean_cost(params: Tree, x: jax.Array, y: jax.Array) -> jax.Array:
         a = z = x
-        for w, b, name, kind in zip(*params, names, kinds, strict=True):
-            z = LAYERS[kind](w, b, a)
+        for w, b, name, layer in zip(*params, names, layers, strict=True):
+            z = LAYERS[type(layer)](layer, w, b, a)
             a = ACTIVATIONS[name](z)
         return jnp.mean(jnp.sum(cost_terms(cost, z, a, y), axis=0))
 
@@ -67,8 +67,9 @@ def trajectory(
     check_run(arch, params, x, y, order, step)
     names = tuple(a.name for a in arch.sigmas)
     layer_ops(LAYERS, arch, "jax_sgd")  # a layer type the table lacks: named before jit
-    kinds = tuple(type(layer) for layer in arch.layers)
-    optimizer, one_step = _compiled_step(names, kinds, arch.cost, step.eta, step.lmbda / step.n)
+    optimizer, one_step = _compiled_step(
+        names, arch.layers, arch.cost, step.eta, step.lmbda / step.n
+    )
     dtype = params.weights[0].dtype
     x, y = x.astype(dtype), y.astype(dtype)
     tree: Tree = (

@@ -13,7 +13,7 @@ import torch
 
 from oracles import layer_ops
 from reference import Architecture, Batch, Gradients, Params
-from reference.layers import Dense
+from reference.layers import Conv, Dense, MaxPool
 from reference.vocabulary import LEAKY_RELU_ALPHA
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -29,8 +29,16 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 #: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does.
-LAYERS: dict[type, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    Dense: lambda w, b, a: w @ a + b,
+#: Feature maps are (C, H, W, m) tensors, the sample last as in the reference; torch's ops take
+#: (m, C, H, W), so each permutes in and back (views; autograd's δ^l is then the reference's).
+LAYERS: dict[type, Callable[..., torch.Tensor]] = {
+    Dense: lambda layer, w, b, a: w @ a.reshape(w.shape[1], a.shape[-1]) + b,
+    Conv: lambda layer, w, b, a: torch.nn.functional.conv2d(
+        a.permute(3, 0, 1, 2), w, b[:, 0], stride=layer.stride, padding=layer.padding
+    ).permute(1, 2, 3, 0),
+    MaxPool: lambda layer, w, b, a: torch.nn.functional.max_pool2d(
+        a.permute(3, 0, 1, 2), layer.window, layer.step
+    ).permute(1, 2, 3, 0),
 }
 
 
@@ -77,8 +85,9 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
         zs.append(z)
         a = ACTIVATIONS[name](z)
     total = per_sample_cost(arch.cost, zs[-1], a, torch.tensor(batch.y)).sum()
-    grads = torch.autograd.grad(total, [*zs, *ws, *bs])
-    n, m = len(zs), batch.x.shape[1]
+    # a pool's empty w and b are not in the graph: their gradients are empty too
+    grads = torch.autograd.grad(total, [*zs, *ws, *bs], allow_unused=True, materialize_grads=True)
+    n, m = len(zs), batch.x.shape[-1]
     as_np: Callable[[torch.Tensor], np.ndarray] = lambda t: t.detach().numpy()  # noqa: E731
     return Gradients(
         deltas=tuple(as_np(g) for g in grads[:n]),

@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Activation
 from reference.costs import COSTS, Cost
-from reference.layers import Dense, Layer
+from reference.layers import Conv, Dense, Layer, MaxPool
+
+#: The layer specs an architecture's sizes may hold after its input (an int is a dense layer).
+MAP_LAYERS = (Conv, MaxPool)
 
 INITS = ("scaled", "normal")
 #: How targets y are drawn: U(0, 1), or "binary", 0 or 1 with equal odds (confident outputs are
@@ -30,6 +33,12 @@ class ArchitectureError(ValueError):
 @dataclass(frozen=True)
 class Architecture:
     """Layer sizes [n_1, …, n_L] (n_1 inputs), activations for layers 2…L, a cost, a batch.
+
+    A net with feature maps starts from an input shape (C, H, W) and lists its convolution and
+    pooling layers as specs among the widths: ``Architecture(((1, 28, 28), Conv(20, 5),
+    MaxPool(2), 100, 10), "sigmoid", "log_likelihood")`` (the dense layer after a map reads it
+    flattened). One activation name applies to every layer but the pools, whose σ is the identity;
+    a sequence names one per layer, "identity" at each pool.
 
     ``activations`` is one name for every layer or a sequence of L − 1 names. ``init`` is the
     book's weight initialisation: ``"normal"`` draws w ~ N(0, 1) (network.py), ``"scaled"`` draws
@@ -60,7 +69,7 @@ class Architecture:
     def id(self) -> str:
         """A readable test id, e.g. ``784-30-10_sigmoid_quadratic_m10_s0``."""
         try:
-            sizes = "-".join(str(n) for n in self.sizes) or "empty"
+            sizes = "-".join(_size_tag(n) for n in self.sizes) or "empty"
         except TypeError:
             sizes = str(self.sizes)
         acts = self.activations if isinstance(self.activations, str) else ",".join(self.activations)
@@ -93,22 +102,35 @@ class Architecture:
         """The σ objects of layers 2…L, named by ``activations`` (a per-layer tuple,
         :mod:`reference.numbering`); the arrays a^l are ``Forward.activations``."""
         self.check()
+        return tuple(ACTIVATIONS[n] for n in self._activation_names())
+
+    def _activation_names(self) -> list[str]:
+        """One name per layer 2…L: ``activations`` itself, or its one name for all but pools."""
         names = self.activations
         if isinstance(names, str):
-            names = [names] * (self.depth - 1)
-        return tuple(ACTIVATIONS[n] for n in names)
+            return ["identity" if isinstance(s, MaxPool) else names for s in self.sizes[1:]]
+        return list(names)
 
     @functools.cached_property
     def layers(self) -> tuple[Layer, ...]:
-        """Layers 2…L as layer types (:mod:`reference.layers`): today every one is a
-        :class:`~reference.layers.Dense` of n_{l−1} → n_l neurons with its σ's name."""
+        """Layers 2…L as layer types (:mod:`reference.layers`): a width n_l is a
+        :class:`~reference.layers.Dense` of n_{l−1} → n_l neurons, a spec (``Conv``, ``MaxPool``)
+        is placed on the shape below it; each with its σ's name."""
         self.check()
-        sizes = tuple(self.sizes)
-        names = [s.name for s in self.sigmas]
-        return tuple(
-            Dense(n_in, n_out, name)
-            for n_in, n_out, name in zip(sizes[:-1], sizes[1:], names, strict=True)
-        )
+        return _placed(self.sizes, [s.name for s in self.sigmas])
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One sample's input: (n_1,), or the maps (C, H, W)."""
+        first = self.sizes[0]
+        return (first,) if isinstance(first, int) else tuple(first)
+
+    @property
+    def output_width(self) -> int:
+        """n_L, the output layer's width (always dense)."""
+        last = self.sizes[-1]
+        assert isinstance(last, int)
+        return last
 
     @classmethod
     def of_layers(
@@ -142,12 +164,23 @@ class Architecture:
             return [f"layer sizes must be a sequence of positive integers, got {self.sizes!r}"]
         if len(sizes) < 2:
             found.append(f"needs at least 2 layer sizes (input and output), got {sizes}")
-        bad = [n for n in sizes if isinstance(n, bool) or not isinstance(n, int) or n <= 0]
+        maps = bool(sizes) and isinstance(sizes[0], tuple)
+        bad = [
+            n
+            for i, n in enumerate(sizes)
+            if not _positive(n)
+            and not (i == 0 and maps and len(n) == 3 and all(_positive(k) for k in n))
+            and not (i > 0 and isinstance(n, MAP_LAYERS))
+        ]
         if bad:
             found.append(f"layer sizes must be positive integers, got {bad} in {sizes}")
+        elif len(sizes) >= 2:
+            if not isinstance(sizes[-1], int):
+                found.append(f"the output layer must be dense (a width), got {sizes[-1]!r}")
+            found += _shape_problems(sizes)
         names = self.activations
         if isinstance(names, str):
-            names = [names] * max(len(sizes) - 1, 0)
+            names = self._activation_names() if not bad else [names] * max(len(sizes) - 1, 0)
         elif len(names) != len(sizes) - 1:
             found.append(
                 f"needs {len(sizes) - 1} activations (one per layer 2…L), got {len(names)}"
@@ -161,6 +194,13 @@ class Architecture:
                 f"{hidden[0][0]} is valid only at the output layer (it is not elementwise), "
                 f"got it at layer {', '.join(str(layer) for _, layer in hidden)}"
             )
+        pools = [
+            (layer, n)
+            for layer, (n, spec) in enumerate(zip(names, sizes[1:], strict=False), start=2)
+            if isinstance(spec, MaxPool) and n != "identity"
+        ]
+        if pools:
+            found.append(f"a pool's σ is the identity, got {pools[0][1]!r} at layer {pools[0][0]}")
         if self.cost not in COSTS:
             found.append(f"unknown cost {self.cost!r}; known: {sorted(COSTS)}")
         else:
@@ -190,3 +230,48 @@ class Architecture:
         if found:
             raise ArchitectureError(f"malformed architecture {self.id}: " + "; ".join(found))
         return self
+
+
+def _positive(n: object) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n > 0
+
+
+def _size_tag(entry: object) -> str:
+    """An entry of ``sizes`` in an id: ``784``, ``1x28x28``, ``c20k5``, ``mp2``."""
+    if isinstance(entry, tuple):
+        return "x".join(str(n) for n in entry)
+    if isinstance(entry, MAP_LAYERS):
+        return entry.tag
+    return str(entry)
+
+
+def _placed(sizes: Sequence[Any], names: Sequence[str]) -> tuple[Layer, ...]:
+    """Layers 2…L, each placed on the shape of the one below it, with its σ's name."""
+    first = sizes[0]
+    shape: tuple[int, ...] = (first,) if isinstance(first, int) else tuple(first)
+    layers: list[Layer] = []
+    for spec, name in zip(sizes[1:], names, strict=True):
+        layer: Layer
+        if isinstance(spec, MAP_LAYERS):
+            layer = replace(spec, in_shape=shape, activation=name)
+        else:
+            layer = Dense(math.prod(shape), spec, name)
+        layers.append(layer)
+        shape = layer.out_shape
+    return tuple(layers)
+
+
+def _shape_problems(sizes: Sequence[Any]) -> list[str]:
+    """What does not fit in a chain of layer specs: a map layer fed by a width, a kernel or a
+    window larger than its input (the first such fault; the later shapes depend on it)."""
+    first = sizes[0]
+    shape: tuple[int, ...] = (first,) if isinstance(first, int) else tuple(first)
+    for spec in sizes[1:]:
+        if isinstance(spec, MAP_LAYERS):
+            found = spec.problems(shape)
+            if found:
+                return found
+            shape = replace(spec, in_shape=shape).out_shape
+        else:
+            shape = (spec,)
+    return []

@@ -88,7 +88,10 @@ def backward(
     deltas[-1] = cost.delta(z_out, a_out, y, sigmas[-1])  # BP1
     for i in range(L - 2, -1, -1):
         deltas[i] = steps[i + 1].backpropagate_error(  # BP2, through layer l + 1
-            params.weights[i + 1], deltas[i + 1], sigmas[i].prime(fwd.zs[i], fwd.activations[i + 1])
+            params.weights[i + 1],
+            deltas[i + 1],
+            fwd.activations[i + 1],
+            sigmas[i].prime(fwd.zs[i], fwd.activations[i + 1]),
         )
     nabla_b = [layer.bias_gradient(d) for layer, d in zip(steps, deltas, strict=True)]  # BP3
     nabla_w = [  # BP4

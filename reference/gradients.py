@@ -6,6 +6,9 @@ Per layer l = 2…L (book numbering: the input is layer 1) a :class:`Gradients` 
 - ``nabla_b[l]``: ∂C/∂b^l, shape (n_l, 1);
 - ``nabla_w[l]``: ∂C/∂w^l, shape (n_l, n_{l−1});
 
+(a layer of feature maps has δ^l of shape (C, H, W, m) and its own parameter shapes, a pool
+empty ones: :mod:`reference.layers`)
+
 where C = (1/m) Σ_x C_x is the mean cost of the mini-batch. Shapes are checked on construction.
 """
 
@@ -39,18 +42,20 @@ class Gradients:
                 f"Gradients needs one δ, ∂C/∂b and ∂C/∂w per layer, got "
                 f"{len(self.deltas)}, {len(self.nabla_b)}, {len(self.nabla_w)}"
             )
-        # the batch size m is that of layer 2's δ; if that is not a matrix, layer 2 is refused
-        m = self.deltas[0].shape[1] if self.deltas[0].ndim == 2 else "m"
+        # the batch size m is that of layer 2's δ (its last axis); a scalar δ is refused
+        m = self.deltas[0].shape[-1] if self.deltas[0].ndim >= 2 else "m"
         for i, (d, b, w) in enumerate(zip(self.deltas, self.nabla_b, self.nabla_w, strict=True)):
             layer = i + 2
-            if d.ndim != 2 or d.shape[1] != m:
+            if d.ndim < 2 or d.shape[-1] != m:
                 raise ValueError(f"layer {layer}: δ has shape {d.shape}, expected (n_l, {m})")
+            if d.ndim > 2 or b.shape == w.shape == (0,):
+                continue  # feature maps, or a layer without parameters: shapes_match judges
             rows = d.shape[0]
             if b.shape != (rows, 1):
                 raise ValueError(f"layer {layer}: ∂C/∂b has shape {b.shape}, expected ({rows}, 1)")
             if w.ndim != 2 or w.shape[0] != rows:
                 raise ValueError(f"layer {layer}: ∂C/∂w has shape {w.shape}, expected ({rows}, …)")
-            if i and w.shape[1] != self.deltas[i - 1].shape[0]:
+            if i and self.deltas[i - 1].ndim == 2 and w.shape[1] != self.deltas[i - 1].shape[0]:
                 raise ValueError(
                     f"layer {layer}: ∂C/∂w has {w.shape[1]} columns, "
                     f"layer {layer - 1} has {self.deltas[i - 1].shape[0]} neurons"
@@ -77,10 +82,13 @@ class Gradients:
         return at_layer(per_layer[quantity], layer)
 
     def items(self) -> Iterator[tuple[str, int, Array]]:
-        """(quantity, layer, array) for every quantity of every layer."""
+        """(quantity, layer, array) for every quantity of every layer; a layer without
+        parameters (a pool) has no ∂C/∂b or ∂C/∂w to give, so none is listed for it."""
         for quantity in QUANTITIES:
             for layer in self.layers:
-                yield quantity, layer, self.get(quantity, layer)
+                array = self.get(quantity, layer)
+                if array.size or quantity == "delta":
+                    yield quantity, layer, array
 
     def shapes_match(self, layers: Sequence[Layer], batch: int) -> list[str]:
         """What differs from the shapes these layer types (an architecture's ``layers``) give a

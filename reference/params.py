@@ -1,12 +1,13 @@
 """Seeded parameters and mini-batches for an architecture.
 
 Weights are ``weights[i]`` of shape (n_l, n_{l−1}) and biases ``biases[i]`` of shape (n_l, 1) for
-layer l = i + 2, as in network.py. Samples are columns: X has shape (n_1, m), Y (n_L, m).
+layer l = i + 2, as in network.py (a convolution's are its kernels (C_out, C_in, k_h, k_w) and
+(C_out, 1); a pool's are empty). Samples are columns: X has shape (n_1, m), or (C, H, W, m) for
+maps, and Y (n_L, m).
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,14 +49,19 @@ class Batch:
 
 
 def init_params(arch: Architecture, rng: np.random.Generator, dtype: Any = np.float64) -> Params:
-    """The book's initialisation: b ~ N(0, 1); w ~ N(0, 1) or, ``init="scaled"``, N(0, 1/n_in),
-    times ``arch.weight_scale``."""
-    sizes = arch.check().sizes
+    """The book's initialisation: b ~ N(0, 1); w ~ N(0, 1) or, ``init="scaled"``, N(0, 1/n_in)
+    (n_in the layer's fan-in: C_in·k_h·k_w for a convolution), times ``arch.weight_scale``; a
+    layer without parameters (a pool) draws nothing."""
     weights, biases = [], []
-    for n_in, n_out in itertools.pairwise(sizes):
-        scale = arch.weight_scale * (1.0 if arch.init == "normal" else 1.0 / np.sqrt(n_in))
-        weights.append((rng.standard_normal((n_out, n_in)) * scale).astype(dtype))
-        biases.append(rng.standard_normal((n_out, 1)).astype(dtype))
+    for layer in arch.check().layers:
+        if layer.weight_shape == (0,):
+            weights.append(np.zeros(0, dtype))
+            biases.append(np.zeros(0, dtype))
+            continue
+        fan_in = layer.fan_in
+        scale = arch.weight_scale * (1.0 if arch.init == "normal" else 1.0 / np.sqrt(fan_in))
+        weights.append((rng.standard_normal(layer.weight_shape) * scale).astype(dtype))
+        biases.append(rng.standard_normal(layer.bias_shape).astype(dtype))
     return Params(tuple(weights), tuple(biases))
 
 
@@ -64,15 +70,16 @@ def sample_batch(arch: Architecture, rng: np.random.Generator, dtype: Any = np.f
     columns; for a cost that wants one-hot targets (the log-likelihood) each column is instead
     the unit vector of a class drawn uniformly from the n_L outputs; ``targets="binary"`` draws
     each y as 0 or 1 with equal odds."""
-    sizes = arch.check().sizes
-    x = (rng.standard_normal((sizes[0], arch.batch)) * arch.input_scale).astype(dtype)
+    arch.check()
+    shape, n_out = arch.input_shape, arch.output_width
+    x = (rng.standard_normal((*shape, arch.batch)) * arch.input_scale).astype(dtype)
     if arch.cost_object.one_hot:
-        classes = rng.integers(0, sizes[-1], arch.batch)
-        y = np.eye(sizes[-1], dtype=dtype)[:, classes]
+        classes = rng.integers(0, n_out, arch.batch)
+        y = np.eye(n_out, dtype=dtype)[:, classes]
     elif arch.targets == "binary":
-        y = rng.integers(0, 2, (sizes[-1], arch.batch)).astype(dtype)
+        y = rng.integers(0, 2, (n_out, arch.batch)).astype(dtype)
     else:
-        y = rng.uniform(0.0, 1.0, (sizes[-1], arch.batch)).astype(dtype)
+        y = rng.uniform(0.0, 1.0, (n_out, arch.batch)).astype(dtype)
     return Batch(x, y)
 
 
