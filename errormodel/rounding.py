@@ -67,6 +67,7 @@ from errormodel.tables import (
     cost_errors,
     softmax_output_rounding,
 )
+from errormodel.map_rounding import map_rounding
 from reference import Architecture, Batch, Gradients, Params, forward_backward
 from reference.activations import OUTPUT_ONLY
 from reference.forward import Forward
@@ -121,6 +122,11 @@ def error_scales(
     """
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
+    if any(type(layer) is not Dense for layer in arch.layers):  # feature maps: B alone, so far
+        if computed is None or computed[0].zs[0].dtype != np.float64:
+            computed = forward_backward(arch, params, x, y)
+        rounding, norms = map_rounding(arch, params, y, computed, dtype)
+        return ErrorScales(rounding, {}, {}, norms)
     tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)
     sigmas = arch.sigmas
     errs = [activation_errors(s.name) for s in sigmas]

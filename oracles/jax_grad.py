@@ -49,17 +49,24 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 #: reduce_window take that layout as it is ("CHWN").
 LAYERS: dict[type, Callable[..., jax.Array]] = {
     Dense: lambda layer, w, b, a: w @ a.reshape(w.shape[1], a.shape[-1]) + b,
-    Conv: lambda layer, w, b, a: jax.lax.conv_general_dilated(
-        a,
-        w,
-        (layer.stride, layer.stride),
-        [(layer.padding, layer.padding)] * 2,
-        dimension_numbers=("CHWN", "OIHW", "CHWN"),
-        precision=jax.lax.Precision.HIGHEST,
-    )
-    + b[:, :, None, None],
+    Conv: lambda layer, w, b, a: (
+        jax.lax.conv_general_dilated(
+            a,
+            w,
+            (layer.stride, layer.stride),
+            [(layer.padding, layer.padding)] * 2,
+            dimension_numbers=("CHWN", "OIHW", "CHWN"),
+            precision=jax.lax.Precision.HIGHEST,
+        )
+        + b[:, :, None, None]
+    ),
     MaxPool: lambda layer, w, b, a: jax.lax.reduce_window(
-        a, -jnp.inf, jax.lax.max, (1, layer.window, layer.window, 1), (1, layer.step, layer.step, 1), "VALID"
+        a,
+        -jnp.inf,
+        jax.lax.max,
+        (1, layer.window, layer.window, 1),
+        (1, layer.step, layer.step, 1),
+        "VALID",
     ),
 }
 

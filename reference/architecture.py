@@ -48,7 +48,8 @@ class Architecture:
     ``repr`` is the one-line registry entry that rebuilds the record (defaults left out).
     """
 
-    sizes: Sequence[int]
+    #: widths (ints), the input shape (C, H, W) first for maps, and layer specs (Conv, MaxPool)
+    sizes: Sequence[Any]
     activations: str | Sequence[str] = "sigmoid"
     cost: str = "quadratic"
     batch: int = 1
@@ -159,7 +160,7 @@ class Architecture:
         """Everything wrong with the record; empty when it is well formed."""
         found: list[str] = []
         try:
-            sizes = list(self.sizes)
+            sizes: list[Any] = list(self.sizes)
         except TypeError:
             return [f"layer sizes must be a sequence of positive integers, got {self.sizes!r}"]
         if len(sizes) < 2:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from reference.types import Array
+from reference.types import Array, Mask
 
 
 def pad_maps(a: Array, padding: int) -> Array:
@@ -104,12 +104,12 @@ def max_pool_positions(a_prev: Array, window: int, stride: int) -> Array:
     return patches.reshape(*patches.shape[:4], window * window).argmax(axis=-1)
 
 
-def max_pool_ties(a_prev: Array, window: int, stride: int) -> Array:
+def max_pool_ties(a_prev: Array, window: int, stride: int) -> Mask:
     """True at each output z^l_{c,i,j} whose window's maximum is attained more than once: a kink
     of the max (its derivative jumps between the tied entries), like relu's at 0."""
     patches = windows(a_prev, (window, window), stride)
     top = patches.max(axis=(4, 5), keepdims=True)
-    ties: Array = (patches == top).sum(axis=(4, 5)) > 1
+    ties: Mask = (patches == top).sum(axis=(4, 5)) > 1
     return ties
 
 
