@@ -24,7 +24,7 @@ from harness.summary import summary_table
 from oracles import ORACLES
 from reference import Architecture
 from suite import results
-from suite.architectures import CURATED, TAILS, TRUTH_SAMPLE, random_architectures
+from suite.architectures import CURATED, MAPS, TAILS, TRUTH_SAMPLE, random_architectures
 from suite.options import GROUP, add_case_options, check_case_options
 from suite.recording import RECORDER
 from suite.results import read_records
@@ -143,11 +143,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def gate_architectures(config: pytest.Config) -> list[Architecture]:
-    """The curated registry, the tails family and the seeded random architectures the options
-    ask for."""
+    """The curated registry, the tails family, the feature-map nets and the seeded random
+    architectures the options ask for."""
     return (
         CURATED
         + TAILS
+        + MAPS
         + random_architectures(
             config.getoption("--random-count"), config.getoption("--random-seed")
         )

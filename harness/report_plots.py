@@ -163,6 +163,9 @@ def heatmap(
             _plain_log_labels(bar.ax.yaxis)
         else:
             ax.text(0.5, 0.5, "identical", ha="center", va="center", transform=ax.transAxes)
+        kernel = entry.get("kernel")
+        if kernel and len(worst) == 4:
+            worst = diffmap.tiled_index(tuple(worst), (kernel[0], kernel[1]))
         if len(worst) == 2:
             j, k = worst[0] // block[0], worst[1] // block[1]
             ax.add_patch(Rectangle((k - 0.5, j - 0.5), 1, 1, fill=False, ec="#00b4d8", lw=1.8))
@@ -170,8 +173,12 @@ def heatmap(
             axis.set_ticks(np.unique(np.linspace(0, n - 1, min(n, 6)).round().astype(int)))
         pooled = "" if list(block) == [1, 1] else f"; pixel = max of {block[0]}×{block[1]}"
         ax.set_title(title, loc="left")
-        ax.set_xlabel(f"k, neuron of layer {layer - 1} ({cols}{pooled})")
-        ax.set_ylabel(f"j, neuron of layer {layer} ({rows})")
+        if kernel:  # a convolution's kernels, one k_h × k_w tile per (output, input) map
+            ax.set_xlabel(f"input map c, tiles of {kernel[1]} ({cols}{pooled})")
+            ax.set_ylabel(f"output map o, tiles of {kernel[0]} ({rows})")
+        else:
+            ax.set_xlabel(f"k, neuron of layer {layer - 1} ({cols}{pooled})")
+            ax.set_ylabel(f"j, neuron of layer {layer} ({rows})")
         return _svg(fig, prefix)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from reference import Architecture
 from reference.activations import OUTPUT_ONLY
+from reference.layers import Conv, MaxPool
 from reference.costs import COSTS
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES
 
@@ -115,6 +116,29 @@ TAILS: list[Architecture] = [
     A((2, 4), "softmax", "quadratic", batch=6, seed=3, input_scale=200.0),
 ]
 
+#: Feature maps (the book's ch. 6, issue 25): convolutions and max-pools before dense layers,
+#: the LeNet-like net and the edge cases where hand-written conv backprop goes wrong.
+MAPS: list[Architecture] = [
+    A(
+        ((1, 28, 28), Conv(20, 5), MaxPool(2), Conv(40, 5), MaxPool(2), 100, 10),
+        ("sigmoid", "identity", "sigmoid", "identity", "sigmoid", "softmax"),
+        "log_likelihood",
+        batch=2,
+    ),  # the book's chapter 6 net: 20 maps of 5×5, pool 2×2, 40 maps of 5×5, pool 2×2
+    A(((2, 6, 6), Conv(3, 1), 4), "tanh", batch=3),  # 1×1 kernels: a dense map per position
+    A(((3, 5, 5), Conv(4, 5), 2), "sigmoid", "cross_entropy", batch=2),  # kernel = input size
+    A(((2, 7, 6), Conv(3, 3, stride=2, padding=1), 3), "tanh", batch=2),  # stride 2, padding 1
+    A(((2, 6, 6), Conv(2, (2, 3), stride=3, padding=2), 4), batch=2),  # stride > kernel, 2×3
+    A(((1, 7, 7), Conv(2, 3), MaxPool(3, stride=1), 3), "softplus", batch=2),  # windows overlap
+    A(
+        ((1, 8, 8), Conv(3, 3), MaxPool(2), 3),
+        ("relu", "identity", "sigmoid"),
+        "cross_entropy",
+        batch=3,
+    ),  # dead relus: pool windows of tied zeros
+    A(((2, 6, 6), Conv(3, 3), MaxPool(2), Conv(2, 2), 3), "tanh", batch=2, weight_scale=30.0),
+]
+
 #: Truth comparisons an oracle of ours cannot make on a tails net, with the reason (counted as
 #: not applicable, never passed). The complex step's imaginary parts underflow or cancel where
 #: the exact gradient is ~1e-40 and below: its value is 0 there (measured: 0 for −1.2e-40 and
@@ -154,7 +178,7 @@ def truth_sample(randoms: Sequence[Architecture]) -> list[Architecture]:
 def curated(arch_id: str) -> Architecture:
     """The curated entry with this id: tests pick cases by id, which keeps its meaning when a
     line is inserted (a position does not)."""
-    for arch in CURATED + TAILS:
+    for arch in CURATED + TAILS + MAPS:
         if arch.id == arch_id:
             return arch
     raise KeyError(f"no curated architecture {arch_id!r}")

@@ -34,9 +34,29 @@ def pool_max(diff: Array, max_side: int = MAX_SIDE) -> tuple[Array, tuple[int, i
     return padded.reshape(out[0], block[0], out[1], block[1]).max(axis=(1, 3)), block
 
 
+def tiled(diff: Array) -> Array:
+    """A convolution's kernels (C_out, C_in, k_h, k_w) as one picture per channel pair: row
+    o·k_h + u, column c·k_w + v is w_{o,c,u,v} (a matrix stays as it is)."""
+    if diff.ndim != 4:
+        return diff
+    c_out, c_in, k_h, k_w = diff.shape
+    return diff.transpose(0, 2, 1, 3).reshape(c_out * k_h, c_in * k_w)
+
+
+def tiled_index(index: tuple[int, ...], kernel: tuple[int, int]) -> tuple[int, int]:
+    """Where element (o, c, u, v) of a kernel stack sits in :func:`tiled`'s picture."""
+    if len(index) != 4:
+        return int(index[0]), int(index[1])
+    o, c, u, v = index
+    return o * kernel[0] + u, c * kernel[1] + v
+
+
 def encode(reference: Array, other: Array) -> dict[str, Any]:
-    """The pooled |reference − other| of two equal-shape finite matrices, as JSON-ready data."""
+    """The pooled |reference − other| of two equal-shape finite matrices (or kernel stacks,
+    tiled per channel pair), as JSON-ready data."""
     diff = np.abs(np.asarray(reference, np.float64) - np.asarray(other, np.float64))
+    kernel = {"kernel": [int(n) for n in diff.shape[2:]]} if diff.ndim == 4 else {}
+    diff = tiled(diff)
     pooled, block = pool_max(diff)
     top = float(pooled.max(initial=0.0))
     codes = np.zeros(pooled.shape, np.uint8)
@@ -45,7 +65,7 @@ def encode(reference: Array, other: Array) -> dict[str, Any]:
             decades_below = np.log10(pooled / top)  # −inf for zeros
         level = np.rint(LEVELS * (decades_below + DECADES) / DECADES)
         codes = np.where(decades_below >= -DECADES, 1 + np.clip(level, 0, LEVELS), 0)
-    return {
+    return kernel | {
         "shape": [int(n) for n in diff.shape],
         "block": list(block),
         "pooled": [int(n) for n in pooled.shape],

@@ -305,7 +305,9 @@ def arch_record(arch: Architecture) -> dict[str, Any]:
     extra = {} if arch.targets == "uniform" else {"targets": arch.targets}
     return extra | {
         "id": arch.id,
-        "sizes": list(arch.sizes) if not isinstance(arch.sizes, (str, bytes)) else arch.sizes,
+        "sizes": [_size_data(n) for n in arch.sizes]
+        if not isinstance(arch.sizes, (str, bytes))
+        else arch.sizes,
         "activations": arch.activations
         if isinstance(arch.activations, str)
         else list(arch.activations),
@@ -317,6 +319,16 @@ def arch_record(arch: Architecture) -> dict[str, Any]:
         "input_scale": arch.input_scale,
         "entry": repr(arch),
     }
+
+
+def _size_data(entry: Any) -> Any:
+    """An entry of an architecture's sizes as JSON: a width, an input shape [C, H, W], or a
+    layer spec as its line writes it (``"Conv(20, 5)"``)."""
+    if isinstance(entry, tuple):
+        return list(entry)
+    if isinstance(entry, (int, float, str)) or entry is None:
+        return entry
+    return repr(entry)
 
 
 def comparison_record(

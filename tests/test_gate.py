@@ -75,20 +75,31 @@ def plan(arch: Architecture, oracles: list[str], gate: bool, truth: bool) -> Gat
         if arch.problems():  # a malformed entry: one comparison per oracle that fails
             planned.append(Planned(malformed_id(arch.id, oracle), oracle, "all", 0))
             continue
-        for quantity in QUANTITIES:
-            for layer in range(2, arch.depth + 1):
-                cid = comparison_id(arch.id, oracle, quantity, layer)
-                planned.append(Planned(cid, oracle, quantity, layer))
+        for quantity, layer in quantities(arch):
+            cid = comparison_id(arch.id, oracle, quantity, layer)
+            planned.append(Planned(cid, oracle, quantity, layer))
     for oracle in (None, *oracles) if truth else ():
         judge = truth_judge_id(oracle)
-        for quantity in QUANTITIES:
-            for layer in range(2, arch.depth + 1):
-                cid = comparison_id(arch.id, judge, quantity, layer)
-                bugs = all_matching(cid, oracle) if oracle else ()
-                first = {"id": bugs[0].id, "url": bugs[0].url} if bugs else None
-                reasons = tuple(b.reason for b in bugs)
-                planned.append(Planned(cid, judge, quantity, layer, reasons, first))
+        for quantity, layer in quantities(arch):
+            cid = comparison_id(arch.id, judge, quantity, layer)
+            bugs = all_matching(cid, oracle) if oracle else ()
+            first = {"id": bugs[0].id, "url": bugs[0].url} if bugs else None
+            reasons = tuple(b.reason for b in bugs)
+            planned.append(Planned(cid, judge, quantity, layer, reasons, first))
     return GateArch(arch, tuple(planned))
+
+
+def quantities(arch: Architecture) -> list[tuple[str, int]]:
+    """(quantity, layer) of every comparison of a net: δ^l of every layer, ∂C/∂b^l and ∂C/∂w^l of
+    every layer with parameters (a pool has none)."""
+    layers = arch.layers if not arch.problems() else ()
+    bare = {n for n, layer in enumerate(layers, start=2) if layer.weight_shape == (0,)}
+    return [
+        (quantity, layer)
+        for quantity in QUANTITIES
+        for layer in range(2, arch.depth + 1)
+        if quantity == "delta" or layer not in bare
+    ]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
