@@ -34,7 +34,7 @@ def torch_net(arch: Architecture) -> Callable[..., Any]:
     """Forward and backward of ``arch`` in torch's NCHW layout: autograd's gradients of Σ_x C_x
     with respect to every z^l, w^l and b^l (the pools have none)."""
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     params, batch = make_case(arch)
     ws = [torch.tensor(w, requires_grad=True) for w in params.weights]

@@ -130,8 +130,9 @@ def map_rounding(
         ones = np.ones_like(zs[i])
         absw = np.abs(w)
         p = np.abs(above.backpropagate_error(w, grads.deltas[i + 1], a_prev, ones))
+        n_terms = terms[i + 1].back_terms(above)
         dp = (
-            terms[i + 1].back_terms(above) * above.backpropagate_error(absw, deltas[i + 1], a_prev, ones)
+            n_terms * above.backpropagate_error(absw, deltas[i + 1], a_prev, ones)
             + above.backpropagate_error(absw, betas[i + 1], a_prev, ones)
             + p
             + tiny

@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from errormodel.map_rounding import map_rounding
 from errormodel.tables import (
     SIGMA_ULPS,
     ActivationErrors,
@@ -67,7 +68,6 @@ from errormodel.tables import (
     cost_errors,
     softmax_output_rounding,
 )
-from errormodel.map_rounding import map_rounding
 from reference import Architecture, Batch, Gradients, Params, forward_backward
 from reference.activations import OUTPUT_ONLY
 from reference.forward import Forward
@@ -125,8 +125,8 @@ def error_scales(
     if any(type(layer) is not Dense for layer in arch.layers):  # feature maps: B alone, so far
         if computed is None or computed[0].zs[0].dtype != np.float64:
             computed = forward_backward(arch, params, x, y)
-        rounding, norms = map_rounding(arch, params, y, computed, dtype)
-        return ErrorScales(rounding, {}, {}, norms)
+        bound, norms = map_rounding(arch, params, y, computed, dtype)
+        return ErrorScales(bound, {}, {}, rounding_norm=norms)
     tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)
     sigmas = arch.sigmas
     errs = [activation_errors(s.name) for s in sigmas]

@@ -13,8 +13,8 @@ import numpy as np
 
 from reference import Architecture
 from reference.activations import OUTPUT_ONLY
-from reference.layers import Conv, MaxPool
 from reference.costs import COSTS
+from reference.layers import Conv, MaxPool
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES
 
 A = Architecture
