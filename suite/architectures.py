@@ -137,6 +137,7 @@ MAPS: list[Architecture] = [
         batch=3,
     ),  # dead relus: pool windows of tied zeros
     A(((2, 6, 6), Conv(3, 3), MaxPool(2), Conv(2, 2), 3), "tanh", batch=2, weight_scale=30.0),
+    A(((1, 8, 8), Conv(2, 3), Conv(3, 3, stride=2, padding=1), 3), "tanh", batch=2),  # BP2 strided
 ]
 
 #: Truth comparisons an oracle of ours cannot make on a tails net, with the reason (counted as
