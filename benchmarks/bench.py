@@ -14,6 +14,7 @@ beside them.
     python -m benchmarks.bench --skip-gate --throughput 0   # measures 1–4 and 6 only
     python -m benchmarks.bench --only-throughput --throughput 1000   # measure 7 alone
     python -m benchmarks.bench --only-isolation   # measure 8: the checker with and without its jail
+    python -m benchmarks.bench --only-conv   # measure 9: LeNet-like forward+backward vs torch
 
 Prints one row per figure: what, the figure, its target, met or not.
 """
@@ -39,6 +40,7 @@ from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks import conv  # noqa: E402
 from benchmarks.plain import plain_backprop, plain_central_differences  # noqa: E402
 from benchmarks.rows import Row, table  # noqa: E402
 from benchmarks.runs import checker_runs, gate, isolation_overhead, throughput  # noqa: E402
@@ -317,6 +319,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--only-isolation", action="store_true", help="run measure 8 alone (issue 22)"
     )
+    parser.add_argument(
+        "--only-conv", action="store_true", help="run measure 9 alone (issue 25: conv vs torch)"
+    )
     args = parser.parse_args(argv)
     global clock, CLOCK_NAME
     CLOCK_NAME, clock = args.clock, CLOCKS[args.clock]
@@ -326,6 +331,9 @@ def main(argv: list[str]) -> int:
     if args.only_isolation:
         print(table(list(isolation_overhead())))
         return 0
+    if args.only_conv:
+        print(table(list(conv.against_torch(args.rounds, round_times))))
+        return 0
     if args.only_throughput:
         rows += list(throughput(args.throughput))
         print(table(rows))
@@ -334,7 +342,9 @@ def main(argv: list[str]) -> int:
         for row in measure(20 if measure is jax_modes else args.rounds):
             rows.append(row)
             print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
-    for row in itertools.chain(checker_runs(), isolation_overhead()):
+    for row in itertools.chain(
+        checker_runs(), isolation_overhead(), conv.against_torch(args.rounds, round_times)
+    ):
         rows.append(row)
         print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
     if not args.skip_gate:
