@@ -24,7 +24,14 @@ from harness.summary import summary_table
 from oracles import ORACLES
 from reference import Architecture
 from suite import results
-from suite.architectures import CURATED, MAPS, TAILS, TRUTH_SAMPLE, random_architectures
+from suite.architectures import (
+    CURATED,
+    MAPS,
+    TAILS,
+    TRUTH_SAMPLE,
+    random_architectures,
+    random_map_architectures,
+)
 from suite.options import GROUP, add_case_options, check_case_options
 from suite.recording import RECORDER
 from suite.results import read_records
@@ -57,6 +64,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the reference's floating type; oracles always run in float64 (default float64)",
     )
     group.addoption(
+        "--random-maps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N seeded random feature-map nets (convolutions and pools; seed "
+        "--random-seed; default 0)",
+    )
+    group.addoption(
         "--results",
         default=None,
         metavar="PATH",
@@ -82,6 +97,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     check_case_options(config)
+    if config.getoption("--random-maps") < 0:
+        raise pytest.UsageError(
+            f"--random-maps must be >= 0, got {config.getoption('--random-maps')}"
+        )
     unknown = sorted(set(config.getoption("--oracle") or []) - set(ORACLES))
     if unknown:
         raise pytest.UsageError(f"unknown --oracle {unknown}; known: {sorted(ORACLES)}")
@@ -151,6 +170,9 @@ def gate_architectures(config: pytest.Config) -> list[Architecture]:
         + MAPS
         + random_architectures(
             config.getoption("--random-count"), config.getoption("--random-seed")
+        )
+        + random_map_architectures(
+            config.getoption("--random-maps"), config.getoption("--random-seed")
         )
     )
 

@@ -45,21 +45,29 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 
 #: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does
 #: (the padded program, one compiled net for every small dense net, is dense by construction).
+def _conv(layer: Conv, w: jax.Array, b: jax.Array, a: jax.Array) -> jax.Array:
+    """z^l of a convolution by XLA's, on the maps padded first (``jnp.pad``) and convolved with no
+    padding of its own: the gradient of a padded strided convolution with a non-square kernel
+    aborts XLA's compiler on some shapes (jax:conv-grad-abort, oracles/known_upstream.toml;
+    ``nox -s upstream`` reproduces it), which would end the whole run, not one comparison."""
+    p = layer.padding
+    padded = jnp.pad(a, ((0, 0), (p, p), (p, p), (0, 0))) if p else a
+    z = jax.lax.conv_general_dilated(
+        padded,
+        w,
+        (layer.stride, layer.stride),
+        "VALID",
+        dimension_numbers=("CHWN", "OIHW", "CHWN"),
+        precision=jax.lax.Precision.HIGHEST,
+    )
+    return z + b[:, :, None, None]
+
+
 #: Feature maps are (C, H, W, m), the sample last as in the reference: XLA's convolution and
 #: reduce_window take that layout as it is ("CHWN").
 LAYERS: dict[type, Callable[..., jax.Array]] = {
     Dense: lambda layer, w, b, a: w @ a.reshape(w.shape[1], a.shape[-1]) + b,
-    Conv: lambda layer, w, b, a: (
-        jax.lax.conv_general_dilated(
-            a,
-            w,
-            (layer.stride, layer.stride),
-            [(layer.padding, layer.padding)] * 2,
-            dimension_numbers=("CHWN", "OIHW", "CHWN"),
-            precision=jax.lax.Precision.HIGHEST,
-        )
-        + b[:, :, None, None]
-    ),
+    Conv: _conv,
     MaxPool: lambda layer, w, b, a: jax.lax.reduce_window(
         a,
         -jnp.inf,

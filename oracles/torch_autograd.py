@@ -82,6 +82,8 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     zs = []
     for w, b, name, op in zip(ws, bs, names, layer_ops(LAYERS, arch, "torch"), strict=True):
         z = op(w, b, a)
+        if not z.requires_grad:  # a pool on the input: no parameter below it, so a leaf
+            z.requires_grad_()
         zs.append(z)
         a = ACTIVATIONS[name](z)
     total = per_sample_cost(arch.cost, zs[-1], a, torch.tensor(batch.y)).sum()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -221,6 +222,75 @@ def random_architectures(count: int, seed: int) -> list[Architecture]:
         batch = int(rng.integers(BATCH[0], BATCH[1] + 1))
         archs.append(A(sizes, tuple(acts), cost, batch=batch, seed=int(rng.integers(2**31))))
     return archs
+
+
+#: Bounds of the random feature-map nets (inclusive): input maps, side, map layers, kernel side,
+#: dense layers after them.
+MAP_CHANNELS = (1, 3)
+MAP_SIDE = (4, 10)
+MAP_LAYERS = (1, 3)
+KERNEL = (1, 4)
+MAP_DENSE = (0, 1)
+#: The elementwise activations a map layer may draw (softmax is an output layer's).
+MAP_ACTIVATIONS = tuple(name for name in ACTIVATION_NAMES if name not in OUTPUT_ONLY)
+
+
+def random_map_architectures(count: int, seed: int) -> list[Architecture]:
+    """``count`` feature-map nets drawn from ``seed``, by a stream of their own (the dense draws of
+    :func:`random_architectures` stay as they are): an input of 1–3 maps of 4–10 × 4–10, 1–3
+    map layers (a convolution of 1–4 maps, a kernel of 1–4 per side, stride 1–2, padding 0–1, or
+    a max-pool of window 2–3 at stride 1 or its window), 0–1 hidden dense layers of 1–8, an
+    output of 1–5, an elementwise activation per layer, a cost, batch 1–4. A draw whose shapes do
+    not fit (a kernel larger than its input) shrinks the kernel or drops the layer.
+    Case i depends only on (seed, i)."""
+    if count < 0:
+        raise ValueError(f"random architecture count must be >= 0, got {count}")
+    archs = []
+    for i in range(count):
+        rng = np.random.default_rng([seed, i, 25])
+        c = int(rng.integers(MAP_CHANNELS[0], MAP_CHANNELS[1] + 1))
+        h, w = (int(n) for n in rng.integers(MAP_SIDE[0], MAP_SIDE[1] + 1, 2))
+        sizes: list[object] = [(c, h, w)]
+        shape = (c, h, w)
+        for _ in range(int(rng.integers(MAP_LAYERS[0], MAP_LAYERS[1] + 1))):
+            spec = _map_layer(rng, shape)
+            if spec is None:
+                break
+            sizes.append(spec)
+            shape = spec_out(spec, shape)
+        hidden = int(rng.integers(MAP_DENSE[0], MAP_DENSE[1] + 1))
+        sizes += [int(n) for n in rng.integers(1, 9, hidden)]
+        sizes.append(int(rng.integers(1, 6)))
+        cost = str(rng.choice(COST_NAMES))
+        acts = [
+            "identity" if isinstance(s, MaxPool) else str(rng.choice(MAP_ACTIVATIONS))
+            for s in sizes[1:]
+        ]
+        need = COSTS[cost].requires_output
+        if need is not None:
+            acts[-1] = need
+        batch = int(rng.integers(1, 5))
+        archs.append(A(tuple(sizes), tuple(acts), cost, batch=batch, seed=int(rng.integers(2**31))))
+    return archs
+
+
+def spec_out(spec: Conv | MaxPool, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The maps a layer spec makes from maps of ``shape``."""
+    return replace(spec, in_shape=shape).out_shape
+
+
+def _map_layer(rng: np.random.Generator, shape: tuple[int, ...]) -> Conv | MaxPool | None:
+    """A convolution or a max-pool that fits maps of ``shape`` (None if nothing fits)."""
+    side = min(shape[1], shape[2])
+    if rng.random() < 0.3:
+        window = int(rng.integers(2, 4))
+        stride = None if rng.random() < 0.5 else 1
+        return MaxPool(window, stride) if window <= side else None
+    padding = int(rng.integers(0, 2))
+    k_h, k_w = (min(int(k), side + 2 * padding) for k in rng.integers(KERNEL[0], KERNEL[1] + 1, 2))
+    kernel: int | tuple[int, int] = k_h if k_h == k_w else (k_h, k_w)
+    stride = int(rng.integers(1, 3))
+    return Conv(int(rng.integers(1, 5)), kernel, stride=stride, padding=padding)
 
 
 def _names(

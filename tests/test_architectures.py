@@ -192,10 +192,10 @@ def test_results_do_not_depend_on_order(tmp_path):
 
 def test_a_malformed_entry_fails_alone_and_the_gate_goes_on(pytester):
     pytester.makeconftest(
-        "from suite.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
+        "from suite.architectures import CURATED, MAPS, TAILS, TRUTH_SAMPLE\n"
         "from reference import Architecture\n"
         "CURATED[:] = [Architecture((3, 0, 2)), Architecture((2, 3, 1), batch=2)]\n"
-        "TAILS[:] = TRUTH_SAMPLE[:] = []  # no truth comparisons here\n"
+        "TAILS[:] = TRUTH_SAMPLE[:] = MAPS[:] = []  # no truth comparisons, no maps\n"
     )
     pytester.makepyfile(test_gate=GATE.read_text())
     result = pytester.runpytest_subprocess(

@@ -216,10 +216,10 @@ def test_a_gate_run_renders_with_its_heatmaps(pytester, monkeypatch):
     """End to end: the gate's own results file, then the page."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # this checkout's harness, whatever is installed
     pytester.makeconftest(
-        "from suite.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
+        "from suite.architectures import CURATED, MAPS, TAILS, TRUTH_SAMPLE\n"
         "from reference import Architecture\n"
         "CURATED[:] = [Architecture((3, 5, 2), 'tanh', batch=2), Architecture((2, 0))]\n"
-        "TAILS[:] = TRUTH_SAMPLE[:] = []  # no truth comparisons here\n"
+        "TAILS[:] = TRUTH_SAMPLE[:] = MAPS[:] = []  # no truth comparisons, no maps\n"
     )
     pytester.makepyfile(test_gate=GATE.read_text())
     out = pytester.path / "results.json"

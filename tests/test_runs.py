@@ -12,10 +12,10 @@ import pytest
 
 GATE = Path(__file__).with_name("test_gate.py")
 SMALL_REGISTRY = (
-    "from suite.architectures import CURATED, TAILS, TRUTH_SAMPLE\n"
+    "from suite.architectures import CURATED, MAPS, TAILS, TRUTH_SAMPLE\n"
     "from reference import Architecture\n"
     "CURATED[:] = [{entries}]\n"
-    "TAILS[:] = TRUTH_SAMPLE[:] = []  # no truth comparisons here\n"
+    "TAILS[:] = TRUTH_SAMPLE[:] = MAPS[:] = []  # no truth comparisons, no maps\n"
     "def pytest_configure(config):\n"
     "    config.addinivalue_line('markers', 'gate: a gate comparison')\n"
 )
