@@ -27,6 +27,7 @@ import ast
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,9 @@ class Reproduction:
     build_terms: Callable[[], Terms]
     #: the distributions whose versions the line names
     packages: tuple[str, ...] = ()
+    #: the bug ends the process (a signal, an abort in the compiler), not a wrong value: an
+    #: abort is the bug reproduced, printed values right are it fixed
+    aborts: bool = False
 
     def terms(self) -> Terms:
         """The chain-rule terms, built at DIGITS digits whatever mpmath's global precision is
@@ -241,6 +245,33 @@ _JAX_VMAP_MATVEC = JAX.format("") + textwrap.dedent(
     print(f(x)[-3:].tolist())
     """
 )
+
+
+#: The input gradient of a padded, strided convolution with a 2 × 4 kernel on a 6 × 4 map, all
+#: ones: XLA CPU's algebraic simplifier fails a check compiling it and aborts the process.
+CONV_GRAD = {"x": (1, 1, 6, 4), "w": (1, 1, 2, 4), "stride": 2, "padding": 1}
+_JAX_CONV_GRAD = JAX.format("") + textwrap.dedent(
+    f"""\
+    x, w = jnp.ones({CONV_GRAD["x"]}), jnp.ones({CONV_GRAD["w"]})
+    s, p = {CONV_GRAD["stride"]}, {CONV_GRAD["padding"]}
+    f = lambda x: jax.lax.conv_general_dilated(x, w, (s, s), [(p, p), (p, p)]).sum()
+    print(jax.grad(f)(x).ravel().tolist())
+    """
+)
+
+
+def _conv_grad_terms() -> Terms:
+    """∂(Σ z)/∂x_{ij} with x, w ones: one term 1 per (window, kernel element) that reads x_ij."""
+    _, _, h, w = CONV_GRAD["x"]
+    _, _, k_h, k_w = CONV_GRAD["w"]
+    s, p = CONV_GRAD["stride"], CONV_GRAD["padding"]
+    rows = [
+        sum(1 for i in range(0, h + 2 * p - k_h + 1, s) if i <= r + p < i + k_h) for r in range(h)
+    ]
+    cols = [
+        sum(1 for j in range(0, w + 2 * p - k_w + 1, s) if j <= c + p < j + k_w) for c in range(w)
+    ]
+    return [[_mp(1)] * (n * k) for n in rows for k in cols]
 
 
 def _repros() -> tuple[Reproduction, ...]:
@@ -431,6 +462,16 @@ def _repros() -> tuple[Reproduction, ...]:
             lambda: [[_mp(i) ** 2] for i in VMAP_ROWS],
             ("jax", "jaxlib"),
         ),
+        Reproduction(  # found by the random feature-map nets of the gate (issue 25)
+            "jax:conv-grad-abort",
+            "jax",
+            "grad of a padded strided conv (kernel 2×4, stride 2, padding 1, a 6×4 map)",
+            tuple(f"at x[{i}, {j}]" for i in range(6) for j in range(4)),
+            _JAX_CONV_GRAD,
+            _conv_grad_terms,
+            ("jax", "jaxlib"),
+            aborts=True,
+        ),
         Reproduction(  # found by the gate's ground truth on the tails family
             "jax:exp-subnormal-flush",
             "jax",
@@ -453,6 +494,10 @@ class CannotRun(Exception):
     """A snippet did not run or printed no values; the message says why, in one line."""
 
 
+class Aborted(CannotRun):
+    """A snippet's process ended by a signal (SIGABRT from a failed check, SIGSEGV)."""
+
+
 def run_snippet(snippet: str, timeout: float = TIMEOUT) -> list[float]:
     """The values a snippet prints on its last line, from a fresh ``python -I`` in an empty
     folder (no project code on its path)."""
@@ -468,6 +513,10 @@ def run_snippet(snippet: str, timeout: float = TIMEOUT) -> list[float]:
             )
         except subprocess.TimeoutExpired:
             raise CannotRun(f"no values within {timeout:g} s") from None
+    if done.returncode < 0:
+        failed = [line for line in done.stderr.splitlines() if "Check failed" in line]
+        last = (failed or done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise Aborted(f"ended by {signal.Signals(-done.returncode).name}: {last.strip()[:200]}")
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise CannotRun(f"exit status {done.returncode}: {last}")
@@ -564,6 +613,10 @@ class Outcome:
         head = self.repro.id if self.bug else f"probe {self.repro.id}"
         if self.status == "error":
             return f"{head} could not run on {self.on()}: {self.problem}"
+        if self.status == "reproduced" and not self.elements:  # it aborts
+            tail = "" if self.bug else " — a new bug: add it to oracles/known_upstream.toml"
+            what = self.repro.what
+            return f"{head} reproduced on {self.on()}: {what}: the process {self.problem}{tail}"
         worst = self.worst
         assert worst is not None
         where = f"{self.repro.what} {worst.input}"
@@ -630,6 +683,8 @@ def reproduce(repro: Reproduction, bug: KnownBug | None, timeout: float = TIMEOU
     try:
         values = run_snippet(repro.snippet, timeout)
         elements = judge(values, repro.terms(), repro.inputs)
+    except Aborted as exc:
+        return Outcome(repro, bug, "reproduced" if repro.aborts else "error", problem=str(exc))
     except CannotRun as exc:
         return Outcome(repro, bug, "error", problem=str(exc))
     wrong = any(e.wrong for e in elements)

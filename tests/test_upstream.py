@@ -107,6 +107,11 @@ def test_each_known_bug_runs_and_is_judged_against_mpmath(
     bug = BUGS[bug_id]
     repro = REPRODUCTIONS[bug_id]
     assert record["url"] == bug.url and record["framework"] == bug.framework
+    if repro.aborts:  # the bug is the process ending: no values to judge while it reproduces
+        reproduces = installed_public(bug.framework) in bug.versions
+        assert (record["status"] == "reproduced") == reproduces, record["line"]
+        assert not reproduces or ("SIGABRT" in record["problem"] and not record["elements"])
+        return
     # the judgement, redone here from the printed values and the exact terms
     values = [e["value"] for e in record["elements"]]
     again = upstream.judge(values, repro.terms(), repro.inputs)
@@ -376,3 +381,36 @@ def test_the_report_session_passes_upstream_when_it_was_written(
     noxfile.rerender_report(Recorder())  # type: ignore[arg-type]
     assert "--upstream" not in ran[0]
     assert ran[1][-2:] == ("--upstream", noxfile.UPSTREAM_JSON)
+
+
+def test_an_abort_is_the_bug_only_where_the_bug_is_an_abort() -> None:
+    """A snippet ended by a signal: "reproduced" for a reproduction whose bug is that abort (its
+    line names the signal), an error for any other; right values are a fixed abort."""
+    dies = "import os\nos.abort()\n"
+    aborting = Reproduction(
+        "jax:x", "jax", "x", ("at 1",), dies, lambda: [[mpmath.mpf(1)]], (), True
+    )
+    outcome = upstream.reproduce(aborting, None, timeout=60)
+    assert outcome.status == "reproduced" and "SIGABRT" in outcome.line()
+    other = Reproduction("jax:x", "jax", "x", ("at 1",), dies, lambda: [[mpmath.mpf(1)]])
+    assert upstream.reproduce(other, None, timeout=60).status == "error"
+    fixed = Reproduction(
+        "jax:x", "jax", "x", ("at 1",), "print([1.0])", lambda: [[mpmath.mpf(1)]], (), True
+    )
+    assert upstream.reproduce(fixed, None, timeout=60).status == "not reproduced"
+
+
+def test_the_conv_gradient_truth_is_the_reference_s_bp2() -> None:
+    """jax:conv-grad-abort's truth (windows counted per element) equals the reference's BP2
+    through the same convolution on ones, computed independently (exact on integers)."""
+    import numpy as np
+
+    from reference import map_equations
+
+    shape, kernel = upstream.CONV_GRAD["x"], upstream.CONV_GRAD["w"]
+    s, p = upstream.CONV_GRAD["stride"], upstream.CONV_GRAD["padding"]
+    a = np.ones((shape[1], shape[2], shape[3], 1))
+    z = map_equations.conv_weighted_input(np.ones(kernel), a, np.zeros((1, 1)), s, p)
+    grad = map_equations.conv_backpropagate_error(np.ones(kernel), np.ones_like(z), a, s, p)
+    terms = REPRODUCTIONS["jax:conv-grad-abort"].terms()
+    assert grad.ravel().tolist() == [float(sum(t)) for t in terms]
