@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from oracles import NotApplicable, get_oracle, layer_ops
+from oracles.activations import SIGMAS, softplus_complex
 from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Dense
 
@@ -48,37 +49,9 @@ CHUNK_BYTES = 2**17
 Z = np.ndarray[Any, Any]  # real or complex arrays
 
 
-def _sigmoid(z: Z) -> Z:
-    """1 / (1 + e^{−z}); for Re z < 0 the same function as e^{z} / (1 + e^{z}) (no overflow)."""
-    positive = np.real(z) >= 0
-    e = np.exp(np.where(positive, -z, z))  # Re ≤ 0: |e| ≤ 1
-    return np.where(positive, 1.0, e) / (1.0 + e)
-
-
-def _softplus(z: Z) -> Z:
-    """ln(1 + e^{z}); for Re z > 0 the same function as z + ln(1 + e^{−z}) (no overflow)."""
-    positive = np.real(z) > 0
-    return np.where(positive, z, 0.0) + np.log1p(np.exp(np.where(positive, -z, z)))
-
-
-def _identity(z: Z) -> Z:
-    return z
-
-
-def _softmax(z: Z) -> Z:
-    """e^{z_j} / Σ_k e^{z_k} over axis 0 (the neurons), shifted by M = max_k Re z_k: the same
-    function for any constant M, and the step moves only Im z, so M is one."""
-    e = np.exp(z - np.max(np.real(z), axis=0, keepdims=True))
-    return e / np.sum(e, axis=0, keepdims=True)
-
-
-#: σ as one holomorphic formula per activation (np.tanh is the analytic tanh for complex z).
+#: σ as one holomorphic formula per activation, this oracle's own (oracles/activations.py).
 ACTIVATIONS: dict[str, Callable[[Z], Z]] = {
-    "sigmoid": _sigmoid,
-    "tanh": np.tanh,
-    "softplus": _softplus,
-    "identity": _identity,
-    "softmax": _softmax,
+    name: s.complex_step for name, s in SIGMAS.items() if s.complex_step is not None
 }
 #: z^l from (w^l, b^l, a^{l−1}) per layer type, on real or complex arrays (linear: holomorphic).
 LAYERS: dict[type, Callable[[Z, Z, Z], Z]] = {Dense: lambda w, b, a: w @ a + b}
@@ -102,12 +75,12 @@ def _quadratic(z: Z, a: Z, y: Z) -> Z:
 def _cross_entropy(z: Z, a: Z, y: Z) -> Z:
     """C_x = Σ_j [y_j ln(1 + e^{−z_j}) + (1 − y_j) ln(1 + e^{z_j})] (−y ln a − (1 − y) ln(1 − a)
     with a = σ(z), finite where σ(z) rounds to 1)."""
-    return np.sum(y * _softplus(-z) + (1.0 - y) * _softplus(z), axis=-2)
+    return np.sum(y * softplus_complex(-z) + (1.0 - y) * softplus_complex(z), axis=-2)
 
 
 def _log_likelihood(z: Z, a: Z, y: Z) -> Z:
     """C_x = −Σ_j y_j ln a_j = −Σ_j y_j (z_j − ln Σ_k e^{z_k}) over axis −2, the log-sum-exp
-    shifted by M = max_k Re z_k (a constant of the step, as in :func:`_softmax`)."""
+    shifted by M = max_k Re z_k (a constant of the step, as in softmax's formula)."""
     top = np.max(np.real(z), axis=-2, keepdims=True)
     lse = top + np.log(np.sum(np.exp(z - top), axis=-2, keepdims=True))
     return -np.sum(y * (z - lse), axis=-2)

@@ -36,9 +36,9 @@ from fractions import Fraction
 import numpy as np
 from flint import arb, ctx
 
+from oracles import activations
 from reference import Architecture, Batch, Gradients, Params
 from reference.types import Array
-from reference.vocabulary import LEAKY_RELU_ALPHA
 
 #: Working precisions in bits, tried in turn until every element's ball rounds to one float64.
 PRECISIONS = (256, 1024, 4096)
@@ -48,8 +48,8 @@ class NotCertified(ArithmeticError):
     """At the highest precision some element's ball still straddles two float64 values."""
 
 
-class _Uncertain(Exception):
-    """A decision (the sign of a relu's z) the ball does not settle at this precision."""
+#: A decision (the sign of a relu's z) the ball does not settle at this precision.
+_Uncertain = activations.Undecided
 
 
 @dataclass(frozen=True)
@@ -124,62 +124,12 @@ def _nearest(value: Fraction) -> float | None:
         return None
 
 
-# --- activations: (σ(z), σ'(z), |σ''(z)| as a float for T) ------------------------------------
+# --- activations: (σ(z), σ'(z), |σ''(z)| as a float for T), this oracle's own -------------------
 
-
-def _sigmoid(z: arb) -> tuple[arb, arb, float]:
-    s = 1 / (1 + (-z).exp())
-    prime = 1 / (4 * (z / 2).cosh() ** 2)  # σ(1 − σ) without the subtraction
-    return s, prime, abs(float(prime * (z / 2).tanh()))
-
-
-def _tanh(z: arb) -> tuple[arb, arb, float]:
-    t = z.tanh()
-    prime = z.sech() ** 2  # sech² z = 1 − tanh² z
-    return t, prime, abs(float(2 * t * prime))
-
-
-def _softplus(z: arb) -> tuple[arb, arb, float]:
-    s = 1 / (1 + (-z).exp())
-    return z.exp().log1p(), s, abs(float(1 / (4 * (z / 2).cosh() ** 2)))
-
-
-def _positive(z: arb) -> bool:
-    if z > 0:
-        return True
-    if z < 0 or z.is_zero():
-        return False
-    raise _Uncertain(f"the sign of a relu pre-activation {z.str(5)}")
-
-
-def _relu(z: arb) -> tuple[arb, arb, float]:
-    up = _positive(z)
-    return (z if up else arb(0)), arb(1 if up else 0), 0.0
-
-
-def _leaky_relu(z: arb) -> tuple[arb, arb, float]:
-    up = _positive(z)
-    alpha = arb(LEAKY_RELU_ALPHA)
-    return (z if up else alpha * z), (arb(1) if up else alpha), 0.0
-
-
-def _identity(z: arb) -> tuple[arb, arb, float]:
-    return z, arb(1), 0.0
-
-
-ELEMENTWISE: dict[str, Callable[[arb], tuple[arb, arb, float]]] = {
-    "sigmoid": _sigmoid,
-    "tanh": _tanh,
-    "relu": _relu,
-    "leaky_relu": _leaky_relu,
-    "softplus": _softplus,
-    "identity": _identity,
-}
+#: Each elementwise σ on balls (oracles/activations.py: the ``exact`` formulas).
+ELEMENTWISE: dict[str, Callable[[arb], tuple[arb, arb, float]]] = activations.table("exact", arb)
 #: 1 − σ(z) without the subtraction, for outputs that saturate at 1.
-ONE_MINUS: dict[str, Callable[[arb], arb]] = {
-    "sigmoid": lambda z: 1 / (1 + z.exp()),
-    "tanh": lambda z: 2 / (1 + (2 * z).exp()),
-}
+ONE_MINUS: dict[str, Callable[[arb], arb]] = activations.table("exact_one_minus", arb)
 #: The activations and costs the truth knows (tests/test_vocabulary.py checks the set).
 ACTIVATIONS = frozenset({*ELEMENTWISE, "softmax"})
 COSTS = frozenset({"quadratic", "cross_entropy", "log_likelihood"})

@@ -25,23 +25,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from oracles import activations as oracle_sigmas
 from oracles import layer_ops
 from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Dense
-from reference.vocabulary import LEAKY_RELU_ALPHA
 
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
 
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "sigmoid": jax.nn.sigmoid,
-    "tanh": jnp.tanh,
-    "relu": lambda z: jnp.where(z > 0, z, 0.0),
-    # σ'(0) = α as in the reference (jax.nn.leaky_relu takes σ'(0) = 1).
-    "leaky_relu": lambda z: jnp.where(z > 0, z, LEAKY_RELU_ALPHA * z),
-    "softplus": lambda z: jnp.logaddexp(z, 0.0),
-    "identity": lambda z: z,
-    "softmax": lambda z: jax.nn.softmax(z, axis=0),  # over the neurons of each column
-}
+#: σ per activation, this oracle's own jax formulas (oracles/activations.py); the order is the
+#: padded program's activation codes.
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = oracle_sigmas.table("jax", jax)
 
 #: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does
 #: (the padded program, one compiled net for every small dense net, is dense by construction).

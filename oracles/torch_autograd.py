@@ -11,21 +11,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from oracles import layer_ops
+from oracles import activations, layer_ops
 from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Dense
-from reference.vocabulary import LEAKY_RELU_ALPHA
 
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, LEAKY_RELU_ALPHA),
-    # logaddexp rather than F.softplus, whose default threshold=20 switches to z (an approximation).
-    "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
-    "identity": lambda z: z,
-    "softmax": lambda z: torch.softmax(z, dim=0),  # over the neurons of each column
-}
+#: σ per activation, this oracle's own torch formulas (oracles/activations.py).
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = activations.table("torch", torch)
 
 
 #: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does.
