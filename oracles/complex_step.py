@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from oracles import NotApplicable, get_oracle, layer_ops
-from oracles.activations import SIGMAS, softplus_complex
+from oracles import costs as oracle_costs
+from oracles.activations import SIGMAS
 from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Dense
 
@@ -67,30 +68,10 @@ NOT_HOLOMORPHIC = activations.NOT_HOLOMORPHIC
 COLUMNWISE = activations.OUTPUT_ONLY
 
 
-def _quadratic(z: Z, a: Z, y: Z) -> Z:
-    """C_x = ½ Σ_j (a_j − y_j)², summed over axis −2 (the neurons)."""
-    return 0.5 * np.sum((a - y) ** 2, axis=-2)
-
-
-def _cross_entropy(z: Z, a: Z, y: Z) -> Z:
-    """C_x = Σ_j [y_j ln(1 + e^{−z_j}) + (1 − y_j) ln(1 + e^{z_j})] (−y ln a − (1 − y) ln(1 − a)
-    with a = σ(z), finite where σ(z) rounds to 1)."""
-    return np.sum(y * softplus_complex(-z) + (1.0 - y) * softplus_complex(z), axis=-2)
-
-
-def _log_likelihood(z: Z, a: Z, y: Z) -> Z:
-    """C_x = −Σ_j y_j ln a_j = −Σ_j y_j (z_j − ln Σ_k e^{z_k}) over axis −2, the log-sum-exp
-    shifted by M = max_k Re z_k (a constant of the step, as in softmax's formula)."""
-    top = np.max(np.real(z), axis=-2, keepdims=True)
-    lse = top + np.log(np.sum(np.exp(z - top), axis=-2, keepdims=True))
-    return -np.sum(y * (z - lse), axis=-2)
-
-
-#: C_x per sample as one holomorphic formula of the output layer's (z, a, y).
+#: C_x per sample as one holomorphic formula of the output layer's (z, a, y), this oracle's own
+#: (oracles/costs.py).
 COSTS: dict[str, Callable[[Z, Z, Z], Z]] = {
-    "quadratic": _quadratic,
-    "cross_entropy": _cross_entropy,
-    "log_likelihood": _log_likelihood,
+    name: c.complex_step for name, c in oracle_costs.COSTS.items()
 }
 
 

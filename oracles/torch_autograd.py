@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from oracles import activations, layer_ops
+from oracles import costs as oracle_costs
 from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Dense
 
@@ -25,27 +26,11 @@ LAYERS: dict[type, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Te
 }
 
 
-def _quadratic(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return 0.5 * ((a - y) ** 2).sum(dim=0)
-
-
-def _cross_entropy(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
-    return bce.sum(dim=0)
-
-
-def _log_likelihood(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return -(y * torch.log_softmax(z, dim=0)).sum(dim=0)
-
-
-#: C_x per column from the output layer's z and a = σ(z): ½‖a − y‖², or
-#: −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] by torch's own logits form (finite where σ(z)
-#: rounds to 1), or −Σ_j y_j ln a_j with torch's log_softmax of z (finite where a_y underflows).
-COSTS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "quadratic": _quadratic,
-    "cross_entropy": _cross_entropy,
-    "log_likelihood": _log_likelihood,
-}
+#: C_x per column from the output layer's z and a = σ(z), this oracle's own torch formulas
+#: (oracles/costs.py).
+COSTS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = (
+    oracle_costs.table("torch", torch)
+)
 
 
 def per_sample_cost(name: str, z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

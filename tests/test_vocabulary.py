@@ -12,6 +12,7 @@ from errormodel.tables import ACTIVATION_ERRORS, COST_ERRORS
 from harness import strategies
 from oracles import activations as oracle_sigmas
 from oracles import complex_step, exact, finite_diff, jax_grad, torch_autograd
+from oracles import costs as oracle_costs
 from reference.activations import ACTIVATION_INFO, ACTIVATIONS, ActivationInfo, LeakyReLU
 from reference.costs import COSTS
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES, LEAKY_RELU_ALPHA
@@ -176,3 +177,29 @@ def test_the_oracles_tables_are_built_from_the_one_file():
     ):
         named = {n for n, s in oracle_sigmas.SIGMAS.items() if getattr(s, oracle) is not None}
         assert set(table) == named, oracle
+
+
+def cost_lacking(references: Collection[str], costs: Collection[str]) -> list[str]:
+    """One line per oracle without its own C_x of a reference cost (oracles/costs.py)."""
+    lines = [
+        f"{oracle} has no C_x for {name!r}"
+        for name in references
+        if name not in costs
+        for oracle in ("torch", "jax", "complex step")
+    ]
+    return lines + [
+        f"oracles/costs.py has {n!r}, which reference.costs lacks"
+        for n in costs
+        if n not in references
+    ]
+
+
+def test_every_oracle_has_its_own_cost_of_every_cost():
+    assert cost_lacking(COSTS, oracle_costs.COSTS) == []
+    short = [n for n in oracle_costs.COSTS if n != "quadratic"]
+    assert cost_lacking(COSTS, [*short, "hinge"]) == [
+        "torch has no C_x for 'quadratic'",
+        "jax has no C_x for 'quadratic'",
+        "complex step has no C_x for 'quadratic'",
+        "oracles/costs.py has 'hinge', which reference.costs lacks",
+    ]
