@@ -36,7 +36,7 @@ from fractions import Fraction
 import numpy as np
 from flint import arb, ctx
 
-from oracles import activations
+from oracles import activations as oracle_sigmas
 from reference import Architecture, Batch, Gradients, Params
 from reference.types import Array
 
@@ -49,7 +49,7 @@ class NotCertified(ArithmeticError):
 
 
 #: A decision (the sign of a relu's z) the ball does not settle at this precision.
-_Uncertain = activations.Undecided
+_Uncertain = oracle_sigmas.Undecided
 
 
 @dataclass(frozen=True)
@@ -127,9 +127,9 @@ def _nearest(value: Fraction) -> float | None:
 # --- activations: (σ(z), σ'(z), |σ''(z)| as a float for T), this oracle's own -------------------
 
 #: Each elementwise σ on balls (oracles/activations.py: the ``exact`` formulas).
-ELEMENTWISE: dict[str, Callable[[arb], tuple[arb, arb, float]]] = activations.table("exact", arb)
+ELEMENTWISE: dict[str, Callable[[arb], tuple[arb, arb, float]]] = oracle_sigmas.table("exact", arb)
 #: 1 − σ(z) without the subtraction, for outputs that saturate at 1.
-ONE_MINUS: dict[str, Callable[[arb], arb]] = activations.table("exact_one_minus", arb)
+ONE_MINUS: dict[str, Callable[[arb], arb]] = oracle_sigmas.table("exact_one_minus", arb)
 #: The activations and costs the truth knows (tests/test_vocabulary.py checks the set).
 ACTIVATIONS = frozenset({*ELEMENTWISE, "softmax"})
 COSTS = frozenset({"quadratic", "cross_entropy", "log_likelihood"})

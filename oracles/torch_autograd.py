@@ -11,13 +11,14 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from oracles import activations, layer_ops
+from oracles import activations as oracle_sigmas
 from oracles import costs as oracle_costs
+from oracles import layer_ops
 from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Dense
 
 #: σ per activation, this oracle's own torch formulas (oracles/activations.py).
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = activations.table("torch", torch)
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = oracle_sigmas.table("torch", torch)
 
 
 #: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does.
