@@ -157,7 +157,7 @@ def error_scales(
     # backward: β bounds |Δδ^l| / ε
     betas: list[Array] = [np.empty(0)] * L
     betas[-1] = cost.delta_rounding(out, zetas[-1], alphas[-1]) + tiny
-    for i in range(L - 2, -1, -1):  # BP2 through layer i + 3
+    for i in range(L - 2, -1, -1):  # BP2 through layer i + 3 (list index i + 1)
         p, dp = terms[i + 1].backward(
             layers[i + 1],
             ws[i + 1],

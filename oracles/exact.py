@@ -321,7 +321,7 @@ def _backprop(arch: Architecture, params: Params, batch: Batch) -> tuple[list[Ba
     deltas: list[Balls] = [[]] * L
     t_deltas: list[Array] = [np.empty(0)] * L
     deltas[-1], t_deltas[-1] = delta, t_delta
-    for i in range(L - 2, -1, -1):  # BP2 through layer i + 1
+    for i in range(L - 2, -1, -1):  # BP2 through layer i + 3 (list index i + 1)
         back, t_back = ops[i + 1].backward(
             layers[i + 1], ws[i + 1], absw[i + 1], deltas[i + 1], t_deltas[i + 1], acts[i + 1]
         )
