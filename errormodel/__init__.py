@@ -4,6 +4,8 @@ Below the oracles and the gate, importing only :mod:`reference`:
 
 - :mod:`errormodel.tables`: per activation and cost, the derivatives' peaks and the roundings of
   each formula (the entries the bound and the FD truncation jet need);
+- :mod:`errormodel.layer_terms`: per layer type, its terms of the bound, the FD truncation jet
+  and the complex step's underflow;
 - :mod:`errormodel.rounding`: a case's running rounding bound B (the size of the terms each
   quantity is computed from), the finite-difference oracle's truncation and rounding, the
   complex step's underflow;

@@ -48,17 +48,20 @@ samples by t; ∂C/∂w_jk: sample x by t·a^{x,l−1}_k) and takes [f(h) − f(
   2ε·R_x into ε·R_x/h;
 
 F3 and R are the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w: batch means).
+
+Every product with |w| above is the dense layer's: each layer type's terms are its entry of
+:data:`errormodel.layer_terms.LAYER_TERMS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from errormodel.map_rounding import map_rounding
+from errormodel.layer_terms import layer_terms
 from errormodel.tables import (
     SIGMA_ULPS,
     ActivationErrors,
@@ -71,7 +74,7 @@ from errormodel.tables import (
 from reference import Architecture, Batch, Gradients, Params, forward_backward
 from reference.activations import OUTPUT_ONLY
 from reference.forward import Forward
-from reference.layers import Dense
+from reference.layers import Dense, Layer
 from reference.types import Array
 
 
@@ -122,11 +125,6 @@ def error_scales(
     """
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
-    if any(type(layer) is not Dense for layer in arch.layers):  # feature maps: B alone, so far
-        if computed is None or computed[0].zs[0].dtype != np.float64:
-            computed = forward_backward(arch, params, x, y)
-        bound, norms = map_rounding(arch, params, y, computed, dtype)
-        return ErrorScales(bound, {}, {}, rounding_norm=norms)
     tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)
     sigmas = arch.sigmas
     errs = [activation_errors(s.name) for s in sigmas]
@@ -139,17 +137,19 @@ def error_scales(
     primes = [np.abs(e.derivatives(z)[0]) for e, z in zip(errs, zs, strict=True)]
     deltas = [np.abs(d) for d in grads.deltas]
     out = OutputLayer(zs[-1], fwd.activations[-1], y, errs[-1])
-    L, m = len(ws), x.shape[1]
+    L, m = len(ws), x.shape[-1]
+    layers = arch.layers
+    terms = [layer_terms(layer) for layer in layers]
 
     # forward: ζ bounds |Δz^l| / ε, α bounds |Δa^l| / ε (list index i is layer i + 2)
     local = [
-        forward_terms(layer)(w, b, acts[i], tiny)
-        for i, (layer, w, b) in enumerate(zip(arch.layers, ws, bs, strict=True))
+        terms[i].forward(layer, w, b, acts[i], tiny)
+        for i, (layer, w, b) in enumerate(zip(layers, ws, bs, strict=True))
     ]
     zetas: list[Array] = []
     alphas: list[Array] = [np.zeros_like(x)]
     for i, w in enumerate(ws):
-        zetas.append(local[i] + np.abs(w) @ alphas[-1])
+        zetas.append(local[i] + terms[i].carry(layers[i], w, alphas[-1]))
         alphas.append(primes[i] * zetas[i] + SIGMA_ULPS * acts[i + 1] + tiny)
     if sigmas[-1].name in OUTPUT_ONLY:  # softmax output: a^L moves with all of z^L
         alphas[-1] = softmax_output_rounding(zs[-1], zetas[-1]) + tiny
@@ -157,10 +157,16 @@ def error_scales(
     # backward: β bounds |Δδ^l| / ε
     betas: list[Array] = [np.empty(0)] * L
     betas[-1] = cost.delta_rounding(out, zetas[-1], alphas[-1]) + tiny
-    for i in range(L - 2, -1, -1):
-        absw = np.abs(ws[i + 1])
-        p = np.abs(ws[i + 1].T @ grads.deltas[i + 1])
-        dp = absw.shape[0] * (absw.T @ deltas[i + 1]) + absw.T @ betas[i + 1] + p + tiny
+    for i in range(L - 2, -1, -1):  # BP2 through layer i + 3 (list index i + 1)
+        p, dp = terms[i + 1].backward(
+            layers[i + 1],
+            ws[i + 1],
+            grads.deltas[i + 1],
+            deltas[i + 1],
+            betas[i + 1],
+            fwd.activations[i + 1],
+            tiny,
+        )
         d2 = np.abs(errs[i].derivatives(zs[i])[1])
         kappa = errs[i].prime_rounding(zs[i])
         # the exact σ'(z^l) is within ε·κ of the computed |σ'|: where that rounds to 0 (1 − t² of
@@ -173,15 +179,18 @@ def error_scales(
     rounding_norm: dict[tuple[str, int], float] = {}
     for i in range(L):
         layer = i + 2
-        bias = betas[i].mean(axis=1) + m * deltas[i].mean(axis=1) + np.abs(grads.nabla_b[i][:, 0])
-        weight = (betas[i] @ acts[i].T + deltas[i] @ alphas[i].T + m * deltas[i] @ acts[i].T) / m
+        bias, weight = terms[i].gradients(
+            layers[i], betas[i], deltas[i], acts[i], alphas[i], grads.nabla_b[i], grads.nabla_w[i]
+        )
         rounding["delta", layer] = float(betas[i].max())
-        weight = weight + np.abs(grads.nabla_w[i])
+        if not bias.size:  # a layer without parameters (a pool)
+            continue
         rounding["nabla_b", layer] = float(bias.max() + m * tiny)
         rounding["nabla_w", layer] = float(weight.max() + m * tiny)
         rounding_norm["nabla_b", layer] = float(np.linalg.norm(bias + m * tiny))
         rounding_norm["nabla_w", layer] = float(np.linalg.norm(weight + m * tiny))
-    if not numerical:
+    if not numerical or not all(type(layer) is Dense for layer in layers):
+        # the FD and complex-step oracles judge dense layers only: B is all a map net needs
         return ErrorScales(rounding, {}, {}, rounding_norm)
     if step <= 0:
         raise ValueError(f"the FD step must be > 0 for the numerical scales, got {step}")
@@ -196,63 +205,51 @@ def error_scales(
         fd_rounding["delta", layer] = float(r.max())
         fd_rounding["nabla_b", layer] = fd_rounding["nabla_w", layer] = float(r.mean())
         # what layer i's re-run rounds: its dot products and σ's rounding of its input a^{l−1}
-        rerun = local[i] + np.abs(ws[i]) @ (SIGMA_ULPS * acts[i]) if i else local[i]
+        rerun = local[i] + terms[i].carry(layers[i], ws[i], SIGMA_ULPS * acts[i]) if i else local[i]
         later = later + np.sum(deltas[i] * rerun, axis=0)
 
     fd_truncation: dict[tuple[str, int], float] = {}
     for i in range(L):
-        third = _third_derivatives(ws, zs, errs, cost, out, i, step * max(1.0, acts[i].max()))
+        reach = step * terms[i].fd_reach(layers[i], acts[i])
+        third = _third_derivatives(layers, ws, zs, errs, cost, out, i, reach)
         layer, h2 = i + 2, step * step / 6
+        bias_third, weight_third = terms[i].fd_parameters(layers[i], third, acts[i])
         fd_truncation["delta", layer] = h2 * float(third.max())
-        fd_truncation["nabla_b", layer] = h2 * float(third.mean(axis=1).max())
-        fd_truncation["nabla_w", layer] = h2 * float((third @ acts[i].T ** 3 / m).max())
-    underflow = complex_step_underflow(ws, grads.deltas, y.shape[0])
+        fd_truncation["nabla_b", layer] = h2 * float(bias_third.max())
+        fd_truncation["nabla_w", layer] = h2 * float(weight_third.max())
+    underflow = complex_step_underflow(layers, ws, grads.deltas, y.shape[0])
     return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow, step)
 
 
-def _dense_forward_terms(w: Array, b: Array, abs_a_prev: Array, tiny: float) -> Array:
-    """The rounding committed in z^l = w^l a^{l−1} + b^l, a length-n_{l−1} dot product and a sum
-    per element: (n_{l−1} + 1)(|w^l||a^{l−1}| + |b^l|), each operation's tiny included."""
-    return (w.shape[1] + 1) * (np.abs(w) @ abs_a_prev + np.abs(b) + tiny)
-
-
-#: Per layer type, the rounding of its forward map in units of ε from |a^{l−1}| (the local part
-#: of ζ^l): the error model's one per-layer term a new layer type brings.
-FORWARD_TERMS: dict[type, Callable[[Array, Array, Array, float], Array]] = {
-    Dense: _dense_forward_terms
-}
-
-
-def forward_terms(layer: object) -> Callable[[Array, Array, Array, float], Array]:
-    """The layer type's entry of :data:`FORWARD_TERMS`; a KeyError naming the type if none."""
-    if type(layer) not in FORWARD_TERMS:
-        raise KeyError(f"no error model for layer type {type(layer).__name__}: add FORWARD_TERMS")
-    return FORWARD_TERMS[type(layer)]
-
-
 def complex_step_underflow(
-    ws: Sequence[Array], deltas: Sequence[Array], n_out: int
+    layers: Sequence[Layer], ws: Sequence[Array], deltas: Sequence[Array], n_out: int
 ) -> dict[tuple[str, int], float]:
     """U per (quantity, layer), the complex step's underflow in units of η/h (errormodel.tolerances
     multiplies by η/h, h the oracle's step): η at the
     imaginary part of z^k_j moves C_x by δ^{x,k}_j, at a^k_j by (|w^{k+1}|ᵀ|δ^{k+1}|)_j; a
     perturbation of layer l passes n_{k−1} + 2 operations per z^k_j (k > l), one σ per a^k_j
-    (k ≥ l), and the cost's n_L + 3."""
+    (k ≥ l), and the cost's n_L + 3 (a dense layer's counts: each layer type's are its
+    :data:`~errormodel.layer_terms.LAYER_TERMS` entry's)."""
+    terms = [layer_terms(layer) for layer in layers]
     per_sample = np.full(deltas[-1].shape[1], n_out + 3.0)
     found: dict[tuple[str, int], float] = {}
     for i in range(len(deltas) - 1, -1, -1):
         d = np.abs(deltas[i])
         # ∂C_x/∂a^L = a − y (quadratic; cross-entropy reads z^L): |δ^L| + 2 bounds it, y ∈ [0, 1]
-        sigma = np.abs(ws[i + 1]).T @ np.abs(deltas[i + 1]) if i + 1 < len(ws) else d + 2
+        if i + 1 < len(ws):
+            sigma = terms[i + 1].cs_back(layers[i + 1], ws[i + 1], np.abs(deltas[i + 1]))
+        else:
+            sigma = d + 2
         u = per_sample + sigma.sum(axis=0)
         layer = i + 2
         found["delta", layer] = float(u.max())
         found["nabla_b", layer] = found["nabla_w", layer] = float(u.mean())
-        per_sample = u + (ws[i].shape[1] + 2) * d.sum(axis=0)
+        per_sample = u + terms[i].cs_operations(layers[i], ws[i]) * d.sum(axis=0)
     return found
 
 
 def _third_derivatives(
+    layers: Sequence[Layer],
     ws: tuple[Array, ...],
     zs: tuple[Array, ...],
     errs: list[ActivationErrors],
@@ -268,14 +265,13 @@ def _third_derivatives(
     the higher-order terms).
     """
     n, m = zs[i].shape
-    c1 = np.repeat(np.eye(n)[:, :, None], m, axis=2)
+    c1: Array = np.repeat(np.eye(n)[:, :, None], m, axis=2)
     c2, c3 = np.zeros_like(c1), np.zeros_like(c1)
     for k in range(i, len(zs) - 1):
         d1, d2, d3 = errs[k].bounds(zs[k], 2 * reach * c1)
         a1, a2 = d1 * c1, d1 * c2 + d2 * c1**2 / 2
         a3 = d1 * c3 + d2 * c1 * c2 + d3 * c1**3 / 6
-        absw = np.abs(ws[k + 1])
-        c1, c2, c3 = (np.einsum("ab,jbx->jax", absw, a) for a in (a1, a2, a3))
+        c1, c2, c3 = layer_terms(layers[k + 1]).jet(layers[k + 1], ws[k + 1], (a1, a2, a3))
     out_stack = OutputLayer(out.z[None], out.a[None], out.y[None], out.errors)
     if cost.jet_third is not None:  # softmax output: C_x is not a sum over output neurons
         return cost.jet_third(out_stack, c1, c2, c3, 2 * reach * c1)

@@ -11,8 +11,10 @@ interval, and the rounding of C_x itself (what a finite difference of the cost d
 A softmax output (a^L depends on all of z^L) has its own α^L, BP1 and FD entries, derived in the
 section "softmax output" below; :func:`cost_errors` picks a cost's entry for an output activation.
 
-A new activation or cost is one entry in each table (``tests/test_vocabulary.py`` checks that
-every table names the same set, :mod:`reference.vocabulary`).
+An activation's entry is read from its record (``ErrorFacts`` in
+:data:`reference.activations.ACTIVATION_INFO`); a new cost is one entry in each cost table
+(``tests/test_vocabulary.py`` checks that every table names the same set,
+:mod:`reference.vocabulary`).
 """
 
 from __future__ import annotations
@@ -22,78 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Softmax
+from reference.activations import ACTIVATION_INFO, ACTIVATIONS, OUTPUT_ONLY, ErrorFacts, Softmax
 from reference.types import Array
-from reference.vocabulary import LEAKY_RELU_ALPHA
 
 #: ulps within which a library evaluates σ(z) (exp, log1p, tanh, a division: ~1 each).
 SIGMA_ULPS = 2.0
-
-
-def _logistic(z: Array) -> Array:
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-# The derivatives are taken in forms that do not cancel (σ' = e/(1 + e)², e = e^{−|z|};
-# 1 − 2σ = −tanh(z/2); sech² = 4e/(1 + e)², e = e^{−2|z|}): s(1 − s) is 0 where σ(z) rounds to 1,
-# and a bound that multiplies by it (α^l = |σ'|ζ^l, BP1's (α^L + 2|a − y|)|σ'|) would be 0 where
-# the book's formulas err by ε|a|·σ' (tests/test_checker_tails.py).
-
-
-def _sigmoid_prime(z: Array) -> Array:
-    e = np.exp(-np.abs(z))
-    return e / (1.0 + e) ** 2
-
-
-def _sigmoid_derivatives(z: Array) -> tuple[Array, Array, Array]:
-    d1 = _sigmoid_prime(z)
-    return d1, -d1 * np.tanh(z / 2), d1 * (1 - 6 * d1)
-
-
-def _tanh_derivatives(z: Array) -> tuple[Array, Array, Array]:
-    t = np.tanh(z)
-    e = np.exp(-2 * np.abs(z))
-    d1 = 4 * e / (1.0 + e) ** 2
-    return d1, -2 * t * d1, d1 * (6 * t * t - 2)
-
-
-def _softplus_derivatives(z: Array) -> tuple[Array, Array, Array]:
-    d2 = _sigmoid_prime(z)
-    return _logistic(z), d2, -d2 * np.tanh(z / 2)
-
-
-def _piecewise_linear(leak: float) -> Callable[[Array], tuple[Array, Array, Array]]:
-    def derivatives(z: Array) -> tuple[Array, Array, Array]:
-        zero = np.zeros_like(z)
-        return np.where(z > 0, 1.0, leak), zero, zero
-
-    return derivatives
-
-
-# κ is the error of the book's σ' (s(1 − s), 1 − t²), which torch, jax and a learner's network.py
-# compute: absolute, ≈ ε where σ saturates. The reference's own forms (reference.activations) err
-# by a few ulps of σ' itself, far less, so κ bounds both.
-
-
-def _sigmoid_prime_rounding(z: Array) -> Array:
-    # s(1 − s): s carries SIGMA_ULPS·s, 1 − s inherits it absolutely; then two roundings.
-    s = _logistic(z)
-    return SIGMA_ULPS * s * s + 3 * _sigmoid_prime(z)
-
-
-def _tanh_prime_rounding(z: Array) -> Array:
-    # 1 − t²: t carries SIGMA_ULPS·|t|, t² twice that and its own rounding; then the subtraction.
-    t = np.tanh(z)
-    return (2 * SIGMA_ULPS + 1) * t * t + _tanh_derivatives(z)[0]
-
-
-def _softplus_prime_rounding(z: Array) -> Array:
-    return (SIGMA_ULPS + 1) * _logistic(z)
-
-
-def _exact(z: Array) -> Array:
-    return np.zeros_like(z)
 
 
 @dataclass(frozen=True)
@@ -121,39 +56,29 @@ class ActivationErrors:
         return found[0], found[1], found[2]
 
 
-_SIGMOID_PEAK_2 = float(np.log(2 + np.sqrt(3)))  # |σ''| peaks where σ = (3 ± √3)/6
-_SIGMOID_PEAK_3 = float(np.log(5 + 2 * np.sqrt(6)))  # |σ'''| has side peaks there
-_TANH_PEAK_2 = float(np.arctanh(1 / np.sqrt(3)))
-_TANH_PEAK_3 = float(np.arctanh(np.sqrt(2 / 3)))
+def _from_record(facts: ErrorFacts) -> ActivationErrors:
+    """The record's facts, κ given this model's SIGMA_ULPS."""
+    rounding = facts.prime_rounding
+    return ActivationErrors(facts.derivatives, facts.peaks, lambda z: rounding(z, SIGMA_ULPS))
 
-#: Per activation: derivatives, where they peak, and how exactly σ' is computed. relu and
-#: leaky_relu are linear off the kink (a difference across the kink is the kink detector's
-#: business) with an exact σ'; identity is exact.
+
+#: Per activation: derivatives, where they peak, and how exactly σ' is computed, read from the
+#: activation's record (reference.activations.ACTIVATION_INFO: relu and leaky_relu are linear off
+#: the kink, a difference across the kink being the kink detector's business, with an exact σ';
+#: identity is exact). An output-only activation's entry is its own, below ("softmax output").
 ACTIVATION_ERRORS: dict[str, ActivationErrors] = {
-    "sigmoid": ActivationErrors(
-        _sigmoid_derivatives,
-        ((0.0,), (-_SIGMOID_PEAK_2, _SIGMOID_PEAK_2), (-_SIGMOID_PEAK_3, 0.0, _SIGMOID_PEAK_3)),
-        _sigmoid_prime_rounding,
-    ),
-    "tanh": ActivationErrors(
-        _tanh_derivatives,
-        ((0.0,), (-_TANH_PEAK_2, _TANH_PEAK_2), (-_TANH_PEAK_3, 0.0, _TANH_PEAK_3)),
-        _tanh_prime_rounding,
-    ),
-    "softplus": ActivationErrors(
-        _softplus_derivatives,
-        ((), (0.0,), (-_SIGMOID_PEAK_2, _SIGMOID_PEAK_2)),
-        _softplus_prime_rounding,
-    ),
-    "relu": ActivationErrors(_piecewise_linear(0.0), ((), (), ()), _exact),
-    "leaky_relu": ActivationErrors(_piecewise_linear(LEAKY_RELU_ALPHA), ((), (), ()), _exact),
-    "identity": ActivationErrors(_piecewise_linear(1.0), ((), (), ()), _exact),
+    name: _from_record(info.errors)
+    for name, info in ACTIVATION_INFO.items()
+    if info.errors is not None
 }
 
 
 def activation_errors(name: str) -> ActivationErrors:
     if name not in ACTIVATION_ERRORS:
-        raise KeyError(f"no error model for activation {name!r}: add it to ACTIVATION_ERRORS")
+        raise KeyError(
+            f"no error model for activation {name!r}: give its record ErrorFacts "
+            "(reference.activations.ACTIVATION_INFO)"
+        )
     return ACTIVATION_ERRORS[name]
 
 

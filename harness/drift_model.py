@@ -50,7 +50,7 @@ import numpy as np
 from errormodel.rounding import ErrorScales, error_scales
 from errormodel.tolerances import SGD_ROUNDINGS, bound_allowed, eps
 from harness.training_cases import TrainingCase
-from harness.training_runs import flatten, reference_run, unflatten
+from harness.training_runs import flatten, reference_path, reference_run, unflatten
 from reference import Batch, Params, update_mini_batch
 from reference.types import Array
 
@@ -100,11 +100,20 @@ def applied_gradients(case: TrainingCase, reference: Sequence[Params]) -> list[P
 
 @functools.lru_cache(maxsize=16)
 def step_error_scales(case: TrainingCase, dtype: Any) -> tuple[ErrorScales, ...]:
-    """The running rounding bounds of every step t = 1…k: at the reference's θ_{t−1}, batch t."""
-    data = case.data()
+    """The running rounding bounds of every step t = 1…k: at the reference's θ_{t−1}, batch t,
+    from the forward pass and gradients that step computed (no second pass)."""
+    data, path = case.data(), reference_path(case)
+    steps = zip(path.trajectory[:-1], case.order(), path.computed, strict=True)
     return tuple(
-        error_scales(case.arch, theta, Batch(data.x[:, b], data.y[:, b]), dtype, numerical=False)
-        for theta, b in zip(reference_run(case)[:-1], case.order(), strict=True)
+        error_scales(
+            case.arch,
+            theta,
+            Batch(data.x[:, b], data.y[:, b]),
+            dtype,
+            numerical=False,
+            computed=computed,
+        )
+        for theta, b, computed in steps
     )
 
 

@@ -38,7 +38,7 @@ MAX_BATCH = 6
 #: becomes softmax by the cost's requirement or, under another cost, by a coin of its own.
 ACTIVATION_ORDER = tuple(sorted(ACTIVATION_INFO, key=lambda name: ACTIVATION_INFO[name].simplicity))
 ELEMENTWISE_ORDER = tuple(a for a in ACTIVATION_ORDER if a not in OUTPUT_ONLY)
-COST_ORDER = ("quadratic", "cross_entropy", "log_likelihood")
+COST_ORDER = tuple(COSTS)  # the reference's order, simplest first
 #: Weight and input scales, 1 first: ×10…×100 weights saturate sigmoid and tanh layers (σ' ≈ 0)
 #: and make |z| large; ×1e3 and ×1e8 inputs stress the forward pass and the FD step.
 WEIGHT_SCALES = (1.0, 3.0, 10.0, 30.0, 100.0)

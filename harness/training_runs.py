@@ -7,6 +7,7 @@ The parameters after each step form a run's trajectory (index t: after t steps, 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,12 +16,15 @@ from harness.training_cases import TrainingCase
 from oracles.trainers import TRAINERS, Order, TrainerFn, get_trainer
 from reference import (
     Architecture,
+    Gradients,
     Params,
     Step,
+    forward_backward,
     update_mini_batch,
     update_mini_batch_per_sample,
 )
-from reference.sgd import Update, sgd_steps
+from reference.forward import Forward
+from reference.sgd import Update, apply_gradients, sgd_steps
 from reference.types import Array
 
 REFERENCE = "reference"
@@ -58,10 +62,39 @@ def run(case: TrainingCase, name: str, dtype: Any = np.float64) -> list[Params]:
     return [start, *trainer(name)(case.arch, start, x, y, case.order(), case.step())]
 
 
+@dataclass(frozen=True)
+class ReferencePath:
+    """The float64 reference's run and what each of its steps computed."""
+
+    #: θ_0, θ_1, …, θ_k.
+    trajectory: list[Params]
+    #: Step t's forward pass and gradients at (θ_{t−1}, mini-batch t), index t − 1: the error
+    #: model's running bound of that step reads them (harness.drift_model).
+    computed: list[tuple[Forward, Gradients]]
+
+
+@functools.lru_cache(maxsize=3)
+def reference_path(case: TrainingCase) -> ReferencePath:
+    """The float64 reference's run (:func:`run`'s, the same steps: ``update_mini_batch`` is
+    apply_gradients of backprop, forward_backward's gradients), keeping each step's forward
+    pass and gradients (memoised; a 650-step digits run holds about 20 MB of them)."""
+    computed: list[tuple[Forward, Gradients]] = []
+
+    def update(arch: Architecture, params: Params, x: Array, y: Array, step: Step) -> Params:
+        computed.append(forward_backward(arch, params, x, y))
+        return apply_gradients(params, computed[-1][1], step)
+
+    data = case.data()
+    start = case.initial_params().astype(np.float64)
+    x, y = data.x.astype(np.float64), data.y.astype(np.float64)
+    steps = reference_trainer(update)(case.arch, start, x, y, case.order(), case.step())
+    return ReferencePath([start, *steps], computed)
+
+
 @functools.lru_cache(maxsize=8)
 def reference_run(case: TrainingCase) -> list[Params]:
     """The float64 reference's trajectory, the yardstick of every other run (memoised)."""
-    return run(case, REFERENCE)
+    return reference_path(case).trajectory
 
 
 # --- Parameters as one vector ------------------------------------------------------------------

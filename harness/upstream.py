@@ -249,7 +249,7 @@ _JAX_VMAP_MATVEC = JAX.format("") + textwrap.dedent(
 
 #: The input gradient of a padded, strided convolution with a 2 × 4 kernel on a 6 × 4 map, all
 #: ones: XLA CPU's algebraic simplifier fails a check compiling it and aborts the process.
-CONV_GRAD = {"x": (1, 1, 6, 4), "w": (1, 1, 2, 4), "stride": 2, "padding": 1}
+CONV_GRAD: dict[str, Any] = {"x": (1, 1, 6, 4), "w": (1, 1, 2, 4), "stride": 2, "padding": 1}
 _JAX_CONV_GRAD = JAX.format("") + textwrap.dedent(
     f"""\
     x, w = jnp.ones({CONV_GRAD["x"]}), jnp.ones({CONV_GRAD["w"]})

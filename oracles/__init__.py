@@ -20,31 +20,42 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from reference import Architecture, Batch, Gradients, Params
-from reference.layers import Dense
+from reference.layers import Conv, MaxPool
 from reference.types import Mask
 
 OracleFn = Callable[[Architecture, Params, Batch], Gradients]
 T = TypeVar("T")
 
 
-def layer_ops(table: Mapping[type, Callable[..., T]], arch: Architecture, oracle: str) -> list[Any]:
-    """Each layer's op from an oracle's one table of layer types (``{Dense: fn}``, ``fn(layer,
-    w, b, a)``), in order, bound to its layer (its stride, padding, window): ``op(w, b, a)``; a
-    KeyError naming the oracle and the type if the table lacks one."""
+def layer_ops(table: Mapping[type, T], arch: Architecture, oracle: str) -> list[T]:
+    """Each layer's entry in an oracle's one table of layer types (``{Dense: entry}``), in order;
+    a KeyError naming the oracle and the type if the table lacks one."""
     ops = []
     for layer in arch.layers:
         if type(layer) not in table:
             raise KeyError(f"{oracle} oracle has no op for layer type {type(layer).__name__}")
-        ops.append(functools.partial(table[type(layer)], layer))
+        ops.append(table[type(layer)])
     return ops
 
 
+def bound_ops(
+    table: Mapping[type, Callable[..., Any]], arch: Architecture, oracle: str
+) -> list[Callable[..., Any]]:
+    """:func:`layer_ops` of a table of functions ``fn(layer, w, b, a)``, each bound to its layer
+    (its stride, padding, window): ``op(w, b, a)``."""
+    return [
+        functools.partial(op, layer)
+        for op, layer in zip(layer_ops(table, arch, oracle), arch.layers, strict=True)
+    ]
+
+
 def dense_only(arch: Architecture, oracle: str) -> None:
-    """Raise :class:`NotApplicable` if ``arch`` has a layer other than dense: for an oracle whose
-    perturbations are still written for dense layers (a convolution's are to come)."""
-    others = sorted({type(layer).__name__ for layer in arch.layers if type(layer) is not Dense})
-    if others:
-        raise NotApplicable(f"{oracle} judges dense layers only so far, not {', '.join(others)}")
+    """Raise :class:`NotApplicable` if ``arch`` has a map layer (a convolution, a pool): for an
+    oracle whose perturbations are still written for dense layers only (a layer type no one
+    knows is left to the oracle's table, whose KeyError names it)."""
+    maps = sorted({type(layer).__name__ for layer in arch.layers if type(layer) in (Conv, MaxPool)})
+    if maps:
+        raise NotApplicable(f"{oracle} judges dense layers only so far, not {', '.join(maps)}")
 
 
 class NotApplicable(Exception):

@@ -36,7 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from oracles import NotApplicable, dense_only, get_oracle, layer_ops
+from oracles import NotApplicable, bound_ops, dense_only, get_oracle
+from oracles import costs as oracle_costs
+from oracles.activations import SIGMAS
 from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Dense
 
@@ -48,37 +50,9 @@ CHUNK_BYTES = 2**17
 Z = np.ndarray[Any, Any]  # real or complex arrays
 
 
-def _sigmoid(z: Z) -> Z:
-    """1 / (1 + e^{−z}); for Re z < 0 the same function as e^{z} / (1 + e^{z}) (no overflow)."""
-    positive = np.real(z) >= 0
-    e = np.exp(np.where(positive, -z, z))  # Re ≤ 0: |e| ≤ 1
-    return np.where(positive, 1.0, e) / (1.0 + e)
-
-
-def _softplus(z: Z) -> Z:
-    """ln(1 + e^{z}); for Re z > 0 the same function as z + ln(1 + e^{−z}) (no overflow)."""
-    positive = np.real(z) > 0
-    return np.where(positive, z, 0.0) + np.log1p(np.exp(np.where(positive, -z, z)))
-
-
-def _identity(z: Z) -> Z:
-    return z
-
-
-def _softmax(z: Z) -> Z:
-    """e^{z_j} / Σ_k e^{z_k} over axis 0 (the neurons), shifted by M = max_k Re z_k: the same
-    function for any constant M, and the step moves only Im z, so M is one."""
-    e = np.exp(z - np.max(np.real(z), axis=0, keepdims=True))
-    return e / np.sum(e, axis=0, keepdims=True)
-
-
-#: σ as one holomorphic formula per activation (np.tanh is the analytic tanh for complex z).
+#: σ as one holomorphic formula per activation, this oracle's own (oracles/activations.py).
 ACTIVATIONS: dict[str, Callable[[Z], Z]] = {
-    "sigmoid": _sigmoid,
-    "tanh": np.tanh,
-    "softplus": _softplus,
-    "identity": _identity,
-    "softmax": _softmax,
+    name: s.complex_step for name, s in SIGMAS.items() if s.complex_step is not None
 }
 #: z^l from (w^l, b^l, a^{l−1}) per layer type, on real or complex arrays (linear: holomorphic).
 LAYERS: dict[type, Callable[..., Z]] = {Dense: lambda layer, w, b, a: w @ a + b}
@@ -94,30 +68,10 @@ NOT_HOLOMORPHIC = activations.NOT_HOLOMORPHIC
 COLUMNWISE = activations.OUTPUT_ONLY
 
 
-def _quadratic(z: Z, a: Z, y: Z) -> Z:
-    """C_x = ½ Σ_j (a_j − y_j)², summed over axis −2 (the neurons)."""
-    return 0.5 * np.sum((a - y) ** 2, axis=-2)
-
-
-def _cross_entropy(z: Z, a: Z, y: Z) -> Z:
-    """C_x = Σ_j [y_j ln(1 + e^{−z_j}) + (1 − y_j) ln(1 + e^{z_j})] (−y ln a − (1 − y) ln(1 − a)
-    with a = σ(z), finite where σ(z) rounds to 1)."""
-    return np.sum(y * _softplus(-z) + (1.0 - y) * _softplus(z), axis=-2)
-
-
-def _log_likelihood(z: Z, a: Z, y: Z) -> Z:
-    """C_x = −Σ_j y_j ln a_j = −Σ_j y_j (z_j − ln Σ_k e^{z_k}) over axis −2, the log-sum-exp
-    shifted by M = max_k Re z_k (a constant of the step, as in :func:`_softmax`)."""
-    top = np.max(np.real(z), axis=-2, keepdims=True)
-    lse = top + np.log(np.sum(np.exp(z - top), axis=-2, keepdims=True))
-    return -np.sum(y * (z - lse), axis=-2)
-
-
-#: C_x per sample as one holomorphic formula of the output layer's (z, a, y).
+#: C_x per sample as one holomorphic formula of the output layer's (z, a, y), this oracle's own
+#: (oracles/costs.py).
 COSTS: dict[str, Callable[[Z, Z, Z], Z]] = {
-    "quadratic": _quadratic,
-    "cross_entropy": _cross_entropy,
-    "log_likelihood": _log_likelihood,
+    name: c.complex_step for name, c in oracle_costs.COSTS.items()
 }
 
 
@@ -143,8 +97,8 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
     cost = COSTS[arch.cost]
     ws = [w.astype(np.float64) for w in params.weights]
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
-    ops = layer_ops(LAYERS, arch, "complex_step")
-    imag_ops = layer_ops(LAYERS_IMAG, arch, "complex_step")
+    ops = bound_ops(LAYERS, arch, "complex_step")
+    imag_ops = bound_ops(LAYERS_IMAG, arch, "complex_step")
     zs, acts = [], [x]  # the unperturbed net, through the same formulas on reals
     for w, b, sigma, op in zip(ws, params.biases, sigmas, ops, strict=True):
         zs.append(op(w, b.astype(np.float64), acts[-1]))

@@ -6,6 +6,7 @@ and cost are evaluated on balls at 256 bits; an element is *certified* when both
 round to the same float64 (round to nearest, so every real in the ball does too). Elements that
 are not get the whole computation again at 1024 and then 4096 bits; one still uncertain raises
 :class:`NotCertified`. No formula can cancel digits away unseen: a cancellation widens the ball.
+Each layer type's forward map and BP2–BP4 on balls are its entry of :data:`LAYERS`.
 
 Per element it also returns Σ|terms|, T, the same computation over absolute values, as the scale
 a computation that cancels is fairly judged by (errormodel.tolerances.exact_allowed). The rules:
@@ -36,10 +37,11 @@ from fractions import Fraction
 import numpy as np
 from flint import arb, ctx
 
-from oracles import dense_only
+from oracles import activations as oracle_sigmas
+from oracles import dense_only, layer_ops
 from reference import Architecture, Batch, Gradients, Params
+from reference.layers import Dense, Layer
 from reference.types import Array
-from reference.vocabulary import LEAKY_RELU_ALPHA
 
 #: Working precisions in bits, tried in turn until every element's ball rounds to one float64.
 PRECISIONS = (256, 1024, 4096)
@@ -49,8 +51,8 @@ class NotCertified(ArithmeticError):
     """At the highest precision some element's ball still straddles two float64 values."""
 
 
-class _Uncertain(Exception):
-    """A decision (the sign of a relu's z) the ball does not settle at this precision."""
+#: A decision (the sign of a relu's z) the ball does not settle at this precision.
+_Uncertain = oracle_sigmas.Undecided
 
 
 @dataclass(frozen=True)
@@ -126,62 +128,12 @@ def _nearest(value: Fraction) -> float | None:
         return None
 
 
-# --- activations: (σ(z), σ'(z), |σ''(z)| as a float for T) ------------------------------------
+# --- activations: (σ(z), σ'(z), |σ''(z)| as a float for T), this oracle's own -------------------
 
-
-def _sigmoid(z: arb) -> tuple[arb, arb, float]:
-    s = 1 / (1 + (-z).exp())
-    prime = 1 / (4 * (z / 2).cosh() ** 2)  # σ(1 − σ) without the subtraction
-    return s, prime, abs(float(prime * (z / 2).tanh()))
-
-
-def _tanh(z: arb) -> tuple[arb, arb, float]:
-    t = z.tanh()
-    prime = z.sech() ** 2  # sech² z = 1 − tanh² z
-    return t, prime, abs(float(2 * t * prime))
-
-
-def _softplus(z: arb) -> tuple[arb, arb, float]:
-    s = 1 / (1 + (-z).exp())
-    return z.exp().log1p(), s, abs(float(1 / (4 * (z / 2).cosh() ** 2)))
-
-
-def _positive(z: arb) -> bool:
-    if z > 0:
-        return True
-    if z < 0 or z.is_zero():
-        return False
-    raise _Uncertain(f"the sign of a relu pre-activation {z.str(5)}")
-
-
-def _relu(z: arb) -> tuple[arb, arb, float]:
-    up = _positive(z)
-    return (z if up else arb(0)), arb(1 if up else 0), 0.0
-
-
-def _leaky_relu(z: arb) -> tuple[arb, arb, float]:
-    up = _positive(z)
-    alpha = arb(LEAKY_RELU_ALPHA)
-    return (z if up else alpha * z), (arb(1) if up else alpha), 0.0
-
-
-def _identity(z: arb) -> tuple[arb, arb, float]:
-    return z, arb(1), 0.0
-
-
-ELEMENTWISE: dict[str, Callable[[arb], tuple[arb, arb, float]]] = {
-    "sigmoid": _sigmoid,
-    "tanh": _tanh,
-    "relu": _relu,
-    "leaky_relu": _leaky_relu,
-    "softplus": _softplus,
-    "identity": _identity,
-}
+#: Each elementwise σ on balls (oracles/activations.py: the ``exact`` formulas).
+ELEMENTWISE: dict[str, Callable[[arb], tuple[arb, arb, float]]] = oracle_sigmas.table("exact", arb)
 #: 1 − σ(z) without the subtraction, for outputs that saturate at 1.
-ONE_MINUS: dict[str, Callable[[arb], arb]] = {
-    "sigmoid": lambda z: 1 / (1 + z.exp()),
-    "tanh": lambda z: 2 / (1 + (2 * z).exp()),
-}
+ONE_MINUS: dict[str, Callable[[arb], arb]] = oracle_sigmas.table("exact_one_minus", arb)
 #: The activations and costs the truth knows (tests/test_vocabulary.py checks the set).
 ACTIVATIONS = frozenset({*ELEMENTWISE, "softmax"})
 COSTS = frozenset({"quadratic", "cross_entropy", "log_likelihood"})
@@ -217,9 +169,68 @@ def _matvec(w: Balls, a: Balls, b: Balls | None, transpose: bool = False) -> Bal
     return out
 
 
+@dataclass(frozen=True)
+class BallLayer:
+    """One layer type's forward map and BP2–BP4 on balls, each with its T (module docstring).
+
+    Every function takes the layer, then its parameters as balls and as |values| (``w``,
+    ``absw``; ``b``, ``absb``), then the balls and T of the arrays the equation reads.
+    """
+
+    #: z^l and T(z^l) from a^{l−1}: (layer, w, absw, b, absb, a_prev, T(a_prev)).
+    forward: Callable[[Layer, Balls, Array, Balls, Array, Balls, Array], tuple[Balls, Array]]
+    #: (∂z^l/∂a^{l−1})ᵀ δ^l and its T, BP2 before ⊙ σ'(z^{l−1}):
+    #: (layer, w, absw, δ^l, T(δ^l), a_prev).
+    backward: Callable[[Layer, Balls, Array, Balls, Array, Balls], tuple[Balls, Array]]
+    #: ∂C/∂b^l and its T (BP3): (layer, δ^l, T(δ^l)).
+    bias_gradient: Callable[[Layer, Balls, Array], tuple[Balls, Array]]
+    #: ∂C/∂w^l and its T (BP4): (layer, δ^l, T(δ^l), a_prev, T(a_prev)).
+    weight_gradient: Callable[[Layer, Balls, Array, Balls, Array], tuple[Balls, Array]]
+
+
+def _dense_forward(
+    layer: Layer, w: Balls, absw: Array, b: Balls, absb: Array, a: Balls, ta: Array
+) -> tuple[Balls, Array]:
+    """z = w a + b, T(z) = |w| T(a) + |b|."""
+    return _matvec(w, a, b), absw @ ta + absb
+
+
+def _dense_backward(
+    layer: Layer, w: Balls, absw: Array, delta: Balls, t_delta: Array, a_prev: Balls
+) -> tuple[Balls, Array]:
+    """wᵀ δ, T = |w|ᵀ T(δ)."""
+    return _matvec(w, delta, None, transpose=True), absw.T @ t_delta
+
+
+def _dense_bias_gradient(layer: Layer, delta: Balls, t_delta: Array) -> tuple[Balls, Array]:
+    """The batch mean of δ, per row."""
+    m = len(delta[0])
+    return [[sum(row, arb(0)) / m] for row in delta], t_delta.mean(axis=1, keepdims=True)
+
+
+def _dense_weight_gradient(
+    layer: Layer, delta: Balls, t_delta: Array, a: Balls, ta: Array
+) -> tuple[Balls, Array]:
+    """δ (a^{l−1})ᵀ / m, T = T(δ) T(a^{l−1})ᵀ / m."""
+    m = len(delta[0])
+    grad = [
+        [sum((delta[j][x] * a[k][x] for x in range(m)), arb(0)) / m for k in range(len(a))]
+        for j in range(len(delta))
+    ]
+    return grad, t_delta @ ta.T / m
+
+
+#: Per layer type, its forward map and BP2–BP4 on balls.
+LAYERS: dict[type, BallLayer] = {
+    Dense: BallLayer(_dense_forward, _dense_backward, _dense_bias_gradient, _dense_weight_gradient)
+}
+
+
 def _backprop(arch: Architecture, params: Params, batch: Batch) -> tuple[list[Balls], list[Array]]:
     """Balls of every quantity (δ^2…δ^L, ∂C/∂b^2…, ∂C/∂w^2…) and T of each, in that order."""
     names = [s.name for s in arch.sigmas]
+    layers = arch.layers
+    ops = layer_ops(LAYERS, arch, "exact")
     ws = [_balls(w) for w in params.weights]
     bs = [_balls(b) for b in params.biases]
     absw = [np.abs(np.asarray(w, np.float64)) for w in params.weights]
@@ -232,8 +243,7 @@ def _backprop(arch: Architecture, params: Params, batch: Batch) -> tuple[list[Ba
     primes: list[Balls] = []
     t_primes: list[Array] = []
     for i, name in enumerate(names):
-        z = _matvec(ws[i], acts[-1], bs[i])
-        tz = absw[i] @ t_acts[-1] + absb[i]
+        z, tz = ops[i].forward(layers[i], ws[i], absw[i], bs[i], absb[i], acts[-1], t_acts[-1])
         zs.append(z)
         t_zs.append(tz)
         if name == "softmax":
@@ -258,26 +268,30 @@ def _backprop(arch: Architecture, params: Params, batch: Batch) -> tuple[list[Ba
     delta, t_delta = _output_error(
         arch, names[-1], zs[-1], t_zs[-1], acts[-1], t_acts[-1], y, primes[-1], t_primes[-1]
     )
-    L, m = len(ws), x.shape[1]
+    L = len(ws)
     deltas: list[Balls] = [[]] * L
     t_deltas: list[Array] = [np.empty(0)] * L
     deltas[-1], t_deltas[-1] = delta, t_delta
-    for i in range(L - 2, -1, -1):
-        back = _matvec(ws[i + 1], deltas[i + 1], None, transpose=True)
+    for i in range(L - 2, -1, -1):  # BP2 through layer i + 3 (list index i + 1)
+        back, t_back = ops[i + 1].backward(
+            layers[i + 1], ws[i + 1], absw[i + 1], deltas[i + 1], t_deltas[i + 1], acts[i + 1]
+        )
         deltas[i] = [
             [u * v for u, v in zip(r, q, strict=True)] for r, q in zip(back, primes[i], strict=True)
         ]
-        t_deltas[i] = (absw[i + 1].T @ t_deltas[i + 1]) * t_primes[i]
-    nabla_b = [[[sum(row, arb(0)) / m] for row in d] for d in deltas]
-    nabla_w = [
-        [
-            [sum((d[j][x] * a[k][x] for x in range(m)), arb(0)) / m for k in range(len(a))]
-            for j in range(len(d))
-        ]
-        for d, a in zip(deltas, acts[:-1], strict=True)
+        t_deltas[i] = t_back * t_primes[i]
+    biases = [
+        op.bias_gradient(layer, d, t)
+        for op, layer, d, t in zip(ops, layers, deltas, t_deltas, strict=True)
     ]
-    t_b = [t.mean(axis=1, keepdims=True) for t in t_deltas]
-    t_w = [t @ ta.T / m for t, ta in zip(t_deltas, t_acts[:-1], strict=True)]
+    weights = [
+        op.weight_gradient(layer, d, t, a, ta)
+        for op, layer, d, t, a, ta in zip(
+            ops, layers, deltas, t_deltas, acts[:-1], t_acts[:-1], strict=True
+        )
+    ]
+    nabla_b, t_b = [g for g, _ in biases], [t for _, t in biases]
+    nabla_w, t_w = [g for g, _ in weights], [t for _, t in weights]
     return [*deltas, *nabla_b, *nabla_w], [*t_deltas, *t_b, *t_w]
 
 

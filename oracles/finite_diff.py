@@ -14,6 +14,9 @@ the best h is ~ (3ε|C|/|f'''|)^{1/3} ≈ ε^{1/3} ≈ 6e-6 for |C|, |f'''| ~ 1.
 order; :mod:`errormodel.rounding` bounds the same two terms for the allowed error. Always float64:
 a float32 central difference has ε^{2/3} ≈ 2e-5 relative error at best, too coarse to judge by.
 
+Per layer type, :data:`LAYERS` says which rows of z^l a parameter moves and how a change of
+a^{l−1} moves z^l (a dense layer: w^l Δa^{l−1}, and w^l[:, j] Δa^{l−1}_j for one row j).
+
 Kinks: σ' of relu and leaky_relu jumps at z = 0, so a difference whose ±h evaluations put some
 pre-activation of such a layer on another side of 0 (z ≤ 0 or z > 0) than the unperturbed one
 measures a mix of two slopes, wrong by construction. :func:`differences` marks those elements;
@@ -23,17 +26,18 @@ the gate excludes and counts them rather than widening any tolerance.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from oracles import Output, dense_only, get_oracle
+from oracles import Output, dense_only, get_oracle, layer_ops
 from reference import Architecture, Batch, Gradients, Params
 from reference.activations import ACTIVATION_INFO, KINKED, OUTPUT_ONLY, Activation
 from reference.costs import Cost
 from reference.forward import Forward, feedforward
+from reference.layers import Dense, Layer
 from reference.types import Array, Mask
 
 #: The central-difference step, ≈ ε^{1/3} for float64 (see the module docstring).
@@ -48,6 +52,46 @@ CHUNK_BYTES = 2**17
 KINKS = {name: info.kinked for name, info in ACTIVATION_INFO.items()}
 
 Index = np.ndarray[Any, np.dtype[np.intp]]
+#: Perturbations as row moves of z^l: perturbation p moves row rows[p] along source[pick[p]]
+#: (a length-m vector, one entry per sample), and the parameter's shape the slopes fill.
+RowMoves = tuple[Index, Array, Index, tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class LayerDifferences:
+    """What the differences need of one layer type l (fed by a^{l−1}, ``a_prev``)."""
+
+    #: ∂C/∂b^l's and ∂C/∂w^l's perturbations as row moves of z^l: (layer, w, a_prev) → (b, w).
+    parameters: Callable[[Layer, Array, Array], tuple[RowMoves, RowMoves]]
+    #: Δz^l, (n_l, m, P), from row rows[p] of a^{l−1} changed by Δ[:, p], Δ (m, P):
+    #: (layer, w, a_prev, rows, Δ). The first layer after the perturbed one.
+    row: Callable[[Layer, Array, Array, Index, Array], Array]
+    #: Δz^l, (n_l, m, P), from a stack of changes Δa^{l−1}, (n_{l−1}, m, P): (layer, w, a_prev, Δ).
+    stack: Callable[[Layer, Array, Array, Array], Array]
+
+
+def _dense_parameters(layer: Layer, w: Array, a_prev: Array) -> tuple[RowMoves, RowMoves]:
+    """b^l_j moves every column of row j by h; w^l_jk moves row j by h·a^{l−1}_k, per sample."""
+    n, m = w.shape[0], a_prev.shape[1]
+    bias = (np.arange(n), np.ones((1, m)), np.zeros(n, np.intp), (n, 1))
+    j, k = np.divmod(np.arange(n * a_prev.shape[0]), a_prev.shape[0])
+    return bias, (j, a_prev, k, (n, a_prev.shape[0]))
+
+
+def _dense_row(layer: Layer, w: Array, a_prev: Array, rows: Index, change: Array) -> Array:
+    """w^l[:, j] Δa^{l−1}_j: take() keeps the stack C-contiguous."""
+    return w.take(rows, axis=1)[:, None, :] * change
+
+
+def _dense_stack(layer: Layer, w: Array, a_prev: Array, change: Array) -> Array:
+    """w^l Δa^{l−1}, one matrix product over every sample and perturbation."""
+    return (w @ change.reshape(change.shape[0], -1)).reshape(-1, *change.shape[1:])
+
+
+#: Per layer type, how its parameters and a change of its input move its z^l.
+LAYERS: dict[type, LayerDifferences] = {
+    Dense: LayerDifferences(_dense_parameters, _dense_row, _dense_stack)
+}
 
 
 def gradients(arch: Architecture, params: Params, batch: Batch, h: float = FD_STEP) -> Gradients:
@@ -68,12 +112,14 @@ def differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_
         params,
         y,
         feedforward(params, arch.sigmas, x),
+        arch.layers,
+        tuple(layer_ops(LAYERS, arch, "fd")),
     )
     found: dict[str, list[Array]] = {"delta": [], "nabla_b": [], "nabla_w": []}
     kinks: dict[tuple[str, int], Mask] = {}
 
     def keep(
-        quantity: str, layer: int, slopes: Array, crossed: Mask, shape: tuple[int, int]
+        quantity: str, layer: int, slopes: Array, crossed: Mask, shape: tuple[int, ...]
     ) -> None:
         found[quantity].append(slopes.reshape(shape))
         kinks[quantity, layer] = crossed.reshape(shape)
@@ -85,13 +131,13 @@ def differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_
         # δ^{x,l}_j: entry (j, x) of z^l alone moves (row j, direction e_x); C = Σ_x C_x here.
         j, s = np.divmod(np.arange(n * m), m)
         keep("delta", layer, *net.slopes(i, j, np.eye(m), s, h), (n, m))
-        # ∂C/∂b^l_j: every column of row j moves by h; / m as C is the mean cost.
-        slopes, crossed = net.slopes(i, np.arange(n), np.ones((1, m)), np.zeros(n, np.intp), h)
-        keep("nabla_b", layer, slopes / m, crossed, (n, 1))
-        # ∂C/∂w^l_jk: row j moves by h·a^{l−1}_k, sample by sample.
-        j, k = np.divmod(np.arange(n * a_prev.shape[0]), a_prev.shape[0])
-        slopes, crossed = net.slopes(i, j, a_prev, k, h)
-        keep("nabla_w", layer, slopes / m, crossed, (n, a_prev.shape[0]))
+        # ∂C/∂b^l and ∂C/∂w^l: the layer type's row moves; / m as C is the mean cost.
+        moves = net.ops[i].parameters(net.layers[i], params.weights[i], a_prev)
+        for quantity, (rows, source, pick, shape) in zip(
+            ("nabla_b", "nabla_w"), moves, strict=True
+        ):
+            slopes, crossed = net.slopes(i, rows, source, pick, h)
+            keep(quantity, layer, slopes / m, crossed, shape)
     grads = Gradients.from_lists(found["delta"], found["nabla_b"], found["nabla_w"])
     return Output(grads, kinks)
 
@@ -105,6 +151,8 @@ class _Net:
     params: Params
     y: Array
     fwd: Forward
+    layers: tuple[Layer, ...]
+    ops: tuple[LayerDifferences, ...]  # the layers' entries of LAYERS
 
     @functools.cached_property
     def _transposed(self) -> dict[str, tuple[Array, ...]]:
@@ -167,8 +215,10 @@ class _Net:
         else:
             a_row = self.sigmas[i].fn(z_row)
             a_row -= self.columns("a", i).take(rows, axis=1)  # Δa^l_j
-            # w^{l+1}[:, j] Δa^l_j, then z^{l+1}; take() keeps every stack C-contiguous
-            z = weights[i + 1].take(rows, axis=1)[:, None, :] * a_row
+            # Δz^{l+1} from Δa^l_j (dense: w^{l+1}[:, j] Δa^l_j), then z^{l+1}
+            z = self.ops[i + 1].row(
+                self.layers[i + 1], weights[i + 1], activations[i + 1], rows, a_row
+            )
             for k in range(i + 1, len(zs)):
                 z += zs[k][:, :, None]  # z^k + Δz^k
                 if self.sigmas[k].name in KINKED:
@@ -176,7 +226,9 @@ class _Net:
                 a = self.sigmas[k].fn(z)
                 if k + 1 < len(zs):
                     a -= activations[k + 1][:, :, None]  # Δa^k
-                    z = (weights[k + 1] @ a.reshape(a.shape[0], -1)).reshape(-1, *a.shape[1:])
+                    z = self.ops[k + 1].stack(
+                        self.layers[k + 1], weights[k + 1], activations[k + 1], a
+                    )
         return self.cost.fn(z.transpose(2, 0, 1), a.transpose(2, 0, 1), self.y), crossed
 
 

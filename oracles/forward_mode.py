@@ -28,7 +28,7 @@ with warnings.catch_warnings():  # torch scripts its forward-AD decompositions a
     warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
     from torch._decomp import decompositions_for_jvp  # noqa: F401
 
-from oracles import dense_only, layer_ops
+from oracles import bound_ops, dense_only
 from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from reference import Architecture, Batch, Gradients, Params
 
@@ -41,7 +41,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     arch.check()
     dense_only(arch, "forward mode")
     names = [a.name for a in arch.sigmas]
-    ops = layer_ops(LAYERS, arch, "forward_mode")  # the torch oracle's layer ops
+    ops = bound_ops(LAYERS, arch, "forward_mode")  # the torch oracle's layer ops
     ws = [torch.tensor(w, dtype=torch.float64) for w in params.weights]
     bs = [torch.tensor(b, dtype=torch.float64) for b in params.biases]
     y = torch.tensor(batch.y, dtype=torch.float64)

@@ -23,25 +23,19 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
+from oracles import activations as oracle_sigmas
+from oracles import costs as oracle_costs
 from oracles import layer_ops
 from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Conv, Dense, MaxPool
-from reference.vocabulary import LEAKY_RELU_ALPHA
 
 jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
 
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "sigmoid": jax.nn.sigmoid,
-    "tanh": jnp.tanh,
-    "relu": lambda z: jnp.where(z > 0, z, 0.0),
-    # σ'(0) = α as in the reference (jax.nn.leaky_relu takes σ'(0) = 1).
-    "leaky_relu": lambda z: jnp.where(z > 0, z, LEAKY_RELU_ALPHA * z),
-    "softplus": lambda z: jnp.logaddexp(z, 0.0),
-    "identity": lambda z: z,
-    "softmax": lambda z: jax.nn.softmax(z, axis=0),  # over the neurons of each column
-}
+#: σ per activation, this oracle's own jax formulas (oracles/activations.py); the order is the
+#: padded program's activation codes.
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = oracle_sigmas.table("jax", jax)
+
 
 #: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does
 #: (the padded program, one compiled net for every small dense net, is dense by construction).
@@ -86,29 +80,14 @@ OUTPUT_ONLY = activations.OUTPUT_ONLY
 SMALL = {"width": 32, "batch": 16, "layers": 8}
 
 
-def _quadratic(z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
-    return 0.5 * (a - y) ** 2
-
-
-def _cross_entropy(z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
-    return optax.sigmoid_binary_cross_entropy(z, y)
-
-
-def _log_likelihood(z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:
-    return -y * jax.nn.log_softmax(z, axis=0)
-
-
 #: The summands of C_x, one per output neuron (row) and sample (column), from the output layer's
-#: z and a = σ(z): ½(a − y)², or −[y ln a + (1 − y) ln(1 − a)] by optax's logits form (finite
-#: where σ(z) rounds to 1), or −y ln a with jax's log_softmax of z (finite where a_y underflows).
-#: The order is the padded program's cost codes.
-COSTS: dict[str, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = {
-    "quadratic": _quadratic,
-    "cross_entropy": _cross_entropy,
-    "log_likelihood": _log_likelihood,
-}
+#: z and a = σ(z), this oracle's own jax formulas (oracles/costs.py). The order is the padded
+#: program's cost codes.
+COSTS: dict[str, Callable[[jax.Array, jax.Array, jax.Array], jax.Array]] = oracle_costs.table(
+    "jax", jax
+)
 #: Costs evaluated by a log-sum-exp over the output rows (log_softmax of z^L).
-LOG_SUM_EXP_COSTS = frozenset({"log_likelihood"})
+LOG_SUM_EXP_COSTS = frozenset(n for n, c in oracle_costs.COSTS.items() if c.jax_over_rows)
 
 
 def cost_terms(name: str, z: jax.Array, a: jax.Array, y: jax.Array) -> jax.Array:

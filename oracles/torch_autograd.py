@@ -11,21 +11,14 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from oracles import layer_ops
+from oracles import activations as oracle_sigmas
+from oracles import bound_ops
+from oracles import costs as oracle_costs
 from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Conv, Dense, MaxPool
-from reference.vocabulary import LEAKY_RELU_ALPHA
 
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, LEAKY_RELU_ALPHA),
-    # logaddexp rather than F.softplus, whose default threshold=20 switches to z (an approximation).
-    "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
-    "identity": lambda z: z,
-    "softmax": lambda z: torch.softmax(z, dim=0),  # over the neurons of each column
-}
+#: σ per activation, this oracle's own torch formulas (oracles/activations.py).
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = oracle_sigmas.table("torch", torch)
 
 
 #: z^l from (w^l, b^l, a^{l−1}) per layer type: the one place this oracle says what a layer does.
@@ -42,27 +35,11 @@ LAYERS: dict[type, Callable[..., torch.Tensor]] = {
 }
 
 
-def _quadratic(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return 0.5 * ((a - y) ** 2).sum(dim=0)
-
-
-def _cross_entropy(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
-    return bce.sum(dim=0)
-
-
-def _log_likelihood(z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return -(y * torch.log_softmax(z, dim=0)).sum(dim=0)
-
-
-#: C_x per column from the output layer's z and a = σ(z): ½‖a − y‖², or
-#: −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] by torch's own logits form (finite where σ(z)
-#: rounds to 1), or −Σ_j y_j ln a_j with torch's log_softmax of z (finite where a_y underflows).
-COSTS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "quadratic": _quadratic,
-    "cross_entropy": _cross_entropy,
-    "log_likelihood": _log_likelihood,
-}
+#: C_x per column from the output layer's z and a = σ(z), this oracle's own torch formulas
+#: (oracles/costs.py).
+COSTS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = (
+    oracle_costs.table("torch", torch)
+)
 
 
 def per_sample_cost(name: str, z: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -80,7 +57,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     bs = [torch.tensor(b, requires_grad=True) for b in params.biases]
     a = torch.tensor(batch.x)
     zs = []
-    for w, b, name, op in zip(ws, bs, names, layer_ops(LAYERS, arch, "torch"), strict=True):
+    for w, b, name, op in zip(ws, bs, names, bound_ops(LAYERS, arch, "torch"), strict=True):
         z = op(w, b, a)
         if not z.requires_grad:  # a pool on the input: no parameter below it, so a leaf
             z.requires_grad_()

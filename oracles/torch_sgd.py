@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from oracles import layer_ops
+from oracles import bound_ops
 from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from oracles.trainers import Order, check_run
 from reference import Architecture, Params, Step
@@ -47,7 +47,7 @@ def _train(
     arch: Architecture, params: Params, x: Array, y: Array, order: Order, step: Step
 ) -> list[Params]:
     names = [a.name for a in arch.sigmas]
-    ops = layer_ops(LAYERS, arch, "torch_sgd")
+    ops = bound_ops(LAYERS, arch, "torch_sgd")
     dtype = params.weights[0].dtype
     ws = [torch.tensor(w, requires_grad=True) for w in params.weights]
     bs = [torch.tensor(b, requires_grad=True) for b in params.biases]

@@ -3,7 +3,8 @@
 Every activation satisfies :class:`Activation`: ``fn(z)`` is σ(z) and ``prime(z)`` is σ'(z),
 both elementwise; ``prime(z, a)`` may reuse a = σ(z) from the forward pass (the same values, less
 work). The equations BP1 and BP2 only ever ask for σ'(z^l), so a new activation is one
-object here and one line in :data:`ACTIVATIONS`; the equations do not change.
+object here and one record in :data:`ACTIVATION_INFO` (its name, its facts, the error model's
+derivatives of it); the equations do not change.
 
 Accurate in the tails. Each docstring gives the book's formula for σ'; where that formula cancels
 (σ(1 − σ) and 1 − tanh² lose every digit once σ or tanh rounds to ±1: σ'(37.43) would be 0, its
@@ -21,13 +22,17 @@ Jacobian J_σ(z^L) (``Softmax.jacobian``) and BP1 takes its general form δ^L = 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from reference.types import Array
-from reference.vocabulary import LEAKY_RELU_ALPHA
+
+#: leaky_relu's slope for z ≤ 0: σ(z) = αz there, σ'(z) = α (σ'(0) = α). Every source reads it
+#: (reference.vocabulary re-exports it).
+LEAKY_RELU_ALPHA = 0.01
 
 
 class Activation(Protocol):
@@ -281,20 +286,115 @@ class Softmax:
         return jac
 
 
+# --- the error model's facts (errormodel.tables reads them from the records) --------------------
+# Not the reference's σ': the first three derivatives of σ for the FD oracle's Taylor jet
+# (errormodel.rounding), where each |σ^{(n)}| peaks (so a bound over an interval checks the ends,
+# the centre and the peaks inside), and κ(z, u), the absolute error of the computed σ'(z) in units
+# of ε when a library evaluates σ within u ulps (the error model's SIGMA_ULPS).
+#
+# The derivatives are taken in forms that do not cancel (σ' = e/(1 + e)², e = e^{−|z|};
+# 1 − 2σ = −tanh(z/2); sech² = 4e/(1 + e)², e = e^{−2|z|}): s(1 − s) is 0 where σ(z) rounds to 1,
+# and a bound that multiplies by it (α^l = |σ'|ζ^l, BP1's (α^L + 2|a − y|)|σ'|) would be 0 where
+# the book's formulas err by ε|a|·σ' (tests/test_checker_tails.py).
+#
+# κ is the error of the book's σ' (s(1 − s), 1 − t²), which torch, jax and a learner's network.py
+# compute: absolute, ≈ ε where σ saturates. The reference's own forms (above) err by a few ulps of
+# σ' itself, far less, so κ bounds both.
+
+
+def _logistic(z: Array) -> Array:
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _sigmoid_prime(z: Array) -> Array:
+    e = np.exp(-np.abs(z))
+    return e / (1.0 + e) ** 2
+
+
+def _sigmoid_derivatives(z: Array) -> tuple[Array, Array, Array]:
+    d1 = _sigmoid_prime(z)
+    return d1, -d1 * np.tanh(z / 2), d1 * (1 - 6 * d1)
+
+
+def _sigmoid_prime_rounding(z: Array, sigma_ulps: float) -> Array:
+    # s(1 − s): s carries sigma_ulps·s, 1 − s inherits it absolutely; then two roundings.
+    s = _logistic(z)
+    return sigma_ulps * s * s + 3 * _sigmoid_prime(z)
+
+
+def _tanh_derivatives(z: Array) -> tuple[Array, Array, Array]:
+    t = np.tanh(z)
+    e = np.exp(-2 * np.abs(z))
+    d1 = 4 * e / (1.0 + e) ** 2
+    return d1, -2 * t * d1, d1 * (6 * t * t - 2)
+
+
+def _tanh_prime_rounding(z: Array, sigma_ulps: float) -> Array:
+    # 1 − t²: t carries sigma_ulps·|t|, t² twice that and its own rounding; then the subtraction.
+    t = np.tanh(z)
+    return (2 * sigma_ulps + 1) * t * t + _tanh_derivatives(z)[0]
+
+
+def _softplus_derivatives(z: Array) -> tuple[Array, Array, Array]:
+    d2 = _sigmoid_prime(z)
+    return _logistic(z), d2, -d2 * np.tanh(z / 2)
+
+
+def _softplus_prime_rounding(z: Array, sigma_ulps: float) -> Array:
+    return (sigma_ulps + 1) * _logistic(z)
+
+
+def _piecewise_linear(leak: float) -> Callable[[Array], tuple[Array, Array, Array]]:
+    def derivatives(z: Array) -> tuple[Array, Array, Array]:
+        zero = np.zeros_like(z)
+        return np.where(z > 0, 1.0, leak), zero, zero
+
+    return derivatives
+
+
+def _exact(z: Array, sigma_ulps: float) -> Array:
+    return np.zeros_like(z)
+
+
+_SIGMOID_PEAK_2 = float(np.log(2 + np.sqrt(3)))  # |σ''| peaks where σ = (3 ± √3)/6
+_SIGMOID_PEAK_3 = float(np.log(5 + 2 * np.sqrt(6)))  # |σ'''| has side peaks there
+_TANH_PEAK_2 = float(np.arctanh(1 / np.sqrt(3)))
+_TANH_PEAK_3 = float(np.arctanh(np.sqrt(2 / 3)))
+#: Peaks of a piecewise-linear σ: none (σ', σ'' and σ''' are constant off the kink).
+_FLAT: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] = ((), (), ())
+
+
+@dataclass(frozen=True)
+class ErrorFacts:
+    """What the error model needs of σ (errormodel.tables builds its ActivationErrors from it):
+    ``derivatives(z)`` = (σ', σ'', σ'''); ``peaks[n]``: the z where |σ^{(n+1)}| has a local
+    maximum; ``prime_rounding(z, u)``: κ, the error of the computed σ'(z) in units of ε, for a σ
+    evaluated within u ulps."""
+
+    derivatives: Callable[[Array], tuple[Array, Array, Array]]
+    peaks: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+    prime_rounding: Callable[[Array, float], Array]
+
+
 @dataclass(frozen=True)
 class ActivationInfo:
     """Every fact the harness needs of one activation beyond the oracles' own σ (as torch's
-    OpInfo keeps an op's facts in one record): the reference's σ object, and
+    OpInfo keeps an op's facts in one record): the reference's σ object (its ``name`` is the
+    activation's name everywhere), and
 
+    - ``simplicity``: its rank in the generated architectures' order, simplest first (hypothesis
+      shrinks towards it);
+    - ``errors``: the error model's facts (:class:`ErrorFacts`); None for an output-only
+      activation, whose model is the whole output layer's (errormodel.tables, "softmax output");
     - ``kinked``: σ' jumps at z = 0 (the FD oracle excludes differences across it);
     - ``output_only``: not elementwise (a_j depends on every z_k): only at the output layer;
-    - ``holomorphic``: σ has a complex-analytic formula (else the complex step declines the net);
-    - ``simplicity``: its rank in the generated architectures' order, simplest first (hypothesis
-      shrinks towards it).
+    - ``holomorphic``: σ has a complex-analytic formula (else the complex step declines the net).
     """
 
     sigma: Activation
     simplicity: int
+    errors: ErrorFacts | None
     kinked: bool = False
     output_only: bool = False
     holomorphic: bool = True
@@ -304,20 +404,64 @@ class ActivationInfo:
         return self.sigma.name
 
 
-#: One record per activation, in the vocabulary's append-only order (reference.vocabulary;
-#: tests/test_vocabulary.py checks it): a new activation is its σ class above and one line here.
+#: One record per activation, in the append-only order (seeded random architectures draw by
+#: position in it, so a new activation's record goes last; never reorder or remove). A new
+#: activation is its σ class and its error facts above and its record here; each oracle's own σ
+#: of it is in oracles/activations.py.
 ACTIVATION_INFO: dict[str, ActivationInfo] = {
     info.name: info
     for info in (
-        ActivationInfo(Identity(), simplicity=0),
-        ActivationInfo(LeakyReLU(), simplicity=2, kinked=True, holomorphic=False),
-        ActivationInfo(ReLU(), simplicity=1, kinked=True, holomorphic=False),
-        ActivationInfo(Sigmoid(), simplicity=3),
-        ActivationInfo(Softplus(), simplicity=5),
-        ActivationInfo(Tanh(), simplicity=4),
-        ActivationInfo(Softmax(), simplicity=6, output_only=True),
+        ActivationInfo(Identity(), 0, ErrorFacts(_piecewise_linear(1.0), _FLAT, _exact)),
+        ActivationInfo(
+            LeakyReLU(),
+            2,
+            ErrorFacts(_piecewise_linear(LEAKY_RELU_ALPHA), _FLAT, _exact),
+            kinked=True,
+            holomorphic=False,
+        ),
+        ActivationInfo(
+            ReLU(),
+            1,
+            ErrorFacts(_piecewise_linear(0.0), _FLAT, _exact),
+            kinked=True,
+            holomorphic=False,
+        ),
+        ActivationInfo(
+            Sigmoid(),
+            3,
+            ErrorFacts(
+                _sigmoid_derivatives,
+                (
+                    (0.0,),
+                    (-_SIGMOID_PEAK_2, _SIGMOID_PEAK_2),
+                    (-_SIGMOID_PEAK_3, 0.0, _SIGMOID_PEAK_3),
+                ),
+                _sigmoid_prime_rounding,
+            ),
+        ),
+        ActivationInfo(
+            Softplus(),
+            5,
+            ErrorFacts(
+                _softplus_derivatives,
+                ((), (0.0,), (-_SIGMOID_PEAK_2, _SIGMOID_PEAK_2)),
+                _softplus_prime_rounding,
+            ),
+        ),
+        ActivationInfo(
+            Tanh(),
+            4,
+            ErrorFacts(
+                _tanh_derivatives,
+                ((0.0,), (-_TANH_PEAK_2, _TANH_PEAK_2), (-_TANH_PEAK_3, 0.0, _TANH_PEAK_3)),
+                _tanh_prime_rounding,
+            ),
+        ),
+        ActivationInfo(Softmax(), 6, None, output_only=True),
     )
 }
+#: The activation names in the records' append-only order (re-exported by reference.vocabulary).
+ACTIVATION_NAMES = tuple(ACTIVATION_INFO)
 ACTIVATIONS: dict[str, Activation] = {name: info.sigma for name, info in ACTIVATION_INFO.items()}
 #: Activations that are not elementwise (a_j depends on every z_k): valid only at the output layer.
 OUTPUT_ONLY = frozenset(name for name, info in ACTIVATION_INFO.items() if info.output_only)

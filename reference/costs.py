@@ -138,4 +138,9 @@ class LogLikelihood:
         return residual(z, a, y, sigma)
 
 
+#: One object per cost, simplest first (hypothesis shrinks towards the first: harness.strategies;
+#: the checker tries the other costs in this order). Each oracle's own C_x is in oracles/costs.py.
 COSTS: dict[str, Cost] = {c.name: c for c in (Quadratic(), CrossEntropy(), LogLikelihood())}
+#: Cost names, append-only (seeded random architectures draw by position: a new cost goes last,
+#: never reorder or remove; reference.vocabulary re-exports it).
+COST_NAMES = ("cross_entropy", "quadratic", "log_likelihood")

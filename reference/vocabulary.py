@@ -4,16 +4,15 @@ The tables themselves stay independent (the reference, each oracle, the error mo
 generated-architecture strategies each write their own σ and C; ``tests/test_vocabulary.py``
 checks that they all name this set). The orders are append-only: seeded random architectures
 (:func:`suite.architectures.random_architectures`) draw by position in them, so a new name goes
-at the end and every earlier draw keeps its meaning. Constants that several independent
-implementations must agree on live here too.
+at the end and every earlier draw keeps its meaning. The activation names are the order of the
+activation records (:data:`reference.activations.ACTIVATION_INFO`), the cost names are
+:data:`reference.costs.COST_NAMES` beside the costs; both are re-exported here with leaky_relu's
+α, a constant several independent implementations must agree on.
 """
 
 from __future__ import annotations
 
-#: Activation names, append-only (a new one goes last; never reorder or remove).
-ACTIVATION_NAMES = ("identity", "leaky_relu", "relu", "sigmoid", "softplus", "tanh", "softmax")
-#: Cost names, append-only.
-COST_NAMES = ("cross_entropy", "quadratic", "log_likelihood")
+from reference.activations import ACTIVATION_NAMES, LEAKY_RELU_ALPHA
+from reference.costs import COST_NAMES
 
-#: leaky_relu's slope for z ≤ 0: σ(z) = αz there, σ'(z) = α (σ'(0) = α). Every source reads it.
-LEAKY_RELU_ALPHA = 0.01
+__all__ = ["ACTIVATION_NAMES", "COST_NAMES", "LEAKY_RELU_ALPHA"]

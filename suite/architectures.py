@@ -251,7 +251,7 @@ def random_map_architectures(count: int, seed: int) -> list[Architecture]:
         c = int(rng.integers(MAP_CHANNELS[0], MAP_CHANNELS[1] + 1))
         h, w = (int(n) for n in rng.integers(MAP_SIDE[0], MAP_SIDE[1] + 1, 2))
         sizes: list[object] = [(c, h, w)]
-        shape = (c, h, w)
+        shape: tuple[int, ...] = (c, h, w)
         for _ in range(int(rng.integers(MAP_LAYERS[0], MAP_LAYERS[1] + 1))):
             spec = _map_layer(rng, shape)
             if spec is None:

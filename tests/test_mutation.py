@@ -485,3 +485,12 @@ def test_the_mutation_figures_leave_out_listed_equivalents_and_report_stale_line
     assert "listed as equivalent but killed: reference.params.x_g__mutmut_1" in text
     assert "listed as equivalent but no such mutant: reference.sgd.x_gone__mutmut_9" in text
     assert summary(results, {**equivalents, "reference.sgd.x_f__mutmut_3": "why"})[1]
+
+
+def test_the_error_facts_on_the_activation_records_are_not_the_mutation_target() -> None:
+    from harness.mutation import in_target
+
+    assert in_target("reference.activations.xǁSigmoidǁprime__mutmut_3")
+    assert not in_target("reference.activations.x__sigmoid_derivatives__mutmut_1")
+    assert in_target("reference.sgd.x_sgd__mutmut_1")
+    assert not in_target("reference.params.x_init_params__mutmut_1")

@@ -4,13 +4,16 @@ put when a name is appended to it (reference.vocabulary)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 
 import pytest
 
 from errormodel.tables import ACTIVATION_ERRORS, COST_ERRORS
 from harness import strategies
+from oracles import activations as oracle_sigmas
 from oracles import complex_step, exact, finite_diff, jax_grad, torch_autograd
-from reference.activations import ACTIVATION_INFO, ACTIVATIONS, LeakyReLU
+from oracles import costs as oracle_costs
+from reference.activations import ACTIVATION_INFO, ACTIVATIONS, ActivationInfo, LeakyReLU
 from reference.costs import COSTS
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES, LEAKY_RELU_ALPHA
 from suite import architectures
@@ -111,3 +114,92 @@ def test_the_activation_records_are_the_vocabulary_in_its_order():
     assert {"relu", "leaky_relu"} == complex_step.NOT_HOLOMORPHIC
     assert strategies.ACTIVATION_ORDER[0] == "identity"
     assert len({info.simplicity for info in ACTIVATION_INFO.values()}) == len(ACTIVATION_INFO)
+
+
+def lacking(
+    records: Mapping[str, ActivationInfo], sigmas: Mapping[str, oracle_sigmas.OracleSigmas]
+) -> list[str]:
+    """One line per σ an oracle lacks, or has against its record's word, for each activation of
+    the reference's records (oracles/activations.py holds every oracle's own σ)."""
+    lines = []
+    for name, info in records.items():
+        if name not in sigmas:
+            every = ("torch", "jax", "complex step" if info.holomorphic else "", "exact")
+            lines += [f"{oracle} has no σ for {name!r}" for oracle in every if oracle]
+            continue
+        s = sigmas[name]
+        if info.holomorphic and s.complex_step is None:
+            lines.append(f"complex step has no σ for {name!r} (its record says holomorphic)")
+        if not info.holomorphic and s.complex_step is not None:
+            lines.append(f"complex step has a σ for {name!r}, whose record says not holomorphic")
+        if not info.output_only and s.exact is None:
+            lines.append(f"exact has no σ for {name!r}")
+        if not info.output_only and info.errors is None:
+            lines.append(f"the error model has no ErrorFacts for {name!r} (its record's errors)")
+    lines += [
+        f"oracles/activations.py has {n!r}, which has no record" for n in sigmas.keys() - records
+    ]
+    return lines
+
+
+def test_every_oracle_has_its_own_sigma_of_every_activation():
+    assert lacking(ACTIVATION_INFO, oracle_sigmas.SIGMAS) == []
+
+
+def test_what_an_oracle_lacks_is_named():
+    sigmas = dict(oracle_sigmas.SIGMAS)
+    del sigmas["sigmoid"]
+    sigmas["tanh"] = replace(sigmas["tanh"], complex_step=None, exact=None)
+    sigmas["relu"] = replace(sigmas["relu"], complex_step=sigmas["identity"].complex_step)
+    sigmas["swish"] = sigmas["identity"]
+    records = {**ACTIVATION_INFO, "softplus": replace(ACTIVATION_INFO["softplus"], errors=None)}
+    assert lacking(records, sigmas) == [
+        "complex step has a σ for 'relu', whose record says not holomorphic",
+        "torch has no σ for 'sigmoid'",
+        "jax has no σ for 'sigmoid'",
+        "complex step has no σ for 'sigmoid'",
+        "exact has no σ for 'sigmoid'",
+        "the error model has no ErrorFacts for 'softplus' (its record's errors)",
+        "complex step has no σ for 'tanh' (its record says holomorphic)",
+        "exact has no σ for 'tanh'",
+        "oracles/activations.py has 'swish', which has no record",
+    ]
+
+
+def test_the_oracles_tables_are_built_from_the_one_file():
+    """Each oracle's σ table is its field of oracles/activations.py's records, no more, no less."""
+    for oracle, table in (
+        ("torch", torch_autograd.ACTIVATIONS),
+        ("jax", jax_grad.ACTIVATIONS),
+        ("complex_step", complex_step.ACTIVATIONS),
+        ("exact", exact.ELEMENTWISE),
+        ("exact_one_minus", exact.ONE_MINUS),
+    ):
+        named = {n for n, s in oracle_sigmas.SIGMAS.items() if getattr(s, oracle) is not None}
+        assert set(table) == named, oracle
+
+
+def cost_lacking(references: Collection[str], costs: Collection[str]) -> list[str]:
+    """One line per oracle without its own C_x of a reference cost (oracles/costs.py)."""
+    lines = [
+        f"{oracle} has no C_x for {name!r}"
+        for name in references
+        if name not in costs
+        for oracle in ("torch", "jax", "complex step")
+    ]
+    return lines + [
+        f"oracles/costs.py has {n!r}, which reference.costs lacks"
+        for n in costs
+        if n not in references
+    ]
+
+
+def test_every_oracle_has_its_own_cost_of_every_cost():
+    assert cost_lacking(COSTS, oracle_costs.COSTS) == []
+    short = [n for n in oracle_costs.COSTS if n != "quadratic"]
+    assert cost_lacking(COSTS, [*short, "hinge"]) == [
+        "torch has no C_x for 'quadratic'",
+        "jax has no C_x for 'quadratic'",
+        "complex step has no C_x for 'quadratic'",
+        "oracles/costs.py has 'hinge', which reference.costs lacks",
+    ]

@@ -1,0 +1,259 @@
+"""The error model's per-layer terms: what the running bound, the FD truncation jet and the
+complex step's underflow need of one layer type, in units of ε (:mod:`errormodel.rounding`'s
+docstring derives them). One record per layer type in :data:`LAYER_TERMS`; the dense layer's
+(z^l = w^l a^{l−1} + b^l) are products with |w^l| and (|w^l|)ᵀ:
+
+- forward: the rounding committed in z^l, (n_{l−1} + 1)(|w^l||a^{l−1}| + |b^l|), and how an
+  error e of a^{l−1} reaches z^l, |w^l| e;
+- backward (BP2 through layer l), p = (w^l)ᵀ δ^l: |p| and the bound on its error,
+  n_l|w^l|ᵀ|δ^l| + |w^l|ᵀ β^l + |p|;
+- BP3, BP4: mean_x β^l + m·mean_x |δ^l| + |∂C/∂b^l| and
+  (β^l |a^{l−1}|ᵀ + |δ^l| (α^{l−1})ᵀ + m·|δ^l||a^{l−1}|ᵀ) / m + |∂C/∂w^l|;
+- the FD jet: c ← |w^l| a per jet order; a parameter's step moves z^l by h (b^l_j) or by
+  h·a^{l−1}_k (w^l_jk), so the third derivative in a weight is F3·|a^{l−1}_k|³;
+- the complex step: η at a^{l−1}_k moves C_x by ((|w^l|)ᵀ|δ^l|)_k; z^l_j takes n_{l−1} + 2
+  operations.
+
+Every function takes the layer first, then the arrays it reads, so a layer type without weights
+(a pooling layer: empty w and b) has its own entry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reference.layers import Conv, Dense, Layer, MaxPool
+from reference.types import Array
+
+
+@dataclass(frozen=True)
+class LayerTerms:
+    """The error model's terms of one layer type l (fed by a^{l−1}, with parameters w, b)."""
+
+    #: (layer, w, b, |a^{l−1}|, tiny) → the rounding of z^l's own computation (ζ^l's local part).
+    forward: Callable[[Layer, Array, Array, Array, float], Array]
+    #: (layer, w, e) → how an error e of a^{l−1} (shaped like it) bounds z^l's: |∂z^l/∂a^{l−1}| e.
+    carry: Callable[[Layer, Array, Array], Array]
+    #: (layer, w, δ^l, |δ^l|, β^l, a^{l−1}, tiny) → (|p|, the bound on p's error), p the
+    #: (∂z^l/∂a^{l−1})ᵀ δ^l of BP2.
+    backward: Callable[[Layer, Array, Array, Array, Array, Array, float], tuple[Array, Array]]
+    #: (layer, β^l, |δ^l|, |a^{l−1}|, α^{l−1}, ∂C/∂b^l, ∂C/∂w^l) → the componentwise bounds of
+    #: ∂C/∂b^l and ∂C/∂w^l (BP3, BP4), before the m·tiny of the batch mean.
+    gradients: Callable[[Layer, Array, Array, Array, Array, Array, Array], tuple[Array, Array]]
+    #: (layer, w, jet) → each order of a jet stack (P, n_{l−1}, m) carried to z^l in absolute
+    #: values: |∂z^l/∂a^{l−1}| applied per perturbation.
+    jet: Callable[[Layer, Array, tuple[Array, ...]], tuple[Array, ...]]
+    #: (layer, |a^{l−1}|) → the largest multiple of the step h by which one parameter's step
+    #: moves an entry of z^l.
+    fd_reach: Callable[[Layer, Array], float]
+    #: (layer, F3, |a^{l−1}|) → the third derivatives in b^l and w^l from F3 (n_l, m), the one
+    #: in z^l's rows per sample.
+    fd_parameters: Callable[[Layer, Array, Array], tuple[Array, Array]]
+    #: (layer, w, |δ^l|) → how η at a^{l−1} moves C_x, per element of a^{l−1} and sample.
+    cs_back: Callable[[Layer, Array, Array], Array]
+    #: (layer, w) → the operations that compute one element of z^l.
+    cs_operations: Callable[[Layer, Array], int]
+
+
+def _dense_forward(layer: Layer, w: Array, b: Array, abs_a_prev: Array, tiny: float) -> Array:
+    """The rounding committed in z^l = w^l a^{l−1} + b^l, a length-n_{l−1} dot product and a sum
+    per element: (n_{l−1} + 1)(|w^l||a^{l−1}| + |b^l|), each operation's tiny included."""
+    return (w.shape[1] + 1) * (np.abs(w) @ _columns(abs_a_prev) + np.abs(b) + tiny)
+
+
+def _dense_carry(layer: Layer, w: Array, error: Array) -> Array:
+    """|w^l| e."""
+    return np.abs(w) @ _columns(error)
+
+
+def _columns(a: Array) -> Array:
+    """Feature maps (C, H, W, m) as the columns (C·H·W, m) a dense layer reads; columns as they
+    are."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
+def _dense_backward(
+    layer: Layer,
+    w: Array,
+    delta: Array,
+    abs_delta: Array,
+    beta: Array,
+    a_prev: Array,
+    tiny: float,
+) -> tuple[Array, Array]:
+    """p = (w^l)ᵀ δ^l: |p| and n_l|w^l|ᵀ|δ^l| + |w^l|ᵀ β^l + |p| (+ tiny)."""
+    absw = np.abs(w)
+    p = np.abs(w.T @ delta)
+    bound = absw.shape[0] * (absw.T @ abs_delta) + absw.T @ beta + p + tiny
+    if a_prev.ndim > 2:  # fed by maps: p and its bound in the maps' shape
+        return p.reshape(a_prev.shape), bound.reshape(a_prev.shape)
+    return p, bound
+
+
+def _dense_gradients(
+    layer: Layer,
+    beta: Array,
+    abs_delta: Array,
+    abs_a_prev: Array,
+    alpha_prev: Array,
+    nabla_b: Array,
+    nabla_w: Array,
+) -> tuple[Array, Array]:
+    """BP3: mean_x β + m·mean_x |δ| + |∂C/∂b|; BP4: (β|a|ᵀ + |δ|αᵀ + m|δ||a|ᵀ) / m + |∂C/∂w|."""
+    m = abs_delta.shape[1]
+    abs_a_prev, alpha_prev = _columns(abs_a_prev), _columns(alpha_prev)
+    bias = beta.mean(axis=1) + m * abs_delta.mean(axis=1) + np.abs(nabla_b[:, 0])
+    weight = (beta @ abs_a_prev.T + abs_delta @ alpha_prev.T + m * abs_delta @ abs_a_prev.T) / m
+    return bias, weight + np.abs(nabla_w)
+
+
+def _dense_jet(layer: Layer, w: Array, jet: tuple[Array, ...]) -> tuple[Array, ...]:
+    """c ← |w^l| a for each order, per perturbation (leading axis)."""
+    absw = np.abs(w)
+    return tuple(np.einsum("ab,jbx->jax", absw, a) for a in jet)
+
+
+def _dense_fd_reach(layer: Layer, abs_a_prev: Array) -> float:
+    """b^l_j moves z^l_j by h, w^l_jk by h·a^{l−1}_k."""
+    return max(1.0, abs_a_prev.max())
+
+
+def _dense_fd_parameters(layer: Layer, third: Array, abs_a_prev: Array) -> tuple[Array, Array]:
+    """b^l_j: the batch mean of row j's; w^l_jk: the mean of row j's times |a^{l−1}_k|³."""
+    return third.mean(axis=1), third @ abs_a_prev.T**3 / third.shape[1]
+
+
+def _dense_cs_back(layer: Layer, w: Array, abs_delta: Array) -> Array:
+    """(|w^l|)ᵀ |δ^l|."""
+    return np.abs(w).T @ abs_delta
+
+
+def _dense_cs_operations(layer: Layer, w: Array) -> int:
+    """n_{l−1} products and sums, the bias and σ's argument: n_{l−1} + 2."""
+    return int(w.shape[1]) + 2
+
+
+# --- Feature maps: a layer's own maps applied to absolute values ------------------------------
+# A convolution is linear in a^{l−1} and in w^l, so the dense layer's products with |w^l| and
+# (|w^l|)ᵀ become the layer's own forward map and BP2 applied to |w^l| and to absolute values (a
+# correlation with |w| and a full correlation with the flipped |w|), BP3 and BP4 its sums over
+# positions, and n_{l−1} its K = C_in·k_h·k_w: each output is a K-term dot product, each element
+# of BP2's product sums at most C_out·k_h·k_w terms, a parameter's gradient P·m (P positions). A
+# max-pool rounds nothing: an error e of a^{l−1} moves each window's max by at most the window's
+# max of e (its forward map applied to e), and BP2 routes errors as it routes δ (a tie is a kink,
+# outside the model). The FD and complex-step terms are not written for maps: those oracles judge
+# dense layers only (``oracles.dense_only``), so the bound is all the gate needs of them.
+
+
+def _map_forward(layer: Layer, w: Array, b: Array, abs_a_prev: Array, tiny: float) -> Array:
+    """(K + 1)(|w^l| ⋆ |a^{l−1}| + |b^l|): K-term dot products and a bias, each with its tiny."""
+    return (layer.fan_in + 1) * (layer.forward(np.abs(w), np.abs(b), abs_a_prev) + tiny)
+
+
+def _map_carry(layer: Layer, w: Array, error: Array) -> Array:
+    """|w^l| ⋆ e (for a pool: the window's max of e)."""
+    return layer.forward(np.abs(w), np.zeros(layer.bias_shape), error)
+
+
+def _map_backward(
+    layer: Layer,
+    w: Array,
+    delta: Array,
+    abs_delta: Array,
+    beta: Array,
+    a_prev: Array,
+    tiny: float,
+) -> tuple[Array, Array]:
+    """p = BP2(w^l, δ^l) with σ' = 1: |p| and N·BP2(|w|, |δ^l|) + BP2(|w|, β^l) + |p| (+ tiny)."""
+    ones = np.ones_like(a_prev)
+    absw = np.abs(w)
+    p = np.abs(layer.backpropagate_error(w, delta, a_prev, ones))
+    spread = layer.backpropagate_error(absw, abs_delta, a_prev, ones)
+    carried = layer.backpropagate_error(absw, beta, a_prev, ones)
+    return p, _back_terms(layer) * spread + carried + p + tiny
+
+
+def _back_terms(layer: Layer) -> int:
+    """N: the terms each element of BP2's product sums (C_out·k_h·k_w; for a pool, the windows
+    that can share a position)."""
+    if isinstance(layer, Conv):
+        return layer.maps * math.prod(layer.kernel_size)
+    assert isinstance(layer, MaxPool)
+    return math.ceil(layer.window / layer.step) ** 2
+
+
+def _map_gradients(
+    layer: Layer,
+    beta: Array,
+    abs_delta: Array,
+    abs_a_prev: Array,
+    alpha_prev: Array,
+    nabla_b: Array,
+    nabla_w: Array,
+) -> tuple[Array, Array]:
+    """BP3: BP3(β) + P·m·BP3(|δ|) + |∂C/∂b|; BP4: BP4(β, |a|) + BP4(|δ|, α) + P·m·BP4(|δ|, |a|)
+    + |∂C/∂w| (P positions per map, each sum's P·m tiny); empty for a pool."""
+    if layer.weight_shape == (0,):
+        return np.zeros(0), np.zeros(0)
+    tiny = float(np.finfo(np.float64).tiny)
+    sums = math.prod(layer.out_shape[1:]) * abs_delta.shape[-1]
+    bias = layer.bias_gradient(beta) + sums * layer.bias_gradient(abs_delta) + np.abs(nabla_b)
+    weight = (
+        layer.weight_gradient(beta, abs_a_prev)
+        + layer.weight_gradient(abs_delta, alpha_prev)
+        + sums * layer.weight_gradient(abs_delta, abs_a_prev)
+        + np.abs(nabla_w)
+    )
+    return bias + sums * tiny, weight + sums * tiny
+
+
+def _not_written(*args: object) -> Any:
+    """The FD and complex-step terms of a map layer: those oracles judge dense layers only."""
+    raise NotImplementedError(
+        f"no FD or complex-step terms for {type(args[0]).__name__}: those oracles judge dense "
+        "layers only (oracles.dense_only)"
+    )
+
+
+#: Per layer type, the error model's terms (module docstring).
+LAYER_TERMS: dict[type, LayerTerms] = {
+    Dense: LayerTerms(
+        _dense_forward,
+        _dense_carry,
+        _dense_backward,
+        _dense_gradients,
+        _dense_jet,
+        _dense_fd_reach,
+        _dense_fd_parameters,
+        _dense_cs_back,
+        _dense_cs_operations,
+    ),
+    **{
+        kind: LayerTerms(
+            _map_forward,
+            _map_carry,
+            _map_backward,
+            _map_gradients,
+            _not_written,
+            _not_written,
+            _not_written,
+            _not_written,
+            _not_written,
+        )
+        for kind in (Conv, MaxPool)
+    },
+}
+
+
+def layer_terms(layer: object) -> LayerTerms:
+    """The layer type's entry of :data:`LAYER_TERMS`; a KeyError naming the type if none."""
+    if type(layer) not in LAYER_TERMS:
+        raise KeyError(
+            f"no error model for layer type {type(layer).__name__}: add its LAYER_TERMS entry"
+        )
+    return LAYER_TERMS[type(layer)]
