@@ -15,7 +15,7 @@ example database) and ``soak`` (many random examples).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import hypothesis
 from hypothesis import HealthCheck, reject
@@ -28,6 +28,7 @@ from reference import Architecture
 from reference.activations import ACTIVATION_INFO, OUTPUT_ONLY
 from reference.architecture import INITS
 from reference.costs import COSTS
+from reference.layers import Conv, MaxPool
 
 #: Size caps: every oracle runs each example, and a failure shrinks by rerunning it many times.
 MAX_WEIGHT_LAYERS = 4
@@ -86,6 +87,58 @@ def architectures(
         init=draw(st.sampled_from(INITS)),
         weight_scale=draw(st.sampled_from(WEIGHT_SCALES)),
         input_scale=draw(st.sampled_from(INPUT_SCALES)),
+    )
+
+
+#: Caps of the generated feature-map nets: input maps, their side, map layers, kernel side.
+MAX_MAPS_IN = 2
+MAX_SIDE = 7
+MAX_MAP_LAYERS = 2
+MAX_KERNEL = 3
+
+
+@st.composite
+def map_architectures(draw: st.DrawFn) -> Architecture:
+    """A well-formed feature-map net within the caps: an input of 1–2 maps, 1–2 convolutions
+    (1–3 maps, kernels 1–3 per side, stride 1–2, padding 0–1) or max-pools (window 2–3, at its
+    own stride or 1), a dense output of 1–4; shrinking towards one 1×1 convolution of one map,
+    identity, quadratic cost, batch 1."""
+    shape: tuple[int, ...] = (
+        draw(st.integers(1, MAX_MAPS_IN)),
+        draw(st.integers(1, MAX_SIDE)),
+        draw(st.integers(1, MAX_SIDE)),
+    )
+    sizes: list[object] = [shape]
+    for _ in range(draw(st.integers(1, MAX_MAP_LAYERS))):
+        side = min(shape[1], shape[2])
+        layer: Conv | MaxPool
+        if side >= 2 and draw(st.booleans()):
+            window = draw(st.integers(2, min(3, side)))
+            layer = MaxPool(window, draw(st.sampled_from((None, 1))))
+        else:
+            padding = draw(st.integers(0, 1))
+            k_h = draw(st.integers(1, min(MAX_KERNEL, shape[1] + 2 * padding)))
+            k_w = draw(st.integers(1, min(MAX_KERNEL, shape[2] + 2 * padding)))
+            kernel = k_h if k_h == k_w else (k_h, k_w)
+            stride = draw(st.integers(1, 2))
+            layer = Conv(draw(st.integers(1, 3)), kernel, stride=stride, padding=padding)
+        sizes.append(layer)
+        shape = replace(layer, in_shape=shape).out_shape
+    sizes.append(draw(st.integers(1, 4)))
+    cost = draw(st.sampled_from(COST_ORDER))
+    acts = [
+        "identity" if isinstance(s, MaxPool) else draw(st.sampled_from(ELEMENTWISE_ORDER))
+        for s in sizes[1:]
+    ]
+    need = COSTS[cost].requires_output
+    if need is not None:
+        acts[-1] = need
+    return Architecture(
+        tuple(sizes),
+        tuple(acts),
+        cost,
+        batch=draw(st.integers(1, 3)),
+        seed=draw(st.integers(0, 2**32 - 1)),
     )
 
 

@@ -19,9 +19,11 @@ from harness.strategies import (
     Disagreement,
     architectures,
     check_architecture,
+    map_architectures,
 )
 from oracles import ORACLES, Oracle
 from reference import Architecture, Gradients, backprop
+from reference.layers import Conv, MaxPool
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -32,6 +34,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @given(arch=architectures())
 def test_every_oracle_agrees_on_generated_architectures(arch, gate_oracle):
     assert check_architecture(arch, gate_oracle)
+
+
+@pytest.mark.parametrize("oracle", ["torch", "jax"])
+@given(arch=map_architectures())
+def test_torch_and_jax_agree_on_generated_feature_map_nets(arch, oracle):
+    """Convolutions and pools (issue 25): the oracles that judge map layers agree within B."""
+    assert arch.problems() == [] and eval(repr(arch), NAMES) == arch
+    assert check_architecture(arch, oracle)
+
+
+NAMES = {"Architecture": Architecture, "Conv": Conv, "MaxPool": MaxPool}
 
 
 @given(arch=architectures())
