@@ -113,17 +113,26 @@ def backprop_per_sample(arch: Architecture, params: Params, x: Array, y: Array) 
     """
     check_finite(arch, params, x, y)
     sigmas, cost = arch.sigmas, arch.cost_object
-    m = x.shape[1]
-    per_sample = [
-        backprop_matrix(sigmas, cost, params, x[:, i : i + 1], y[:, i : i + 1]) for i in range(m)
+    m = x.shape[-1]
+    per_sample = [_one_sample(arch, params, x[..., i : i + 1], y[:, i : i + 1]) for i in range(m)]
+    deltas = [
+        np.concatenate([g.deltas[i] for g in per_sample], axis=-1)
+        for i in range(len(params.weights))
     ]
-    deltas = [np.hstack([g.deltas[i] for g in per_sample]) for i in range(len(params.weights))]
     nabla_b = [sum(g.nabla_b[i] for g in per_sample) / m for i in range(len(params.weights))]
     nabla_w = [sum(g.nabla_w[i] for g in per_sample) / m for i in range(len(params.weights))]
     return Gradients.from_lists(deltas, nabla_b, nabla_w)
 
 
+def _one_sample(arch: Architecture, params: Params, x: Array, y: Array) -> Gradients:
+    """:func:`backprop_matrix` on one sample (a column, or one sample's maps)."""
+    if all(type(layer) is Dense for layer in arch.layers):
+        return backprop_matrix(arch.sigmas, arch.cost_object, params, x, y)
+    fwd = feedforward(params, arch.sigmas, x, arch.layers)
+    return backward(arch.sigmas, arch.cost_object, params, fwd, y, arch.layers)
+
+
 def cost(arch: Architecture, params: Params, x: Array, y: Array) -> float:
     """C = (1/m) Σ_x C_x, the mean cost of the mini-batch."""
-    fwd = feedforward(params, arch.sigmas, x)
+    fwd = feedforward(params, arch.sigmas, x, arch.layers)
     return float(np.mean(arch.cost_object.fn(fwd.zs[-1], fwd.activations[-1], y)))

@@ -265,3 +265,21 @@ def test_a_map_line_rebuilds_itself_and_names_its_faults() -> None:
     for bad, words in faults.items():
         with pytest.raises(ArchitectureError, match=words):
             bad.check()
+
+
+@pytest.mark.parametrize("arch", MAPS[1:], ids=lambda a: a.id)
+def test_one_sample_at_a_time_is_the_batch(arch: Architecture) -> None:
+    """network.py's way (one sample's maps at a time, then the mean) gives the batch's δ^l,
+    ∂C/∂b^l, ∂C/∂w^l within the bound B (both are the reference, summed in other orders)."""
+    from reference.backprop import backprop_per_sample
+
+    params, batch = make_case(arch)
+    ours = backprop(arch, params, batch.x, batch.y)
+    one_by_one = backprop_per_sample(arch, params, batch.x, batch.y)
+    scales = error_scales(arch, params, batch, np.float64, numerical=False)
+    eps = float(np.finfo(np.float64).eps)
+    for (quantity, layer, value), (_, _, other) in zip(
+        ours.items(), one_by_one.items(), strict=True
+    ):
+        error = float(np.max(np.abs(value - other)))
+        assert error <= 2 * eps * scales.rounding[quantity, layer], (quantity, layer, error)
