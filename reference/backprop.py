@@ -112,7 +112,6 @@ def backprop_per_sample(arch: Architecture, params: Params, x: Array, y: Array) 
     the sums are divided by m as ``update_mini_batch`` does with η/m.
     """
     check_finite(arch, params, x, y)
-    sigmas, cost = arch.sigmas, arch.cost_object
     m = x.shape[-1]
     per_sample = [_one_sample(arch, params, x[..., i : i + 1], y[:, i : i + 1]) for i in range(m)]
     deltas = [
