@@ -12,9 +12,10 @@ A softmax output (a^L depends on all of z^L) has its own α^L, BP1 and FD entrie
 section "softmax output" below; :func:`cost_errors` picks a cost's entry for an output activation.
 
 An activation's entry is read from its record (``ErrorFacts`` in
-:data:`reference.activations.ACTIVATION_INFO`); a new cost is one entry in each cost table
-(``tests/test_vocabulary.py`` checks that every table names the same set,
-:mod:`reference.vocabulary`).
+:data:`reference.activations.ACTIVATION_INFO`), a cost's from its record (``CostErrorFacts`` in
+:data:`reference.costs.COST_INFO`); the softmax output's entries are this module's own, as its
+model is the whole output layer's (``tests/test_vocabulary.py`` checks that every table names
+the same set, :mod:`reference.vocabulary`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.activations import ACTIVATION_INFO, ACTIVATIONS, OUTPUT_ONLY, ErrorFacts, Softmax
+from reference.activations import ACTIVATION_INFO, OUTPUT_ONLY, ErrorFacts, Softmax
+from reference.costs import COST_INFO, CostErrorFacts
 from reference.types import Array
 
 #: ulps within which a library evaluates σ(z) (exp, log1p, tanh, a division: ~1 each).
@@ -92,53 +94,6 @@ class OutputLayer:
     errors: ActivationErrors
 
 
-def _quadratic_delta_rounding(out: OutputLayer, zeta: Array, alpha: Array) -> Array:
-    """δ^L = (a − y) ⊙ σ'(z^L): a − y errs by α^L + |a − y|, σ' by κ + |σ''|ζ^L, the product."""
-    d1, d2, _ = out.errors.derivatives(out.z)
-    g = np.abs(out.a - out.y)
-    return (alpha + 2 * g) * np.abs(d1) + g * (out.errors.prime_rounding(out.z) + np.abs(d2) * zeta)
-
-
-def _cross_entropy_delta_rounding(out: OutputLayer, zeta: Array, alpha: Array) -> Array:
-    """δ^L = a − y: any formula's terms are y(1 − a) and (1 − y)a, so 2(|a| + |y|); plus α^L.
-
-    A formula that differentiates C_x's softplus terms through their values, σ(x) =
-    exp(x − softplus(x)) (JAX's log_sigmoid, whose gradient gives σ(33.3) as exactly 1, 31 ulps
-    off), errs in σ(x) by ε·softplus(x) relative: y(1 − a) by y(1 − a)·softplus(−z) and
-    (1 − y)a by (1 − y)a·softplus(z), up to ε|z| where the output saturates the wrong way.
-    """
-    z, a, y, softplus = out.z, out.a, out.y, ACTIVATIONS["softplus"].fn
-    through_values = np.abs(y) * (1 - a) * softplus(-z) + np.abs(1 - y) * a * softplus(z)
-    return 2 * (np.abs(a) + np.abs(y)) + through_values + alpha
-
-
-def _quadratic_z_derivatives(out: OutputLayer, radius: Array) -> tuple[Array, Array, Array]:
-    """|∂ⁿC_x/∂(z^L_j)ⁿ| over the interval, n = 1, 2, 3, for C_x = ½Σ(σ(z) − y)²."""
-    d1, d2, d3 = out.errors.bounds(out.z, radius)
-    r = np.abs(out.a - out.y) + d1 * radius  # |σ(u) − y| over the interval
-    return r * d1, d1 * d1 + r * d2, 3 * d1 * d2 + r * d3
-
-
-def _cross_entropy_z_derivatives(out: OutputLayer, radius: Array) -> tuple[Array, Array, Array]:
-    """∂C_x/∂z^L = σ(z) − y, so the second and third derivatives are σ' and σ''."""
-    d1, d2, _ = out.errors.bounds(out.z, radius)
-    return np.abs(out.a - out.y) + d1 * radius, d1, d2
-
-
-def _quadratic_cost_rounding(out: OutputLayer) -> Array:
-    """½Σ(a − y)²: n_L + 2 roundings of C_x, and a^L's own rounding times |a − y|."""
-    c = 0.5 * np.sum((out.a - out.y) ** 2, axis=0)
-    return (out.a.shape[0] + 2) * c + np.sum(np.abs(out.a - out.y) * SIGMA_ULPS * np.abs(out.a), 0)
-
-
-def _cross_entropy_cost_rounding(out: OutputLayer) -> Array:
-    """Σ[y softplus(−z) + (1 − y) softplus(z)], the form every oracle evaluates from z^L: each
-    softplus within SIGMA_ULPS, then the products and the sum's n_L + 2 roundings of its terms."""
-    z, y, softplus = out.z, out.y, ACTIVATIONS["softplus"].fn
-    terms = np.abs(y) * softplus(-z) + np.abs(1 - y) * softplus(z)
-    return (z.shape[0] + 2 + SIGMA_ULPS) * terms.sum(axis=0)
-
-
 @dataclass(frozen=True)
 class CostErrors:
     """Per cost: δ^L's rounding (BP1), C_x's derivatives in z^L, C_x's own rounding."""
@@ -150,13 +105,20 @@ class CostErrors:
     jet_third: Callable[[OutputLayer, Array, Array, Array, Array], Array] | None = None
 
 
+def _cost_from_record(facts: CostErrorFacts) -> CostErrors:
+    """The record's facts, C_x's rounding given this model's SIGMA_ULPS."""
+    rounding = facts.cost_rounding
+    return CostErrors(
+        facts.delta_rounding, facts.z_derivatives, lambda out: rounding(out, SIGMA_ULPS)
+    )
+
+
+#: Per cost on an elementwise output, read from the cost's record (reference.costs.COST_INFO). A
+#: cost valid only on a softmax output has its entry in the section below, and only there.
 COST_ERRORS: dict[str, CostErrors] = {
-    "quadratic": CostErrors(
-        _quadratic_delta_rounding, _quadratic_z_derivatives, _quadratic_cost_rounding
-    ),
-    "cross_entropy": CostErrors(
-        _cross_entropy_delta_rounding, _cross_entropy_z_derivatives, _cross_entropy_cost_rounding
-    ),
+    name: _cost_from_record(info.errors)
+    for name, info in COST_INFO.items()
+    if info.errors is not None
 }
 
 
@@ -345,12 +307,18 @@ SOFTMAX_COST_ERRORS: dict[str, CostErrors] = {
         _log_likelihood_jet,
     ),
 }
-COST_ERRORS["log_likelihood"] = SOFTMAX_COST_ERRORS["log_likelihood"]
+#: A softmax-only cost (its record's errors None) has its softmax entry in COST_ERRORS too.
+COST_ERRORS.update({n: e for n, e in SOFTMAX_COST_ERRORS.items() if n not in COST_ERRORS})
 
 
 def cost_errors(cost: str, output: str) -> CostErrors:
     """The cost's error model for this output activation (softmax has its own, above)."""
     table = SOFTMAX_COST_ERRORS if output in OUTPUT_ONLY else COST_ERRORS
     if cost not in table:
-        raise KeyError(f"no error model for cost {cost!r} on a {output} output")
+        where = (
+            "an entry in SOFTMAX_COST_ERRORS (errormodel.tables)"
+            if table is SOFTMAX_COST_ERRORS
+            else "its record CostErrorFacts (reference.costs.COST_INFO)"
+        )
+        raise KeyError(f"no error model for cost {cost!r} on a {output} output: give {where}")
     return table[cost]

@@ -2,8 +2,8 @@
 
 :func:`architectures` draws whole :class:`~reference.Architecture` records — depth, widths
 (1 included), an activation per layer, a cost (cross-entropy gets its sigmoid output layer, the
-log-likelihood its softmax one; the quadratic cost may get a softmax output too),
-batch size, initialisation, weight and input scale, seed — within size caps. Every choice
+log-likelihood its softmax one; a cost defined on a softmax output, the quadratic, may get one
+too), batch size, initialisation, weight and input scale, seed — within size caps. Every choice
 shrinks towards the simplest record: one weight layer, width 1, identity, quadratic cost,
 batch 1, unscaled, seed 0; so a failure is reported on a minimal architecture, and its ``repr``
 is the one line that reproduces it as a curated case.
@@ -27,7 +27,7 @@ from oracles import NotApplicable
 from reference import Architecture
 from reference.activations import ACTIVATION_INFO, OUTPUT_ONLY
 from reference.architecture import INITS
-from reference.costs import COSTS
+from reference.costs import COSTS, SOFTMAX_OUTPUT_COSTS
 from reference.layers import Conv, MaxPool
 
 #: Size caps: every oracle runs each example, and a failure shrinks by rerunning it many times.
@@ -76,7 +76,7 @@ def architectures(
     need = COSTS[cost].requires_output
     if need is not None:
         acts[-1] = need
-    elif draw(st.booleans()):  # a softmax output under the quadratic cost (BP1's Jacobian form)
+    elif cost in SOFTMAX_OUTPUT_COSTS and draw(st.booleans()):  # BP1's Jacobian form
         acts[-1] = "softmax"
     return Architecture(
         sizes,

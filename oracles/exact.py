@@ -7,6 +7,10 @@ round to the same float64 (round to nearest, so every real in the ball does too)
 are not get the whole computation again at 1024 and then 4096 bits; one still uncertain raises
 :class:`NotCertified`. No formula can cancel digits away unseen: a cancellation widens the ball.
 Each layer type's forward map and BP2–BP4 on balls are its entry of :data:`LAYERS`.
+Each activation's σ and each cost's δ^L on an elementwise output are its record's ``exact``
+formula (oracles/activations.py, oracles/costs.py: :data:`ELEMENTWISE`, :data:`OUTPUT_ERRORS`);
+a softmax output's σ and δ^L, column by column, are this module's own (:func:`_softmax`,
+:data:`SOFTMAX_OUTPUT_ERRORS`).
 
 Per element it also returns Σ|terms|, T, the same computation over absolute values, as the scale
 a computation that cancels is fairly judged by (errormodel.tolerances.exact_allowed). The rules:
@@ -38,6 +42,7 @@ import numpy as np
 from flint import arb, ctx
 
 from oracles import activations as oracle_sigmas
+from oracles import costs as oracle_costs
 from oracles import dense_only, layer_ops
 from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Dense, Layer
@@ -134,9 +139,8 @@ def _nearest(value: Fraction) -> float | None:
 ELEMENTWISE: dict[str, Callable[[arb], tuple[arb, arb, float]]] = oracle_sigmas.table("exact", arb)
 #: 1 − σ(z) without the subtraction, for outputs that saturate at 1.
 ONE_MINUS: dict[str, Callable[[arb], arb]] = oracle_sigmas.table("exact_one_minus", arb)
-#: The activations and costs the truth knows (tests/test_vocabulary.py checks the set).
+#: The activations the truth knows (tests/test_vocabulary.py checks the set).
 ACTIVATIONS = frozenset({*ELEMENTWISE, "softmax"})
-COSTS = frozenset({"quadratic", "cross_entropy", "log_likelihood"})
 
 
 # --- the network ---------------------------------------------------------------------------------
@@ -319,6 +323,60 @@ def _rest(a: Balls, x: int) -> Array:
     return np.array([abs(float(sum(col[:j] + col[j + 1 :], arb(0)))) for j in range(len(col))])
 
 
+# --- the output error δ^L (BP1) ------------------------------------------------------------------
+
+#: Each cost's δ^L_j on an elementwise output, one neuron at a time (oracles/costs.py: the
+#: ``exact`` formulas).
+OUTPUT_ERRORS: dict[str, Callable[[oracle_costs.BallNeuron], tuple[arb, float]]] = (
+    oracle_costs.table("exact", arb)
+)
+
+
+def _log_likelihood_softmax(a: Balls, ta: Array, y: Array, yb: Balls) -> tuple[Balls, Array]:
+    """One-hot y: δ = a − y, with a_j − 1 = −Σ_{k≠j} a_k where y_j = 1."""
+    n, m = len(a), len(a[0])
+    delta = [[arb(0)] * m for _ in range(n)]
+    t = np.zeros((n, m))
+    for x in range(m):
+        for j in range(n):
+            if y[j, x] == 1.0:
+                rest = [a[k][x] for k in range(n) if k != j]
+                delta[j][x] = -sum(rest, arb(0))
+                t[j, x] = sum(ta[k, x] for k in range(n) if k != j)
+            else:
+                delta[j][x] = a[j][x] - yb[j][x]
+                t[j, x] = ta[j, x] + abs(y[j, x])
+    return delta, t
+
+
+def _quadratic_softmax(a: Balls, ta: Array, y: Array, yb: Balls) -> tuple[Balls, Array]:
+    """δ_j = a_j Σ_{k≠j} a_k (e_j − e_k), e = a − y (Σ_k a_k = 1 used exactly)."""
+    n, m = len(a), len(a[0])
+    e = [[a[j][x] - yb[j][x] for x in range(m)] for j in range(n)]
+    te = ta + np.abs(y)
+    delta = [[arb(0)] * m for _ in range(n)]
+    t = np.zeros((n, m))
+    for x in range(m):
+        for j in range(n):
+            s = arb(0)
+            for k in range(n):
+                if k != j:
+                    s += a[k][x] * (e[j][x] - e[k][x])
+                    t[j, x] += ta[k, x] * (te[j, x] + te[k, x])
+            delta[j][x] = a[j][x] * s
+            t[j, x] *= ta[j, x]
+    return delta, t
+
+
+#: Each cost's δ^L on a softmax output, where a_j depends on every z_k (the output layer's own).
+SOFTMAX_OUTPUT_ERRORS: dict[str, Callable[[Balls, Array, Array, Balls], tuple[Balls, Array]]] = {
+    "log_likelihood": _log_likelihood_softmax,
+    "quadratic": _quadratic_softmax,
+}
+#: The costs the truth knows (tests/test_vocabulary.py checks the set).
+COSTS = frozenset({*OUTPUT_ERRORS, *SOFTMAX_OUTPUT_ERRORS})
+
+
 def _output_error(
     arch: Architecture,
     name: str,
@@ -331,43 +389,31 @@ def _output_error(
     t_prime: Array,
 ) -> tuple[Balls, Array]:
     """δ^L by BP1 for the case's cost, on balls, and its T (module docstring)."""
-    n, m = len(z), len(z[0])
     yb = _balls(y)
-    if arch.cost == "log_likelihood":  # softmax output, one-hot y: δ = a − y
-        delta = [[arb(0)] * m for _ in range(n)]
-        t = np.zeros((n, m))
-        for x in range(m):
-            for j in range(n):
-                if y[j, x] == 1.0:
-                    rest = [a[k][x] for k in range(n) if k != j]
-                    delta[j][x] = -sum(rest, arb(0))
-                    t[j, x] = sum(ta[k, x] for k in range(n) if k != j)
-                else:
-                    delta[j][x] = a[j][x] - yb[j][x]
-                    t[j, x] = ta[j, x] + abs(y[j, x])
-        return delta, t
-    if arch.cost == "quadratic" and name == "softmax":
-        e = [[a[j][x] - yb[j][x] for x in range(m)] for j in range(n)]
-        te = ta + np.abs(y)
-        delta = [[arb(0)] * m for _ in range(n)]
-        t = np.zeros((n, m))
-        for x in range(m):
-            for j in range(n):
-                s = arb(0)
-                for k in range(n):
-                    if k != j:
-                        s += a[k][x] * (e[j][x] - e[k][x])
-                        t[j, x] += ta[k, x] * (te[j, x] + te[k, x])
-                delta[j][x] = a[j][x] * s
-                t[j, x] *= ta[j, x]
-        return delta, t
-    if arch.cost not in ("quadratic", "cross_entropy"):
-        raise ValueError(f"{arch.id}: the truth has no cost {arch.cost!r}")
+    table = SOFTMAX_OUTPUT_ERRORS if name == "softmax" else OUTPUT_ERRORS
+    if arch.cost not in table:
+        raise ValueError(f"{arch.id}: the truth has no cost {arch.cost!r} on a {name} output")
+    if name == "softmax":
+        return SOFTMAX_OUTPUT_ERRORS[arch.cost](a, ta, y, yb)
     err, t_err = _minus_target(name, z, tz, a, ta, y, yb, prime)
-    if arch.cost == "cross_entropy":  # σ' cancels: δ^L = a − y (book eq. 66)
-        return err, t_err
-    delta = [[u * v for u, v in zip(r, q, strict=True)] for r, q in zip(err, prime, strict=True)]
-    return delta, t_err * t_prime
+    formula = OUTPUT_ERRORS[arch.cost]
+    delta: Balls = [[arb(0)] * len(row) for row in z]
+    t = np.zeros_like(t_err)
+    for j, row in enumerate(z):
+        for x, v in enumerate(row):
+            neuron = oracle_costs.BallNeuron(
+                z=v,
+                t_z=tz[j, x],
+                a=a[j][x],
+                t_a=ta[j, x],
+                prime=prime[j][x],
+                t_prime=t_prime[j, x],
+                y=yb[j][x],
+                residual=err[j][x],
+                t_residual=t_err[j, x],
+            )
+            delta[j][x], t[j, x] = formula(neuron)
+    return delta, t
 
 
 def _minus_target(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from reference.activations import ACTIVATIONS, OUTPUT_ONLY, Activation
-from reference.costs import COSTS, Cost
+from reference.costs import COSTS, SOFTMAX_OUTPUT_COSTS, Cost
 from reference.layers import Conv, Dense, Layer, MaxPool
 
 #: The layer specs an architecture's sizes may hold after its input (an int is a dense layer).
@@ -208,6 +208,8 @@ class Architecture:
             need = COSTS[self.cost].requires_output
             if need is not None and names and names[-1] != need:
                 found.append(f"cost {self.cost!r} needs a {need} output layer, got {names[-1]!r}")
+            elif names and names[-1] in OUTPUT_ONLY and self.cost not in SOFTMAX_OUTPUT_COSTS:
+                found.append(f"cost {self.cost!r} takes no {names[-1]} output layer")
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch <= 0:
             found.append(f"batch size must be a positive integer, got {self.batch!r}")
         if self.init not in INITS:

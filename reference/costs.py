@@ -138,9 +138,169 @@ class LogLikelihood:
         return residual(z, a, y, sigma)
 
 
-#: One object per cost, simplest first (hypothesis shrinks towards the first: harness.strategies;
-#: the checker tries the other costs in this order). Each oracle's own C_x is in oracles/costs.py.
-COSTS: dict[str, Cost] = {c.name: c for c in (Quadratic(), CrossEntropy(), LogLikelihood())}
-#: Cost names, append-only (seeded random architectures draw by position: a new cost goes last,
-#: never reorder or remove; reference.vocabulary re-exports it).
-COST_NAMES = ("cross_entropy", "quadratic", "log_likelihood")
+# --- the error model's facts of each cost (errormodel.tables builds its CostErrors from them) ---
+# In units of ε, on an elementwise output layer (σ applied neuron by neuron, so C_x is a sum over
+# the output neurons and δ^L_j reads neuron j alone). A cost valid only on a softmax output (the
+# log-likelihood) has none: its model is the whole output layer's (errormodel.tables, "softmax
+# output"), as is the quadratic cost's there.
+
+
+class OutputSigma(Protocol):
+    """The error model's σ at the output layer (errormodel.tables.ActivationErrors)."""
+
+    def derivatives(self, z: Array) -> tuple[Array, Array, Array]:
+        """(σ', σ'', σ''') at z."""
+        ...
+
+    def bounds(self, z: Array, radius: Array) -> tuple[Array, Array, Array]:
+        """max |σ^{(n)}(u)| over |u − z| ≤ radius, n = 1, 2, 3."""
+        ...
+
+    def prime_rounding(self, z: Array) -> Array:
+        """κ: the error of the computed σ'(z) in units of ε."""
+        ...
+
+
+class OutputModel(Protocol):
+    """The output layer as the error model gives it to a cost's facts (errormodel.tables'
+    OutputLayer): z^L, a^L, y (neurons on axis −2) and σ's model there."""
+
+    @property
+    def z(self) -> Array: ...
+
+    @property
+    def a(self) -> Array: ...
+
+    @property
+    def y(self) -> Array: ...
+
+    @property
+    def errors(self) -> OutputSigma: ...
+
+
+@dataclass(frozen=True)
+class CostErrorFacts:
+    """What the error model needs of a cost on an elementwise output, in units of ε:
+
+    - ``delta_rounding(out, ζ, α)``: the error of the computed δ^L (BP1), given the errors ζ^L of
+      z^L and α^L of a^L;
+    - ``z_derivatives(out, r)``: |∂ⁿC_x/∂(z^L_j)ⁿ| over |u − z^L| ≤ r, n = 1, 2, 3 (the FD
+      oracle's truncation);
+    - ``cost_rounding(out, u)``: the error of the computed C_x per sample, for a σ evaluated
+      within u ulps (what a finite difference of the cost divides by h).
+    """
+
+    delta_rounding: Callable[[OutputModel, Array, Array], Array]
+    z_derivatives: Callable[[OutputModel, Array], tuple[Array, Array, Array]]
+    cost_rounding: Callable[[OutputModel, float], Array]
+
+
+def _quadratic_delta_rounding(out: OutputModel, zeta: Array, alpha: Array) -> Array:
+    """δ^L = (a − y) ⊙ σ'(z^L): a − y errs by α^L + |a − y|, σ' by κ + |σ''|ζ^L, the product."""
+    d1, d2, _ = out.errors.derivatives(out.z)
+    g = np.abs(out.a - out.y)
+    return (alpha + 2 * g) * np.abs(d1) + g * (out.errors.prime_rounding(out.z) + np.abs(d2) * zeta)
+
+
+def _quadratic_z_derivatives(out: OutputModel, radius: Array) -> tuple[Array, Array, Array]:
+    """|∂ⁿC_x/∂(z^L_j)ⁿ| over the interval, n = 1, 2, 3, for C_x = ½Σ(σ(z) − y)²."""
+    d1, d2, d3 = out.errors.bounds(out.z, radius)
+    r = np.abs(out.a - out.y) + d1 * radius  # |σ(u) − y| over the interval
+    return r * d1, d1 * d1 + r * d2, 3 * d1 * d2 + r * d3
+
+
+def _quadratic_cost_rounding(out: OutputModel, sigma_ulps: float) -> Array:
+    """½Σ(a − y)²: n_L + 2 roundings of C_x, and a^L's own rounding times |a − y|."""
+    c = 0.5 * np.sum((out.a - out.y) ** 2, axis=0)
+    return (out.a.shape[0] + 2) * c + np.sum(np.abs(out.a - out.y) * sigma_ulps * np.abs(out.a), 0)
+
+
+def _cross_entropy_delta_rounding(out: OutputModel, zeta: Array, alpha: Array) -> Array:
+    """δ^L = a − y: any formula's terms are y(1 − a) and (1 − y)a, so 2(|a| + |y|); plus α^L.
+
+    A formula that differentiates C_x's softplus terms through their values, σ(x) =
+    exp(x − softplus(x)) (JAX's log_sigmoid, whose gradient gives σ(33.3) as exactly 1, 31 ulps
+    off), errs in σ(x) by ε·softplus(x) relative: y(1 − a) by y(1 − a)·softplus(−z) and
+    (1 − y)a by (1 − y)a·softplus(z), up to ε|z| where the output saturates the wrong way.
+    """
+    z, a, y, softplus = out.z, out.a, out.y, _SOFTPLUS.fn
+    through_values = np.abs(y) * (1 - a) * softplus(-z) + np.abs(1 - y) * a * softplus(z)
+    return 2 * (np.abs(a) + np.abs(y)) + through_values + alpha
+
+
+def _cross_entropy_z_derivatives(out: OutputModel, radius: Array) -> tuple[Array, Array, Array]:
+    """∂C_x/∂z^L = σ(z) − y, so the second and third derivatives are σ' and σ''."""
+    d1, d2, _ = out.errors.bounds(out.z, radius)
+    return np.abs(out.a - out.y) + d1 * radius, d1, d2
+
+
+def _cross_entropy_cost_rounding(out: OutputModel, sigma_ulps: float) -> Array:
+    """Σ[y softplus(−z) + (1 − y) softplus(z)], the form every oracle evaluates from z^L: each
+    softplus within ``sigma_ulps``, then the products and the sum's n_L + 2 roundings of its
+    terms."""
+    z, y, softplus = out.z, out.y, _SOFTPLUS.fn
+    terms = np.abs(y) * softplus(-z) + np.abs(1 - y) * softplus(z)
+    return (z.shape[0] + 2 + sigma_ulps) * terms.sum(axis=0)
+
+
+@dataclass(frozen=True)
+class CostInfo:
+    """Every fact the harness needs of one cost beyond the oracles' own C_x (as
+    :class:`~reference.activations.ActivationInfo` does of σ): the reference's cost object (its
+    ``name`` is the cost's name everywhere), and
+
+    - ``simplicity``: its rank in :data:`COSTS`' order, simplest first (hypothesis shrinks
+      towards it; the checker tries the other costs in it);
+    - ``errors``: the error model's facts on an elementwise output (:class:`CostErrorFacts`);
+      None for a cost valid only on a softmax output, whose model is the whole output layer's;
+    - ``softmax_output``: the cost is defined on a softmax output too (BP1's general form). Its
+      error model and the truth's δ^L there are the whole output layer's, written beside
+      softmax's (errormodel.tables ``SOFTMAX_COST_ERRORS``, oracles.exact
+      ``SOFTMAX_OUTPUT_ERRORS``); an architecture pairing a softmax output with a cost whose
+      record says False is malformed, and the random draws give it an elementwise output.
+    """
+
+    cost: Cost
+    simplicity: int
+    errors: CostErrorFacts | None
+    softmax_output: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.cost.name
+
+
+#: One record per cost, in the append-only order (seeded random architectures draw by position
+#: in it, so a new cost's record goes last; never reorder or remove). A new cost is its class and
+#: its error facts above and its record here; each oracle's own C_x of it is in oracles/costs.py.
+COST_INFO: dict[str, CostInfo] = {
+    info.name: info
+    for info in (
+        CostInfo(
+            CrossEntropy(),
+            1,
+            CostErrorFacts(
+                _cross_entropy_delta_rounding,
+                _cross_entropy_z_derivatives,
+                _cross_entropy_cost_rounding,
+            ),
+        ),
+        CostInfo(
+            Quadratic(),
+            0,
+            CostErrorFacts(
+                _quadratic_delta_rounding, _quadratic_z_derivatives, _quadratic_cost_rounding
+            ),
+            softmax_output=True,
+        ),
+        CostInfo(LogLikelihood(), 2, None, softmax_output=True),
+    )
+}
+#: The cost names in the records' append-only order (re-exported by reference.vocabulary).
+COST_NAMES = tuple(COST_INFO)
+#: One object per cost, simplest first (the records' ``simplicity``: harness.strategies' order).
+COSTS: dict[str, Cost] = {
+    info.name: info.cost for info in sorted(COST_INFO.values(), key=lambda i: i.simplicity)
+}
+#: The costs defined on a softmax output (the records' ``softmax_output``).
+SOFTMAX_OUTPUT_COSTS = frozenset(name for name, info in COST_INFO.items() if info.softmax_output)

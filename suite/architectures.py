@@ -14,7 +14,7 @@ import numpy as np
 
 from reference import Architecture
 from reference.activations import OUTPUT_ONLY
-from reference.costs import COSTS
+from reference.costs import COSTS, SOFTMAX_OUTPUT_COSTS
 from reference.layers import Conv, MaxPool
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES
 
@@ -199,7 +199,9 @@ FIRST_COSTS = 2
 def random_architectures(count: int, seed: int) -> list[Architecture]:
     """``count`` architectures drawn from ``seed``: 1–6 weight layers, widths 1–32, an activation
     per layer, a cost (cross-entropy gets a sigmoid output layer, the log-likelihood a softmax
-    one), batch size 1–16. Softmax, valid only at the output layer, is drawn only there.
+    one), batch size 1–16. Softmax, valid only at the output layer, is drawn only there, and
+    under a cost not defined on it (``reference.costs.SOFTMAX_OUTPUT_COSTS``) gives way to the
+    first names' draw.
 
     Case i depends only on (seed, i), so raising ``count`` keeps the earlier cases; and the names
     are drawn from the append-only vocabulary orders (:mod:`reference.vocabulary`) so that adding
@@ -219,6 +221,8 @@ def random_architectures(count: int, seed: int) -> list[Architecture]:
         cost = _names([first_cost], COST_NAMES, FIRST_COSTS, (seed, i, 1))[0]
         if COSTS[cost].requires_output:
             acts[-1] = COSTS[cost].requires_output or acts[-1]
+        elif acts[-1] in OUTPUT_ONLY and cost not in SOFTMAX_OUTPUT_COSTS:
+            acts[-1] = first[-1]  # the first names' draw: elementwise
         batch = int(rng.integers(BATCH[0], BATCH[1] + 1))
         archs.append(A(sizes, tuple(acts), cost, batch=batch, seed=int(rng.integers(2**31))))
     return archs
