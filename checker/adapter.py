@@ -143,7 +143,16 @@ class Implementation:
         returned). A constructor that raises is INTERFACE."""
         cost = None
         if self.takes_cost:
-            wanted = COST_CLASSES[arch.cost]
+            wanted = COST_CLASSES.get(arch.cost)
+            if wanted is None:  # a cost of the reference's with no network2.py class
+                raise ImplementationError(
+                    Finding(
+                        "INTERFACE",
+                        f"{self.name}(sizes, cost=…) takes a cost, but the cost {arch.cost!r} has "
+                        f"no network2.py class to pass it (the checker knows "
+                        f"{', '.join(COST_CLASSES.values())})",
+                    )
+                )
             if wanted not in self.cost_classes:
                 raise ImplementationError(
                     Finding(
@@ -205,7 +214,7 @@ class Implementation:
         (either order) is the convention. The book's storage that fits no form is judged as the
         book's (its cases then say what is wrong); another storage that fits none is INTERFACE."""
         cost = arch.cost if self.takes_cost else None
-        if cost is not None and COST_CLASSES[cost] not in self.cost_classes:
+        if cost is not None and COST_CLASSES.get(cost) not in self.cost_classes:
             return BOOK  # every case says so (INTERFACE)
         probe = Architecture(PROBE, _activations(arch), arch.cost, batch=1, seed=arch.seed)
         construct = {"op": "construct", "sizes": list(PROBE), "seed": arch.seed, "cost": cost}

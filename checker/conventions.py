@@ -29,7 +29,8 @@ from reference.costs import COSTS
 from reference.numbering import at_layer
 from reference.types import Array
 
-#: How the costs are named to a person, and the book's class for each.
+#: How network2.py's costs are named to a person (checker.cost_classes has the book's class of
+#: each).
 COST_NAMES = {
     "quadratic": "quadratic",
     "cross_entropy": "cross-entropy",
@@ -49,10 +50,12 @@ def matching_cost(
 ) -> tuple[str, bool] | None:
     """(cost, every gradient matches it too) for the first other cost whose δ^L the learner's
     nabla_b^L equals (within the error model); None if none does. ``one``: the case's
-    one-sample architecture, whose cost was assumed."""
+    one-sample architecture, whose cost was assumed. Only network2.py's costs are tried (those
+    of :data:`COST_NAMES`): a cost of the reference's without a class is not one a learner's
+    network is built with."""
     L = one.depth
     for name in COSTS:
-        if name == one.cost:
+        if name == one.cost or name not in COST_NAMES:
             continue
         other = dataclasses.replace(one, cost=name, activations=_activations(one.depth, name))
         if other.problems():
@@ -73,13 +76,14 @@ def cost_hint(assumed: str, other: str, whole: bool, *, takes_cost: bool) -> str
     """What a BP1 finding adds when δ^L is another cost's: which, and how to tell the checker."""
     what = "δ^L and every gradient match" if whole else "δ^L matches"
     found = f"{what} the {COST_NAMES[other]} cost"
+    assumed_name = COST_NAMES.get(assumed, assumed)  # --cost may name a cost without a class
     if takes_cost:
         return (
-            f"; {found}, though the class was built with cost={COST_CLASSES[assumed]}: "
+            f"; {found}, though the class was built with cost={COST_CLASSES.get(assumed)}: "
             "backprop should take δ^L from its cost (self.cost.delta)"
         )
     return (
-        f"; {found}, not the {COST_NAMES[assumed]} one the checker assumed: if that is its "
+        f"; {found}, not the {assumed_name} one the checker assumed: if that is its "
         f"cost, check it with --cost {other} (or give the class network2.py's cost= parameter)"
     )
 

@@ -6,6 +6,10 @@ activation ``sigma``. The cost of a mini-batch is the mean of the per-sample cos
 ``C = (1/m) Σ_x C_x`` (see :mod:`reference.backprop`). ``one_hot`` says the cost wants one-hot
 targets y (a class per sample), as the log-likelihood does.
 
+Each cost is one record in :data:`COST_INFO` (its object, its rank in the shrink order, the error
+model's facts of it, whether it is defined on a softmax output), as each activation is in
+:data:`reference.activations.ACTIVATION_INFO`; each oracle's own C_x is in oracles/costs.py.
+
 Each δ^L reads as the book's, with a − y (∇_a C of the quadratic cost; δ^L itself for the
 cross-entropy and the log-likelihood) formed by :func:`residual`: where the output saturates at 1,
 a rounds to 1 and a − y would lose every digit of a small error (σ(37.43) − 1 is −5.6e-17, not 0).

@@ -5,8 +5,8 @@ generated-architecture strategies each write their own σ and C; ``tests/test_vo
 checks that they all name this set). The orders are append-only: seeded random architectures
 (:func:`suite.architectures.random_architectures`) draw by position in them, so a new name goes
 at the end and every earlier draw keeps its meaning. The activation names are the order of the
-activation records (:data:`reference.activations.ACTIVATION_INFO`), the cost names are
-:data:`reference.costs.COST_NAMES` beside the costs; both are re-exported here with leaky_relu's
+activation records (:data:`reference.activations.ACTIVATION_INFO`), the cost names the order of
+the cost records (:data:`reference.costs.COST_INFO`); both are re-exported here with leaky_relu's
 α, a constant several independent implementations must agree on.
 """
 

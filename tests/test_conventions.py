@@ -4,6 +4,7 @@ convention (or told why it cannot be), named in one line, and a real bug behind 
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker import cli
+from checker import cli, conventions
 from checker.causes import cause
+from checker.cost_classes import COST_CLASSES
 from checker.layout import PROBE, Layout, storage
 from checker.mutants import catalogue as mutants
 from checker.run import Options, check_spec
 from checker.verdict import CaseVerdict, Finding, Verdict
-from reference import Architecture, make_case
+from errormodel.tables import COST_ERRORS
+from reference import Architecture, costs, forward_backward, make_case
 
 CONVENTIONS = Path(__file__).parent / "data" / "conventions"
 LEARNERS = Path(__file__).parent / "data" / "learners"
@@ -182,6 +185,26 @@ def test_a_right_delta_gets_no_cost_hint():
     verdict = check_spec(f"{mutants.__file__}:OutputErrorPrimeOfActivation", RANDOM, 0)
     assert verdict.label == "BP1"
     assert all("cost" not in c.finding.message for c in verdict.failures if c.finding)
+
+
+def test_a_cost_without_a_network2_class_is_never_the_hint(monkeypatch):
+    """A reference cost the checker has no class for (a new one) is skipped, not a KeyError: here
+    one whose δ^L is the cross-entropy's, tried first, gives way to the cross-entropy itself."""
+    monkeypatch.setitem(costs.COSTS, "new_cost", costs.CrossEntropy())
+    monkeypatch.setitem(COST_ERRORS, "new_cost", COST_ERRORS["cross_entropy"])
+    monkeypatch.setattr(conventions, "COSTS", {"new_cost": costs.CrossEntropy(), **costs.COSTS})
+    one = Architecture((3, 4, 2), "sigmoid", "quadratic", batch=1)
+    params, batch = make_case(one)
+    learner = dataclasses.replace(one, cost="cross_entropy")
+    grads = forward_backward(learner, params, batch.x, batch.y)[1]
+    found = conventions.matching_cost(
+        one, params, batch.x, batch.y, grads.nabla_b, grads.nabla_w, np.dtype("float64")
+    )
+    assert found == ("cross_entropy", True)
+    # --cost may name it: the hint names it as it is
+    hint = conventions.cost_hint("new_cost", "quadratic", True, takes_cost=False)
+    assert "not the new_cost one the checker assumed" in hint
+    assert set(conventions.COST_NAMES) == set(COST_CLASSES)
 
 
 # --- one headline per cause ----------------------------------------------------------------------

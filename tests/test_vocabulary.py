@@ -8,13 +8,19 @@ from dataclasses import replace
 
 import pytest
 
-from errormodel.tables import ACTIVATION_ERRORS, COST_ERRORS
+from errormodel.tables import ACTIVATION_ERRORS, COST_ERRORS, SOFTMAX_COST_ERRORS
 from harness import strategies
 from oracles import activations as oracle_sigmas
 from oracles import complex_step, exact, finite_diff, jax_grad, torch_autograd
 from oracles import costs as oracle_costs
-from reference.activations import ACTIVATION_INFO, ACTIVATIONS, ActivationInfo, LeakyReLU
-from reference.costs import COSTS
+from reference.activations import (
+    ACTIVATION_INFO,
+    ACTIVATIONS,
+    OUTPUT_ONLY,
+    ActivationInfo,
+    LeakyReLU,
+)
+from reference.costs import COST_INFO, COSTS, SOFTMAX_OUTPUT_COSTS, CostInfo
 from reference.vocabulary import ACTIVATION_NAMES, COST_NAMES, LEAKY_RELU_ALPHA
 from suite import architectures
 
@@ -34,6 +40,7 @@ ACTIVATION_TABLES: Mapping[str, Collection[str]] = {
     "harness.strategies.ACTIVATION_ORDER": strategies.ACTIVATION_ORDER,
 }
 COST_TABLES: Mapping[str, Collection[str]] = {
+    "reference.costs.COST_INFO": COST_INFO,
     "reference.costs.COSTS": COSTS,
     "oracles.torch_autograd.COSTS": torch_autograd.COSTS,
     "oracles.jax_grad.COSTS": jax_grad.COSTS,
@@ -179,27 +186,97 @@ def test_the_oracles_tables_are_built_from_the_one_file():
         assert set(table) == named, oracle
 
 
-def cost_lacking(references: Collection[str], costs: Collection[str]) -> list[str]:
-    """One line per oracle without its own C_x of a reference cost (oracles/costs.py)."""
-    lines = [
-        f"{oracle} has no C_x for {name!r}"
-        for name in references
-        if name not in costs
-        for oracle in ("torch", "jax", "complex step")
+def cost_lacking(
+    records: Mapping[str, CostInfo],
+    costs: Mapping[str, oracle_costs.OracleCosts],
+    softmax_errors: Collection[str] = SOFTMAX_COST_ERRORS,
+    softmax_truth: Collection[str] = exact.SOFTMAX_OUTPUT_ERRORS,
+) -> list[str]:
+    """One line per C_x or δ^L an oracle lacks, and per error model a table lacks, for each cost
+    of the reference's records (oracles/costs.py holds every oracle's own C_x and the truth's
+    δ^L on an elementwise output; the softmax output's entries are the output layer's own)."""
+    lines = []
+    for name, info in records.items():
+        elementwise = info.cost.requires_output not in OUTPUT_ONLY
+        if name not in costs:
+            lines += [f"{oracle} has no C_x for {name!r}" for oracle in ("torch", "jax")]
+            lines.append(f"complex step has no C_x for {name!r}")
+        if elementwise and (name not in costs or costs[name].exact is None):
+            lines.append(f"exact has no δ^L for {name!r}")
+        if elementwise and info.errors is None:
+            lines.append(
+                f"the error model has no CostErrorFacts for {name!r} (its record's errors)"
+            )
+        on_softmax = "its record says softmax_output"
+        if info.softmax_output and name not in softmax_errors:
+            lines.append(f"errormodel.tables.SOFTMAX_COST_ERRORS lacks {name!r} ({on_softmax})")
+        if info.softmax_output and name not in softmax_truth:
+            lines.append(f"oracles.exact.SOFTMAX_OUTPUT_ERRORS lacks {name!r} ({on_softmax})")
+    lines += [f"oracles/costs.py has {n!r}, which has no record" for n in costs.keys() - records]
+    not_on_softmax = {n for n, info in records.items() if not info.softmax_output}
+    lines += [
+        f"{where} has {n!r}, whose record says no softmax output"
+        for where, table in (
+            ("errormodel.tables.SOFTMAX_COST_ERRORS", softmax_errors),
+            ("oracles.exact.SOFTMAX_OUTPUT_ERRORS", softmax_truth),
+        )
+        for n in sorted(not_on_softmax & set(table))
     ]
-    return lines + [
-        f"oracles/costs.py has {n!r}, which reference.costs lacks"
-        for n in costs
-        if n not in references
-    ]
+    return lines
 
 
 def test_every_oracle_has_its_own_cost_of_every_cost():
-    assert cost_lacking(COSTS, oracle_costs.COSTS) == []
-    short = [n for n in oracle_costs.COSTS if n != "quadratic"]
-    assert cost_lacking(COSTS, [*short, "hinge"]) == [
+    assert cost_lacking(COST_INFO, oracle_costs.COSTS) == []
+
+
+def test_what_an_oracle_or_table_lacks_for_a_cost_is_named():
+    costs = dict(oracle_costs.COSTS)
+    del costs["quadratic"]
+    costs["cross_entropy"] = replace(costs["cross_entropy"], exact=None)
+    costs["hinge"] = costs["log_likelihood"]
+    records = {
+        **COST_INFO,
+        "cross_entropy": replace(COST_INFO["cross_entropy"], errors=None, softmax_output=True),
+    }
+    assert cost_lacking(records, costs, ["log_likelihood"], ["quadratic", "log_likelihood"]) == [
+        "exact has no δ^L for 'cross_entropy'",
+        "the error model has no CostErrorFacts for 'cross_entropy' (its record's errors)",
+        "errormodel.tables.SOFTMAX_COST_ERRORS lacks 'cross_entropy' (its record says "
+        "softmax_output)",
+        "oracles.exact.SOFTMAX_OUTPUT_ERRORS lacks 'cross_entropy' (its record says "
+        "softmax_output)",
         "torch has no C_x for 'quadratic'",
         "jax has no C_x for 'quadratic'",
         "complex step has no C_x for 'quadratic'",
-        "oracles/costs.py has 'hinge', which reference.costs lacks",
+        "exact has no δ^L for 'quadratic'",
+        "errormodel.tables.SOFTMAX_COST_ERRORS lacks 'quadratic' (its record says softmax_output)",
+        "oracles/costs.py has 'hinge', which has no record",
     ]
+    no_softmax = {**COST_INFO, "quadratic": replace(COST_INFO["quadratic"], softmax_output=False)}
+    assert cost_lacking(no_softmax, oracle_costs.COSTS) == [
+        "errormodel.tables.SOFTMAX_COST_ERRORS has 'quadratic', whose record says no softmax "
+        "output",
+        "oracles.exact.SOFTMAX_OUTPUT_ERRORS has 'quadratic', whose record says no softmax output",
+    ]
+
+
+def test_the_cost_records_are_the_vocabulary_and_the_tables_are_built_from_them():
+    """One record per cost (reference.costs.COST_INFO) in the append-only order, COSTS in the
+    records' simplicity order; each oracle's C_x table is its field of oracles/costs.py's records,
+    and the error model's elementwise entries are the records' facts."""
+    assert tuple(COST_INFO) == COST_NAMES
+    assert tuple(COSTS) == tuple(sorted(COST_INFO, key=lambda n: COST_INFO[n].simplicity))
+    assert len({info.simplicity for info in COST_INFO.values()}) == len(COST_INFO)
+    assert strategies.COST_ORDER[0] == "quadratic"
+    for oracle, table in (
+        ("torch", torch_autograd.COSTS),
+        ("jax", jax_grad.COSTS),
+        ("complex_step", complex_step.COSTS),
+        ("exact", exact.OUTPUT_ERRORS),
+    ):
+        named = {n for n, c in oracle_costs.COSTS.items() if getattr(c, oracle) is not None}
+        assert set(table) == named, oracle
+    for name, info in COST_INFO.items():
+        if info.errors is not None:
+            assert COST_ERRORS[name].delta_rounding is info.errors.delta_rounding
+    assert SOFTMAX_OUTPUT_COSTS == set(SOFTMAX_COST_ERRORS) == set(exact.SOFTMAX_OUTPUT_ERRORS)
