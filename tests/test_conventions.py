@@ -207,7 +207,6 @@ def test_a_cost_without_a_network2_class_is_never_the_hint(monkeypatch):
     assert set(conventions.COST_NAMES) == set(COST_CLASSES)
 
 
-
 def test_a_cost_without_a_class_given_to_a_class_with_cost_is_interface(monkeypatch):
     """--cost may name a reference cost the checker has no network2.py class for: a class built
     with cost= cannot be given it, which is INTERFACE naming the cost, not a KeyError."""
