@@ -276,7 +276,8 @@ class CostInfo:
 
 #: One record per cost, in the append-only order (seeded random architectures draw by position
 #: in it, so a new cost's record goes last; never reorder or remove). A new cost is its class and
-#: its error facts above and its record here; each oracle's own C_x of it is in oracles/costs.py.
+#: its error facts above and its record here; each oracle's own C_x of it (and the truth's δ^L) is
+#: in oracles/costs.py.
 COST_INFO: dict[str, CostInfo] = {
     info.name: info
     for info in (
