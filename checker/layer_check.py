@@ -219,7 +219,9 @@ def _judge_output(
         raise malformed(function)
     received = got[index]
     if not accepted(received.dtype):
-        return LayerFinding("INTERFACE", layer, f"{where} is a {received.dtype} array; {ACCEPTED_TEXT}")
+        return LayerFinding(
+            "INTERFACE", layer, f"{where} is a {received.dtype} array; {ACCEPTED_TEXT}"
+        )
     if received.shape != shape:
         hint = _shape_cause(case, output, received.shape)
         what = f"{where} has shape {received.shape}, expected {shape}"
@@ -240,14 +242,16 @@ def _judge_output(
         (
             v.cause
             for v in want.variants
-            if compare(v.value, value, layer_function_allowed(v.scale, dtype), **_where(output)).passed
+            if compare(
+                v.value, value, layer_function_allowed(v.scale, dtype), **_where(output)
+            ).passed
         ),
         EQUATION_TEXT[layer, output],
     )
     at = c.worst_index
     detail = (
-        f"{where}: worst at {output}{list(at)}, reference {want.value[at]:.6g}, got {value[at]:.6g} "
-        f"(error {c.max_abs:.3g}, allowed {c.allowed:.3g})"
+        f"{where}: worst at {output}{list(at)}, reference {want.value[at]:.6g}, "
+        f"got {value[at]:.6g} (error {c.max_abs:.3g}, allowed {c.allowed:.3g})"
     )
     return LayerFinding(label, layer, cause, detail, c.max_abs, c.allowed)
 
@@ -260,6 +264,7 @@ def _shape_cause(case: LayerCase, output: str, shape: tuple[int, ...]) -> str | 
     """A wrong shape that a classic bug gives: its cause (the finding is then the equation's)."""
     n, c, h, w = case.n, case.c, case.h, case.w
     h_out, w_out = case.out_hw
+    known: dict[str, dict[tuple[int, ...], str]]
     if isinstance(case, ConvCase):
         s, p, f = case.stride, case.pad, case.f
         known = {
@@ -276,4 +281,3 @@ def _shape_cause(case: LayerCase, output: str, shape: tuple[int, ...]) -> str | 
     else:
         known = {"out": {(n, c, h - case.size + 1, w - case.size + 1): "stride ignored"}}
     return known.get(output, {}).get(shape)
-

@@ -101,7 +101,13 @@ def _conv(case: ConvCase, arrays: CaseArrays) -> dict[str, Expected]:
         ),
     ]
     dx = [Variant("kernel not flipped", *dx_of(layer, flipped))]
-    dw = [Variant("kernel flipped in ∂C/∂w", (n * layer.weight_gradient(dout, x))[:, :, ::-1, ::-1], scales["dw"])]
+    dw = [
+        Variant(
+            "kernel flipped in ∂C/∂w",
+            (n * layer.weight_gradient(dout, x))[:, :, ::-1, ::-1],
+            scales["dw"],
+        )
+    ]
     h_out, w_out = case.out_hw
     padded = pad_maps(x, case.pad)
     if case.stride > 1:
@@ -120,12 +126,16 @@ def _conv(case: ConvCase, arrays: CaseArrays) -> dict[str, Expected]:
         ends = np.pad(x, ((0, 0), (0, p2), (0, p2), (0, 0)))
         unpadded = dataclasses.replace(layer, padding=0, in_shape=ends.shape[:3])
         dw.append(
-            Variant("padding ignored: windows taken from x, not the padded x", *dw_of(unpadded, ends))
+            Variant(
+                "padding ignored: windows taken from x, not the padded x", *dw_of(unpadded, ends)
+            )
         )
     right_db = n * layer.bias_gradient(dout)[:, 0]
     positions = h_out * w_out
     db = [
-        Variant("bias gradient averaged over positions, not summed", right_db / positions, scales["db"]),
+        Variant(
+            "bias gradient averaged over positions, not summed", right_db / positions, scales["db"]
+        ),
         Variant(
             "bias gradient from one position, not summed over positions",
             arrays.dout[:, :, 0, 0].sum(axis=0),
@@ -172,7 +182,9 @@ def _pool(case: PoolCase, arrays: CaseArrays) -> dict[str, Expected]:
         Variant("stride ignored", course(unstrided), scales["dx"]),
     ]
     forward = [
-        Variant("the mean of each window, not its maximum", course(_window_mean(x, k, s)), scales["out"])
+        Variant(
+            "the mean of each window, not its maximum", course(_window_mean(x, k, s)), scales["out"]
+        )
     ]
     return {
         "out": Expected(out, scales["out"], _differing(forward, out)),
@@ -182,7 +194,9 @@ def _pool(case: PoolCase, arrays: CaseArrays) -> dict[str, Expected]:
 
 def _differing(variants: list[Variant], right: Array) -> tuple[Variant, ...]:
     """The variants that differ from the right answer on this case (each could be named)."""
-    return tuple(v for v in variants if v.value.shape != right.shape or not np.array_equal(v.value, right))
+    return tuple(
+        v for v in variants if v.value.shape != right.shape or not np.array_equal(v.value, right)
+    )
 
 
 def _last_positions(x: Array, k: int, s: int) -> Array:
@@ -217,7 +231,9 @@ def _route_ties(x: Array, dout: Array, k: int, s: int) -> Array:
         for j in range(w_out):
             window = x[:, s * i : s * i + k, s * j : s * j + k]
             top = window.max(axis=(1, 2), keepdims=True)
-            routed[:, s * i : s * i + k, s * j : s * j + k] += (window == top) * dout[:, i : i + 1, j : j + 1]
+            routed[:, s * i : s * i + k, s * j : s * j + k] += (window == top) * dout[
+                :, i : i + 1, j : j + 1
+            ]
     return routed
 
 

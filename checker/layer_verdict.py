@@ -78,7 +78,9 @@ class LayerCaseVerdict:
             return f"NOT RUN [{self.case}]: {why}"
         if not self.findings:
             return f"PASS [{self.case}]: the {self.layer} layer's outputs agree with the reference"
-        return "; ".join(f"FAIL {f.heading}: {f.message}" for f in self.findings) + f" [{self.case}]"
+        return (
+            "; ".join(f"FAIL {f.heading}: {f.message}" for f in self.findings) + f" [{self.case}]"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -139,7 +141,9 @@ class LayerVerdict:
         """``FAIL BP2 (conv): layers.py: kernel not flipped: … [case]; 3 of 9 cases fail (…)``."""
         shown = visible(self.impl)
         if self.load_failure is not None:
-            return f"FAIL {self.load_failure.heading}: {shown}: {visible(self.load_failure.message)}"
+            return (
+                f"FAIL {self.load_failure.heading}: {shown}: {visible(self.load_failure.message)}"
+            )
         notes = "".join(f"; {n}" for n in self.notes)
         if self.passed:
             layers = Counter(c.layer for c in self.cases)
@@ -180,9 +184,7 @@ class LayerVerdict:
             "passed": self.passed,
             "expected": expected,
             "as_expected": self.label == expected,
-            "causes": [
-                {"count": n, "case": case, **f.as_dict()} for n, case, f in self.causes()
-            ],
+            "causes": [{"count": n, "case": case, **f.as_dict()} for n, case, f in self.causes()],
             "load_failure": self.load_failure.as_dict() if self.load_failure else None,
             "cases": [c.as_dict() for c in self.cases],
             "notes": list(self.notes),

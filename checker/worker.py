@@ -4,12 +4,13 @@ Started by :mod:`checker.sandbox` as a fresh interpreter in a session of its own
 address-space, CPU-time and file-size limits first, then imports NumPy and the learner's file, and
 serves requests: construct a network, call ``backprop`` on samples, ``update_mini_batch``,
 ``total_cost``; or call a learner's layer functions (``conv_forward`` …), keeping each forward's
-cache here by a name the checker gives, for the backward call that takes it. Requests come on
-one descriptor and replies go out on another (never stdout, which with stderr goes to a file). A reply carries arrays, or the exception's type, message and the
-learner's own frame; what the learner returns is described, never judged, here: the checker
-judges. Before each call into the learner's code it records in a small file which call starts
-and when, so the checker can time each call and name the one that did not return. Only the
-standard library, NumPy, :mod:`checker.protocol` and :mod:`checker.cost_classes` are imported.
+cache here by a name the checker gives, for the backward call that takes it. Requests come on one
+descriptor and replies go out on another (never stdout, which with stderr goes to a file). A reply
+carries arrays, or the exception's type, message and the learner's own frame; what the learner
+returns is described, never judged, here: the checker judges. Before each call into the learner's
+code it records in a small file which call starts and when, so the checker can time each call and
+name the one that did not return. Only the standard library, NumPy, :mod:`checker.protocol` and
+:mod:`checker.cost_classes` are imported.
 """
 
 from __future__ import annotations

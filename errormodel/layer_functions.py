@@ -30,7 +30,9 @@ from reference.layers import Layer
 from reference.types import Array
 
 
-def layer_function_scales(layer: Layer, w: Array, b: Array, x: Array, dout: Array) -> dict[str, float]:
+def layer_function_scales(
+    layer: Layer, w: Array, b: Array, x: Array, dout: Array
+) -> dict[str, float]:
     """B of ``out``, ``dx`` and (a layer with parameters) ``db`` and ``dw``, in units of ε, for
     exact inputs x (C, H, W, m) and dout (the layer's output shape, m last); w and b empty for a
     pool."""

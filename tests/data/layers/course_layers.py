@@ -7,7 +7,7 @@ import numpy as np
 def conv_forward(x, w, b, conv_param):
     """out[n, f, i, j] = sum of w[f] * the padded x's window at (s*i, s*j), plus b[f]."""
     stride, pad = conv_param["stride"], conv_param["pad"]
-    N, C, H, W = x.shape
+    N, _, H, W = x.shape
     F, _, HH, WW = w.shape
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     H_out = 1 + (H + 2 * pad - HH) // stride
@@ -22,7 +22,7 @@ def conv_forward(x, w, b, conv_param):
 
 def conv_backward(dout, cache):
     """dx, dw, db of conv_forward: each output's dout spread back over its window."""
-    x, w, b, conv_param = cache
+    x, w, _, conv_param = cache
     stride, pad = conv_param["stride"], conv_param["pad"]
     _, _, HH, WW = w.shape
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
