@@ -141,9 +141,7 @@ def run(args: argparse.Namespace) -> int:
     layer_verdicts = [report_layers(spec, args) for spec in args.layers or []]
     verdicts: list[Verdict] = []
     expected: list[str] = []
-    if args.layers and not args.impl:
-        pass  # the layer functions alone
-    elif args.impl:
+    if args.impl:
         for spec in args.impl:
             verdict = check_one(spec, args, options)
             verdicts.append(verdict)
@@ -154,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             print_output(verdict)
             if args.cases:
                 print_cases(verdict)
-    else:
+    elif not args.layers:  # nothing named: the mutation self-test
         mutants = CORRECT + list_mutants()
         verdicts = [
             check_spec(m.spec, args.random_count, args.random_seed, options, name=m.name)

@@ -1,14 +1,14 @@
 """The cases a learner's layer functions are checked on: one record each, and their seeded arrays.
 
 Course assignments write a convolution and a max-pool as four functions with the samples on the
-leading axis: ``conv_forward(x, w, b, conv_param)`` → (out, cache) with x (N, C, H, W), w
-(F, C, HH, WW), b (F,), conv_param {'stride', 'pad'}; ``conv_backward(dout, cache)`` →
-(dx, dw, db); ``max_pool_forward(x, pool_param)`` → (out, cache) with pool_param
-{'pool_height', 'pool_width', 'stride'}; ``max_pool_backward(dout, cache)`` → dx. The cases
-separate the bugs: stride 1 and 2 (and 3), padding 0, 1 and 2, kernels that are neither square
-nor symmetric under rotation (random entries), pools with overlapping windows, without ties
-(distinct entries) and with them (small integers, so most windows hold their maximum twice). N
-is 2 throughout: a power of two, so the reference's batch means times N are its sums exactly.
+leading axis: ``conv_forward(x, w, b, conv_param)`` → (out, cache) with x (N, C, H, W), w (F, C, HH,
+WW), b (F,), conv_param {'stride', 'pad'}; ``conv_backward(dout, cache)`` → (dx, dw, db);
+``max_pool_forward(x, pool_param)`` → (out, cache) with pool_param {'pool_height', 'pool_width',
+'stride'}; ``max_pool_backward(dout, cache)`` → dx. The cases separate the bugs: stride 1 and 2 (and
+3), padding 0, 1 and 2, kernels that are neither square nor symmetric under rotation (random
+entries), pools with overlapping windows, without ties (distinct entries) and with them (small
+integers, 0…3, so many windows hold their maximum more than once). N is 2 throughout: a power of
+two, so the reference's batch means times N are its sums exactly.
 A new case is one line.
 """
 
@@ -94,7 +94,7 @@ CONV_CASES: tuple[ConvCase, ...] = (
 POOL_CASES: tuple[PoolCase, ...] = (
     PoolCase("pool2_s2", n=2, c=2, h=4, w=6, size=2, stride=2, ties=False, seed=11),
     PoolCase("pool3_s2_overlap", n=2, c=2, h=5, w=7, size=3, stride=2, ties=False, seed=12),
-    PoolCase("pool2_s2_ties", n=2, c=2, h=4, w=4, size=2, stride=2, ties=True, seed=13),
+    PoolCase("pool2_s2_ties", n=2, c=2, h=4, w=6, size=2, stride=2, ties=True, seed=13),
     PoolCase("pool2_s1_ties", n=2, c=1, h=4, w=5, size=2, stride=1, ties=True, seed=14),
 )
 CASES: tuple[LayerCase, ...] = CONV_CASES + POOL_CASES
@@ -122,7 +122,7 @@ def case_arrays(case: LayerCase) -> CaseArrays:
         return CaseArrays(rng.standard_normal(shape), dout, w, rng.standard_normal(case.f))
     size = int(np.prod(shape))
     if case.ties:
-        x = rng.integers(0, 3, size).astype(np.float64)
+        x = rng.integers(0, 4, size).astype(np.float64)
     else:  # distinct entries: every window has one maximum
         x = (rng.permutation(size) - size / 2) / 8
     dout = rng.standard_normal((case.n, case.c, h_out, w_out))

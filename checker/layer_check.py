@@ -31,7 +31,7 @@ from checker.layer_cases import (
 from checker.layer_reference import Expected, expected
 from checker.layer_verdict import EQUATION_OF, LayerCaseVerdict, LayerFinding, LayerVerdict
 from checker.quoting import visible
-from checker.replies import ACCEPTED_TEXT, accepted, malformed, text
+from checker.replies import ACCEPTED_TEXT, accepted, coarsest, malformed, text
 from checker.sandbox import Child
 from checker.usage import Limits
 from checker.verdict import ImplementationError
@@ -131,32 +131,34 @@ def _check_case(child: Child, case: LayerCase, found: set[str]) -> LayerCaseVerd
     if missing:
         finding = LayerFinding("INTERFACE", case.layer, f"{CALLS[missing[0]]} not defined")
         return LayerCaseVerdict(case.id, case.layer, (finding,))
+    dtypes: list[str] = []
     try:
-        findings = _run_case(child, case)
+        findings = _run_case(child, case, dtypes)
     except ImplementationError as exc:  # HANG, or the process died: the run ends here
         findings = [LayerFinding(exc.finding.label, case.layer, exc.finding.message)]
-    return LayerCaseVerdict(case.id, case.layer, tuple(findings))
+    return LayerCaseVerdict(case.id, case.layer, tuple(findings), precision=coarsest(*dtypes))
 
 
-def _run_case(child: Child, case: LayerCase) -> list[LayerFinding]:
-    """The forward call, then the backward with its cache: a finding per wrong output."""
+def _run_case(child: Child, case: LayerCase, dtypes: list[str]) -> list[LayerFinding]:
+    """The forward call, then the backward with its cache: a finding per wrong output (the
+    dtype of each output judged is added to ``dtypes``)."""
     arrays = case_arrays(case)
     want = expected(case, arrays)
     forward, backward = case.functions
     inputs = [arrays.x, arrays.w, arrays.b] if isinstance(case, ConvCase) else [arrays.x]
-    header = {"op": "layer", "function": forward, "shown": f"{CALLS[forward]} [{case.id}]"}
+    header = {"op": "layer", "function": forward, "shown": CALLS[forward]}
     reply, got = child.request(header | {"params": case.params, "keep": case.id}, inputs)
     error = _raised(case, forward, reply, "(out, cache)")
     if error is not None:
         return [error]
-    findings = _judge(case, forward, ("out",), reply, got, want)
-    header = {"op": "layer", "function": backward, "shown": f"{CALLS[backward]} [{case.id}]"}
+    findings = _judge(case, forward, ("out",), reply, got, want, dtypes)
+    header = {"op": "layer", "function": backward, "shown": CALLS[backward]}
     outputs = BACKWARD_OUTPUTS[case.layer]
     reply, got = child.request(header | {"cache": case.id, "returns": len(outputs)}, [arrays.dout])
     error = _raised(case, backward, reply, f"({', '.join(outputs)})" if len(outputs) > 1 else "dx")
     if error is not None:
         return [*findings, error]
-    return findings + _judge(case, backward, outputs, reply, got, want)
+    return findings + _judge(case, backward, outputs, reply, got, want, dtypes)
 
 
 def _raised(
@@ -182,14 +184,16 @@ def _judge(
     reply: dict[str, Any],
     got: list[np.ndarray[Any, Any]],
     want: dict[str, Expected],
+    dtypes: list[str],
 ) -> list[LayerFinding]:
-    """Each output: its form, then its value against the reference."""
+    """Each output: its form, then its value against the reference, at the precision of the
+    dtype it came in (float32 or float64)."""
     items = reply.get("results")
     if not isinstance(items, list) or len(items) != len(outputs):
         raise malformed(function)
     findings = []
     for output, item in zip(outputs, items, strict=True):
-        finding = _judge_output(case, function, output, item, got, want[output])
+        finding = _judge_output(case, function, output, item, got, want[output], dtypes)
         if finding is not None:
             findings.append(finding)
     return findings
@@ -202,6 +206,7 @@ def _judge_output(
     item: Any,
     got: list[np.ndarray[Any, Any]],
     want: Expected,
+    dtypes: list[str],
 ) -> LayerFinding | None:
     label, layer, shape = EQUATION_OF[output], case.layer, want.value.shape
     where = f"{output} from {CALLS[function]}"
@@ -235,6 +240,7 @@ def _judge_output(
         what = f"{where} has {value[at]} at {at} ({len(bad)} of {value.size} elements not finite)"
         return LayerFinding("NONFINITE", layer, what)
     dtype = received.dtype
+    dtypes.append(str(dtype))
     c = compare(want.value, value, layer_function_allowed(want.scale, dtype), **_where(output))
     if c.passed:
         return None

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from checker.causes import cause
 from checker.quoting import visible
 from checker.verdict import FORMS
 
@@ -67,6 +68,7 @@ class LayerCaseVerdict:
     layer: str
     findings: tuple[LayerFinding, ...] = ()
     ran: bool = True
+    precision: str = "float64"  # the coarsest dtype its outputs came in, and were judged at
 
     @property
     def passed(self) -> bool:
@@ -77,7 +79,10 @@ class LayerCaseVerdict:
             why = self.findings[0].message if self.findings else ""
             return f"NOT RUN [{self.case}]: {why}"
         if not self.findings:
-            return f"PASS [{self.case}]: the {self.layer} layer's outputs agree with the reference"
+            at = f" at {self.precision} precision" if self.precision != "float64" else ""
+            return (
+                f"PASS [{self.case}]: the {self.layer} layer's outputs agree with the reference{at}"
+            )
         return (
             "; ".join(f"FAIL {f.heading}: {f.message}" for f in self.findings) + f" [{self.case}]"
         )
@@ -89,6 +94,7 @@ class LayerCaseVerdict:
             "passed": self.passed,
             "ran": self.ran,
             "findings": [f.as_dict() for f in self.findings],
+            "precision": self.precision,
             "line": self.line(),
         }
 
@@ -116,12 +122,13 @@ class LayerVerdict:
         return self.load_failure is None and bool(self.cases) and all(c.passed for c in self.cases)
 
     def causes(self) -> list[tuple[int, str, LayerFinding]]:
-        """(count, first case, finding) per distinct (label, layer, cause), the headline's first:
-        in label order, then the order of the cases."""
+        """(count, first case, finding) per distinct (label, layer, cause: its numbers masked),
+        the headline's first: in label order, then the order of the cases."""
         found: dict[tuple[str, str, str], list[tuple[str, LayerFinding]]] = {}
         for c in self.failures:
             for f in c.findings:
-                found.setdefault((f.label, f.layer, f.cause), []).append((c.case, f))
+                key = (f.label, f.layer, cause(f.label, f.cause)[1])
+                found.setdefault(key, []).append((c.case, f))
         groups = sorted(found.values(), key=lambda g: LABELS.index(g[0][1].label))
         return [(len(g), g[0][0], g[0][1]) for g in groups]
 
@@ -148,9 +155,11 @@ class LayerVerdict:
         if self.passed:
             layers = Counter(c.layer for c in self.cases)
             counted = ", ".join(f"{n} {layer}" for layer, n in layers.items())
+            coarse = sorted({c.precision for c in self.cases} - {"float64"})
+            at = f" at {', '.join(coarse)} precision" if coarse else ""
             return (
-                f"PASS {shown}: every output agrees with the reference on {len(self.cases)} "
-                f"cases ({counted}){notes}"
+                f"PASS {shown}: every output agrees with the reference{at} on "
+                f"{len(self.cases)} cases ({counted}){notes}"
             )
         causes = self.causes()
         if causes:
