@@ -31,7 +31,7 @@ from checker.layer_cases import (
 from checker.layer_reference import Expected, expected
 from checker.layer_verdict import EQUATION_OF, LayerCaseVerdict, LayerFinding, LayerVerdict
 from checker.quoting import visible
-from checker.replies import ACCEPTED_TEXT, accepted, coarsest, malformed, text
+from checker.replies import ACCEPTED, ACCEPTED_TEXT, accepted, coarsest, malformed, text
 from checker.sandbox import Child
 from checker.usage import Limits
 from checker.verdict import ImplementationError
@@ -217,11 +217,7 @@ def _judge_output(
         return LayerFinding("INTERFACE", layer, what)
     index = item.get("array")
     if not isinstance(index, int) or not 0 <= index < len(got):
-        described = item.get("dtype")
-        if isinstance(described, str) and "shape" in item:
-            what = f"{where} is a {text(item, 'dtype')} array; {ACCEPTED_TEXT}"
-            return LayerFinding("INTERFACE", layer, what)
-        raise malformed(function)
+        return _described(item, where, layer, shape, function)
     received = got[index]
     if not accepted(received.dtype):
         return LayerFinding(
@@ -260,6 +256,23 @@ def _judge_output(
         f"got {value[at]:.6g} (error {c.max_abs:.3g}, allowed {c.allowed:.3g})"
     )
     return LayerFinding(label, layer, cause, detail, c.max_abs, c.allowed)
+
+
+def _described(
+    item: dict[str, Any], where: str, layer: str, shape: tuple[int, ...], function: str
+) -> LayerFinding:
+    """An output the worker described instead of sending: another dtype (INTERFACE), or an
+    oversized float array, whose shape cannot be the small one asked for (SHAPE)."""
+    described, size = item.get("dtype"), item.get("shape")
+    if not isinstance(described, str) or not isinstance(size, list):
+        raise malformed(function)
+    if described not in ACCEPTED:
+        return LayerFinding(
+            "INTERFACE", layer, f"{where} is a {text(item, 'dtype')} array; {ACCEPTED_TEXT}"
+        )
+    if not all(isinstance(n, int) for n in size) or tuple(size) == shape:
+        raise malformed(function)
+    return LayerFinding("SHAPE", layer, f"{where} has shape {tuple(size)}, expected {shape}")
 
 
 def _where(output: str) -> dict[str, Any]:

@@ -157,9 +157,9 @@ def test_cases_separate_the_bugs() -> None:
 def test_cli_verdict_exit_status_and_results(tmp_path: Path) -> None:
     results = tmp_path / "layers.json"
     mutant = next(m for m in list_layer_mutants() if m.name == "KernelNotFlipped")
+    both = ["--layers", str(COURSE), "--layers", mutant.spec, "--results", str(results)]
     run = subprocess.run(
-        [sys.executable, "-m", "checker", "--layers", str(COURSE), "--layers", mutant.spec]
-        + ["--results", str(results)],
+        [sys.executable, "-m", "checker", *both],
         capture_output=True,
         text=True,
         cwd=ROOT,
