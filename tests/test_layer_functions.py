@@ -27,6 +27,7 @@ from checker.layer_verdict import EQUATIONS
 from checker.mutants.layer_catalogue import CORRECT_LAYERS, LayerMutant, list_layer_mutants
 from errormodel.layer_functions import layer_function_allowed
 from reference.map_equations import max_pool_ties
+from tests.test_hostile import jailed, project_hash
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data" / "layers"
@@ -117,6 +118,16 @@ def test_float32_arithmetic_judged_at_float32() -> None:
     verdict = check_layers(str(DATA / "float32_layers.py"))
     assert verdict.passed, verdict.line()
     assert "at float32 precision" in verdict.line()
+
+
+@jailed
+def test_layer_functions_run_in_the_jail() -> None:
+    """Layer functions run in the network checker's sandbox: a file that tries to rewrite
+    checker/ cannot (its dx is then wrong: BP2), and checker/ is unchanged."""
+    before = project_hash()
+    verdict = check_layers(str(DATA / "writes_checker.py"))
+    assert verdict.label == "BP2", verdict.line()
+    assert project_hash() == before
 
 
 def test_missing_functions() -> None:
