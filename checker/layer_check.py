@@ -134,7 +134,7 @@ def _check_case(child: Child, case: LayerCase, found: set[str]) -> LayerCaseVerd
     dtypes: list[str] = []
     try:
         findings = _run_case(child, case, dtypes)
-    except ImplementationError as exc:  # HANG, or the process died: the run ends here
+    except ImplementationError as exc:  # HANG, a dead process (the run ends), a malformed reply
         findings = [LayerFinding(exc.finding.label, case.layer, exc.finding.message)]
     return LayerCaseVerdict(case.id, case.layer, tuple(findings), precision=coarsest(*dtypes))
 

@@ -25,6 +25,7 @@ from checker.layer_check import check_layers
 from checker.layer_reference import expected, maps
 from checker.layer_verdict import EQUATIONS
 from checker.mutants.layer_catalogue import CORRECT_LAYERS, LayerMutant, list_layer_mutants
+from checker.usage import Limits
 from errormodel.layer_functions import layer_function_allowed
 from reference.map_equations import max_pool_ties
 from tests.test_hostile import jailed, project_hash
@@ -106,6 +107,15 @@ def test_misbehaving_file_gets_one_line_and_the_rest_runs(
     # the other layer's cases ran and passed
     others = [c for c in verdict.cases if c.layer != layer]
     assert others and all(c.passed for c in others), line
+
+
+def test_hang_is_stopped_by_the_per_call_limit() -> None:
+    verdict = check_layers(str(DATA / "hangs_in_pool.py"), Limits(call_s=1.0))
+    line = verdict.line()
+    assert line.startswith("FAIL HANG (max-pool): "), line
+    assert "max_pool_forward(x, pool_param) did not return within 1 s" in line, line
+    assert len(verdict.not_run) == 3, line
+    assert all(c.passed for c in verdict.cases if c.layer == "conv"), line
 
 
 def test_nan_leaves_the_other_outputs_judged() -> None:
