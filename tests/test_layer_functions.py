@@ -13,6 +13,7 @@ float32.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,45 @@ def test_hang_is_stopped_by_the_per_call_limit() -> None:
     assert "max_pool_forward(x, pool_param) did not return within 1 s" in line, line
     assert len(verdict.not_run) == 3, line
     assert all(c.passed for c in verdict.cases if c.layer == "conv"), line
+
+
+#: Layer files that patch the worker they run in and forge its replies: the phrase of the
+#: checker's finding (CRASH: a malformed reply; a forged description shown on one line).
+FORGED = {
+    "short-results": (
+        "honest = WORKER.Worker.layer\n"
+        "def forged(self, *args, **kwargs):\n"
+        "    reply = honest(self, *args, **kwargs)\n"
+        "    return {**reply, 'results': reply['results'][:-1]}\n",
+        "CRASH",
+        "malformed reply",
+    ),
+    "index-out-of-range": (
+        "def forged(self, *args, **kwargs):\n    return {'results': [{'array': 7}] * 3}\n",
+        "CRASH",
+        "malformed reply",
+    ),
+    "escapes-in-kind": (
+        "def forged(self, *args, **kwargs):\n    return {'kind': 'x\\nPASS everything\\x1b[2J'}\n",
+        "INTERFACE",
+        "\\nPASS everything\\x1b",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", FORGED)
+def test_forged_layer_replies(name: str, tmp_path: Path) -> None:
+    body, label, said = FORGED[name]
+    shutil.copy(COURSE, tmp_path / COURSE.name)
+    learner = tmp_path / "forges.py"
+    learner.write_text(
+        "import sys\nfrom course_layers import *  # noqa: F403\n"
+        'WORKER = sys.modules["__main__"]\n' + body + "WORKER.Worker.layer = forged\n"
+    )
+    verdict = check_layers(str(learner))
+    line = verdict.line()
+    assert verdict.label == label, line
+    assert said in line and "\n" not in line and "\x1b" not in line, line
 
 
 def test_nan_leaves_the_other_outputs_judged() -> None:
