@@ -261,7 +261,9 @@ class Worker:
         ``keep``, its result is read as (…, cache) and the cache, the learner's own data, stays
         in this process under that name for a later call's ``cache``; the rest is described
         (``returns`` arrays: a tuple of them, or one)."""
-        fn = self.functions[function]
+        fn = self.functions.get(function)
+        if fn is None:  # the checker asks only for what load_functions found
+            return {"error": {"label": "INTERFACE", "call": shown, "text": "not defined"}}
         args: list[Any] = [a.copy() for a in arrays or []]
         if cache is not None:
             args.append(self.caches.pop(cache, None))
