@@ -11,7 +11,9 @@ bubblewrap's namespaces (:mod:`checker.isolation`; where not, one line on stderr
 results record the level, and ``--require-isolation`` makes it an error, exit 2); its output
 never reaches this stdout, so every verdict line starts a line; under a failing verdict, one
 line per further cause. ``--cost`` checks with other costs than the class offers; ``--2to3``
-checks a Python 3 copy of a Python 2 file (:mod:`checker.python2`). ``--results`` is removed
+checks a Python 3 copy of a Python 2 file (:mod:`checker.python2`). ``--layers FILE.py`` checks
+a file's conv and max-pool layer functions instead, as course assignments write them
+(:mod:`checker.layer_check`), under the same limits and isolation. ``--results`` is removed
 when the run starts and written whole when it ends: a run that dies leaves no results file
 behind.
 """
@@ -21,10 +23,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from checker.architectures import RANDOM_COUNT
 from checker.isolation import NAMESPACES, Level, level
+from checker.layer_check import check_layers
+from checker.layer_verdict import LayerVerdict
 from checker.mutants import CORRECT, Mutant, list_mutants
 from checker.python2 import converted
 from checker.quoting import quoted
@@ -89,6 +94,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "where the book's σ(1 − σ) and a − y lose their digits); needs FILE.py:CLASS",
     )
     parser.add_argument(
+        "--layers",
+        action="append",
+        metavar="FILE.py[:NAME]",
+        help="check the conv and max-pool layer functions of FILE.py (repeatable): "
+        "conv_forward(x, w, b, conv_param) -> (out, cache), conv_backward(dout, cache) -> "
+        "(dx, dw, db), max_pool_forward(x, pool_param) -> (out, cache), max_pool_backward(dout, "
+        "cache) -> dx, samples first; with :NAME, those of the object NAME in it",
+    )
+    parser.add_argument(
         "--require-isolation",
         action="store_true",
         help="exit 2 unless the kernel's isolation is available (what an autograder sets)",
@@ -124,8 +138,10 @@ def run(args: argparse.Namespace) -> int:
     costs = tuple(dict.fromkeys(args.cost)) if args.cost else None
     given = limits(lambda option: getattr(args, option.field))
     options = Options(given, args.strict, costs, tails=args.tails)
+    layer_verdicts = [report_layers(spec, args) for spec in args.layers or []]
+    verdicts: list[Verdict] = []
+    expected: list[str] = []
     if args.impl:
-        verdicts, expected = [], []
         for spec in args.impl:
             verdict = check_one(spec, args, options)
             verdicts.append(verdict)
@@ -136,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             print_output(verdict)
             if args.cases:
                 print_cases(verdict)
-    else:
+    elif not args.layers:  # nothing named: the mutation self-test
         mutants = CORRECT + list_mutants()
         verdicts = [
             check_spec(m.spec, args.random_count, args.random_seed, options, name=m.name)
@@ -149,8 +165,22 @@ def run(args: argparse.Namespace) -> int:
                 print(verdict.line())
                 print_cases(verdict)
     if args.results:
-        write(Path(args.results), verdicts, expected, args, isolated)
-    return 0 if all(v.label == e for v, e in zip(verdicts, expected, strict=True)) else 1
+        write(Path(args.results), verdicts, expected, args, isolated, layer_verdicts)
+    as_expected = all(v.label == e for v, e in zip(verdicts, expected, strict=True))
+    return 0 if as_expected and all(v.passed for v in layer_verdicts) else 1
+
+
+def report_layers(spec: str, args: argparse.Namespace) -> LayerVerdict:
+    """One file's layer functions: the verdict line, a line per further cause, its output."""
+    verdict = check_layers(spec, limits(lambda option: getattr(args, option.field)))
+    print(verdict.line(), flush=True)
+    for line in verdict.cause_lines():
+        print(f"    {line}")
+    print_output(verdict)
+    if args.cases:
+        for case in verdict.cases:
+            print(f"    {case.line()}")
+    return verdict
 
 
 def check_one(spec: str, args: argparse.Namespace, options: Options) -> Verdict:
@@ -162,7 +192,7 @@ def check_one(spec: str, args: argparse.Namespace, options: Options) -> Verdict:
         return check_spec(copy, args.random_count, args.random_seed, options, name=spec)
 
 
-def print_output(verdict: Verdict) -> None:
+def print_output(verdict: Verdict | LayerVerdict) -> None:
     """Under a failing verdict, the last lines of what the implementation printed, each quoted
     (:func:`checker.quoting.quoted`), so none can pass for a verdict line."""
     lines = quoted(verdict.output, TAIL_LINES, 200)
@@ -232,6 +262,7 @@ def write(
     expected: list[str],
     args: argparse.Namespace,
     isolated: Level,
+    layer_verdicts: Sequence[LayerVerdict] = (),
 ) -> None:
     """Every case's verdict and each implementation's overall verdict, as results records.
 
@@ -246,6 +277,10 @@ def write(
             fields = case.as_dict() | {"expected": want, "as_expected": judged}
             rec = results.verdict_record(verdict.impl, fields, case.arch)
             records.append((f"{verdict.impl}[{case.case}]", rec))
+    for layers in layer_verdicts:  # one record per file of layer functions, its cases inside
+        records.append(
+            (f"layers:{layers.impl}", results.verdict_record(layers.impl, layers.as_dict()))
+        )
     env = results.run_environment(args.random_seed, args.random_count)
     env |= {"isolation": isolated.name, "isolation_detail": isolated.detail}
     results.write(path, records, env)

@@ -3,12 +3,14 @@
 Started by :mod:`checker.sandbox` as a fresh interpreter in a session of its own. It sets its
 address-space, CPU-time and file-size limits first, then imports NumPy and the learner's file, and
 serves requests: construct a network, call ``backprop`` on samples, ``update_mini_batch``,
-``total_cost``. Requests come on one descriptor and replies go out on another (never stdout, which
-with stderr goes to a file). A reply carries arrays, or the exception's type, message and the
-learner's own frame; what the learner returns is described, never judged, here: the checker
-judges. Before each call into the learner's code it records in a small file which call starts
-and when, so the checker can time each call and name the one that did not return. Only the
-standard library, NumPy, :mod:`checker.protocol` and :mod:`checker.cost_classes` are imported.
+``total_cost``; or call a learner's layer functions (``conv_forward`` …), keeping each forward's
+cache here by a name the checker gives, for the backward call that takes it. Requests come on one
+descriptor and replies go out on another (never stdout, which with stderr goes to a file). A reply
+carries arrays, or the exception's type, message and the learner's own frame; what the learner
+returns is described, never judged, here: the checker judges. Before each call into the learner's
+code it records in a small file which call starts and when, so the checker can time each call and
+name the one that did not return. Only the standard library, NumPy, :mod:`checker.protocol` and
+:mod:`checker.cost_classes` are imported.
 """
 
 from __future__ import annotations
@@ -99,11 +101,14 @@ class Worker:
         self.cls: Any = None
         self.net: Any = None
         self.files: list[Path] = []
+        self.functions: dict[str, Any] = {}
+        self.caches: dict[str, Any] = {}  # layer functions' caches, by the checker's names
 
     # --- the requests -------------------------------------------------------------------------
 
-    def load(self, path: str, name: str) -> dict[str, Any]:
-        """Import the file as a fresh module (its folder first on sys.path) and find the class."""
+    def _import(self, path: str) -> Any:
+        """Import the file as a fresh module (its folder first on sys.path): the module, or the
+        load error's reply."""
         file = Path(path)
         digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:10]
         spec = importlib.util.spec_from_file_location(f"checked_{file.stem}_{digest}", file)
@@ -117,6 +122,14 @@ class Worker:
             self.call("importing " + file.name, spec.loader.exec_module, module)
         except Failed as exc:
             return _load_error(f"{file.name} does not import: {exc.error['text']}")
+        return module
+
+    def load(self, path: str, name: str) -> dict[str, Any]:
+        """Import the file as a fresh module (its folder first on sys.path) and find the class."""
+        module = self._import(path)
+        if isinstance(module, dict):
+            return module
+        file = Path(path)
         cls = getattr(module, name, None)
         if cls is None:
             classes = sorted(k for k, v in vars(module).items() if isinstance(v, type))
@@ -209,6 +222,64 @@ class Worker:
         except Failed as exc:
             return {"values": values, "error": exc.error}
         return {"values": values}
+
+    def load_functions(self, path: str, names: list[str], within: str | None) -> dict[str, Any]:
+        """Import the file and find the layer functions among ``names``: the module's own, or
+        the attributes of its object ``within`` (a class of static methods, say)."""
+        module = self._import(path)
+        if isinstance(module, dict):
+            return module
+        file = Path(path)
+        target = module if within is None else getattr(module, within, None)
+        if target is None:
+            return _load_error(f"{file.name} has no {within!r}")
+        if isinstance(target, type):
+            self.files = _source_files(target)
+        self.functions = {
+            n: fn for n in names[:MAX_ITEMS] if callable(fn := getattr(target, n, None))
+        }
+        defined = sorted(
+            str(k) for k, v in vars(target).items() if callable(v) and not str(k).startswith("_")
+        )
+        return {
+            "functions": list(self.functions),
+            "signatures": {n: _signature(fn) for n, fn in self.functions.items()},
+            "defined": defined[:20],
+        }
+
+    def layer(
+        self,
+        function: str,
+        shown: str,
+        params: dict[str, Any] | None = None,
+        cache: str | None = None,
+        keep: str | None = None,
+        returns: int = 1,
+        arrays: Arrays | None = None,
+    ) -> dict[str, Any]:
+        """``function(*arrays[, cache][, params])``, a layer function of the learner's: with
+        ``keep``, its result is read as (…, cache) and the cache, the learner's own data, stays
+        in this process under that name for a later call's ``cache``; the rest is described
+        (``returns`` arrays: a tuple of them, or one)."""
+        fn = self.functions.get(function)
+        if fn is None:  # the checker asks only for what load_functions found
+            return {"error": {"label": "INTERFACE", "call": shown, "text": "not defined"}}
+        args: list[Any] = [a.copy() for a in arrays or []]
+        if cache is not None:
+            args.append(self.caches.pop(cache, None))
+        if params is not None:
+            args.append(dict(params))
+        result = self.call(shown, fn, *args)
+        if keep is not None:
+            if not isinstance(result, tuple | list) or len(result) != 2:
+                return {"kind": _kind(result)}
+            result, self.caches[keep] = result[0], result[1]
+        out: Arrays = []
+        if returns == 1:
+            return {"results": [_element(result, out)], "_arrays": out}
+        if not isinstance(result, tuple | list) or len(result) != returns:
+            return {"kind": _kind(result)}
+        return {"results": [_element(r, out) for r in result], "_arrays": out}
 
     # --- calling the learner's code -----------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """Correct network.py- and network2.py-style implementations and the catalogue of their mutants.
 
 :data:`CORRECT` are the implementations that must pass on every case; `list_mutants()` lists the
-mutants of :mod:`checker.mutants.catalogue`, each with the label it must get.
+mutants of :mod:`checker.mutants.catalogue`, each with the label it must get. The layer functions'
+correct set and mutants (``python -m checker --layers``) are :mod:`checker.mutants.course_layers`
+and :mod:`checker.mutants.layer_catalogue`.
 """
 
 from __future__ import annotations
