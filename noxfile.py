@@ -141,11 +141,10 @@ def soak(session: nox.Session) -> None:
         "1",
         "--results",
         "reports/soak.json",
+        "--margins",  # from the records in memory: reading the 560 MB file again took 17 s
         *session.posargs,
-        success_codes=[0, 1],
     )
-    seconds = time.perf_counter() - start
-    session.run("python", "-m", "harness.margins", "reports/soak.json", "--seconds", f"{seconds}")
+    session.log(f"the gate's soak took {time.perf_counter() - start:.0f} s")
     session.run(  # its 9 tests on all cores too: 73 s in one process, 58 s on 2 shared cores
         "pytest",
         *GATE,

@@ -12,6 +12,7 @@ beside them.
 
     python -m benchmarks.bench                # every measure, the gate's wall time last
     python -m benchmarks.bench --skip-gate --throughput 0   # measures 1–4 and 6 only
+    python -m benchmarks.bench --only-gate   # measure 5: the default gate, one process and -n auto
     python -m benchmarks.bench --only-throughput --throughput 1000   # measure 7 alone
     python -m benchmarks.bench --only-isolation   # measure 8: the checker with and without its jail
     python -m benchmarks.bench --only-conv   # measure 9: LeNet-like forward+backward vs torch
@@ -43,7 +44,7 @@ import numpy as np  # noqa: E402
 from benchmarks import conv  # noqa: E402
 from benchmarks.plain import plain_backprop, plain_central_differences  # noqa: E402
 from benchmarks.rows import Row, table  # noqa: E402
-from benchmarks.runs import checker_runs, gate, isolation_overhead, throughput  # noqa: E402
+from benchmarks.runs import checker_runs, default_gate, isolation_overhead, throughput  # noqa: E402
 from oracles import finite_diff  # noqa: E402
 from reference import Architecture, Batch, Params, backprop  # noqa: E402
 from reference import make_case as _make_case  # noqa: E402
@@ -320,6 +321,11 @@ def main(argv: list[str]) -> int:
         "--only-isolation", action="store_true", help="run measure 8 alone (issue 22)"
     )
     parser.add_argument(
+        "--only-gate",
+        action="store_true",
+        help="run measure 5 alone (issue 24: the default gate, one process against -n auto)",
+    )
+    parser.add_argument(
         "--only-conv", action="store_true", help="run measure 9 alone (issue 25: conv vs torch)"
     )
     args = parser.parse_args(argv)
@@ -330,6 +336,9 @@ def main(argv: list[str]) -> int:
     rows: list[Row] = []
     if args.only_isolation:
         print(table(list(isolation_overhead())))
+        return 0
+    if args.only_gate:
+        print(table(list(default_gate())))
         return 0
     if args.only_conv:
         print(table(list(conv.against_torch(args.rounds, round_times))))
@@ -348,9 +357,9 @@ def main(argv: list[str]) -> int:
         rows.append(row)
         print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
     if not args.skip_gate:
-        for workers in ("1", "auto"):
-            rows.append(gate(workers))
-            print(f"{rows[-1].measure}: {rows[-1].figure}", file=sys.stderr, flush=True)
+        for row in default_gate():
+            rows.append(row)
+            print(f"{row.measure}: {row.figure}", file=sys.stderr, flush=True)
     if args.throughput:
         for row in throughput(args.throughput):
             rows.append(row)

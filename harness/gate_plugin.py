@@ -44,6 +44,10 @@ COLLECTED = pytest.StashKey[int]()
 #: The workerinput key that names the parts folder's results path to an xdist worker.
 WORKER_RESULTS = "gate_results"
 DTYPES = {"float64": np.float64, "float32": np.float32}
+#: JAX's persistent compilation cache (harness.gate_plugin.jax_compilation_cache), in the rootdir.
+JAX_CACHE = ".jax_cache"
+#: Its size limit: the default gate's programs take about 10 MB.
+JAX_CACHE_BYTES = 512 * 2**20
 LONG_TRAINING_MARK = "long_training"
 INSTALL_MARK = "install"
 
@@ -78,6 +82,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write every comparison the gate makes to this JSON file",
     )
     group.addoption(
+        "--jax-cache",
+        default=None,
+        metavar="DIR",
+        help="JAX's persistent compilation cache, shared by every worker and later run "
+        f"(default: {JAX_CACHE} in the rootdir; 'off' compiles afresh)",
+    )
+    group.addoption(
+        "--margins",
+        action="store_true",
+        help="also print each oracle's margins (harness.margins' table) from the run's records, "
+        "without reading the results file again (nox -s soak)",
+    )
+    group.addoption(
         "--require-browser",
         action="store_true",
         help="fail, not skip, tests marked browser when Chromium or Playwright is missing",
@@ -108,6 +125,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.load_profile(strategies.DEFAULT_PROFILE)
     config.pluginmanager.register(Recorder(config), RECORDER)
     one_thread_each()
+    jax_compilation_cache(config)
 
 
 #: Cores below which ``-n auto`` runs in one process. Measured on 2 cores (benchmarks.runs,
@@ -141,6 +159,26 @@ def one_thread_each() -> None:
         "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     )
     threadpool_limits(limits=1)  # NumPy's BLAS, loaded already
+
+
+def jax_compilation_cache(config: pytest.Config) -> None:
+    """Point JAX's persistent compilation cache at ``--jax-cache`` (by its environment variables,
+    read when jax is imported: in this process, each xdist worker and each gate run a test
+    starts), so a program XLA compiled once is loaded, not compiled again. Compiling is most of
+    the JAX oracle's cost: the feature-map nets and the larger dense nets compile one program
+    each. A size limit turns on JAX's file lock (``filelock``), so that two workers never read
+    an entry half written."""
+    given = config.getoption("--jax-cache")
+    if given == "off":
+        os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
+        return
+    if given:  # named: this folder, whatever a run that started this one chose
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = str(Path(given).resolve())
+    else:  # a gate run started by a test shares the cache of the run around it
+        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(config.rootpath / JAX_CACHE))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(JAX_CACHE_BYTES))
 
 
 @pytest.hookimpl(trylast=True)  # after -k/-m deselect, before pytest-split picks its shard
@@ -302,6 +340,10 @@ class Recorder:
             f"{failed} failed, {declined} not applicable"
             + (f", {known} known upstream bugs (strict xfail)" if known else "")
         )
+        if self.config.getoption("--margins"):
+            from harness.margins import margin_table
+
+            terminalreporter.write_line(margin_table(counted))
         incomplete = parts.incomplete_line(self.data["environment"]) if self.data else None
         if incomplete:
             terminalreporter.write_line(incomplete)

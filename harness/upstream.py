@@ -424,6 +424,26 @@ def _repros() -> tuple[Reproduction, ...]:
             lambda: bce_logits_grad([37.43], [1.0]),
         ),
         Reproduction(
+            "torch:bce-logits-jvp-tangent",
+            "torch",
+            "torch.func.jvp of binary_cross_entropy_with_logits",
+            ("at logit -40, target 0.003, tangent 10",),
+            TORCH
+            + textwrap.dedent(
+                """\
+                z = torch.tensor([-40.0], dtype=torch.float64)
+                y = torch.tensor([0.003], dtype=torch.float64)
+                loss = lambda v: torch.nn.functional.binary_cross_entropy_with_logits(
+                    v, y, reduction="sum"
+                )
+                t = torch.tensor([10.0], dtype=torch.float64)
+                _, tangent = torch.func.jvp(loss, (z,), (t,))
+                print([tangent.item()])
+                """
+            ),
+            lambda: [[10 * t for t in terms] for terms in bce_logits_grad([-40.0], [0.003])],
+        ),
+        Reproduction(
             "jax:optax-sigmoid-bce-grad-37.43",
             "jax",
             "grad of optax.sigmoid_binary_cross_entropy",

@@ -115,6 +115,10 @@ TAILS: list[Architecture] = [
     ),
     # the softmax VJP under the quadratic cost, |z| to 672, one subnormal gradient
     A((2, 4), "softmax", "quadratic", batch=6, seed=3, input_scale=200.0),
+    # a sigmoid output at z = -49.7 with a target of 0.0027 (σ − y = −y): torch's forward-mode
+    # BCE-with-logits loses eps times its tangent (torch:bce-logits-jvp-tangent; found by
+    # hypothesis)
+    A((2, 2, 1), ("identity", "sigmoid"), "cross_entropy", weight_scale=10.0),
 ]
 
 #: Feature maps (the book's ch. 6, issue 25): convolutions and max-pools before dense layers,

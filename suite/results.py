@@ -22,6 +22,7 @@ import platform
 import subprocess
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -406,10 +407,10 @@ def run_environment(seed: int, random_count: int) -> dict[str, Any]:
         "random_seed": seed,
         "random_count": random_count,
     }
-    for name in ("torch", "jax"):
+    for name in ("torch", "jax"):  # from the installed metadata: importing them costs seconds
         try:
-            env[name] = __import__(name).__version__
-        except ImportError:
+            env[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
             env[name] = None
     try:
         from threadpoolctl import threadpool_info

@@ -103,6 +103,24 @@ def test_a_planted_oracle_bug_names_that_oracle() -> None:
     assert "complex_step, fd, forward_mode and jax" in line
 
 
+def test_a_failure_a_known_upstream_bug_explains_blames_no_one() -> None:
+    """torch:bce-logits-jvp-tangent: forward mode alone fails where torch's jvp loses digits;
+    its record names the bug, so the reference is not called the odd one out."""
+
+    def tamper(name: str, grads: Gradients) -> Gradients:
+        if name != "forward_mode":
+            return grads
+        deltas = [d * (1 + 1e-9) for d in grads.deltas]
+        return Gradients.from_lists(deltas, grads.nabla_b, grads.nabla_w)
+
+    found = records_for(ARCH, tamper)
+    assert verdict(read_records(found)).startswith("only forward_mode disagrees")
+    for rec in found:
+        if rec["oracle"] == "forward_mode" and not rec["passed"]:
+            rec["known_bug"] = {"id": "torch:bce-logits-jvp-tangent", "url": ""}
+    assert verdict(read_records(found)) == ""
+
+
 def test_a_correct_reference_gets_no_verdict() -> None:
     found = typed(ARCH)
     assert all(r.passed for r in found)

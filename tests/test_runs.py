@@ -69,7 +69,8 @@ def test_every_comparison_is_a_subtest_under_v_and_the_gates_line_counts_them_al
     pytester, workers
 ):
     """At pytest's default verbosity only the comparisons that do not simply pass (here the
-    complex step's on a relu net: not applicable, skipped) reach pytest as subtests; under ``-v``
+    complex step's on a relu net: not applicable, one skipped subtest for the net and the oracle)
+    reach pytest as subtests; under ``-v``
     every one does, each under its comparison id. The gate's own line counts all of them either
     way, and the records are the same."""
     common = ["--random-count", "0", "-n", workers]
@@ -81,7 +82,7 @@ def test_every_comparison_is_a_subtest_under_v_and_the_gates_line_counts_them_al
     line = "cross-validation gate: 45 comparisons, 42 passed, 0 failed, 3 not applicable"
     quiet.stdout.fnmatch_lines([line])
     loud.stdout.fnmatch_lines([line])
-    assert quiet.parseoutcomes() == {"passed": 2, "skipped": 3}
+    assert quiet.parseoutcomes() == {"passed": 2, "skipped": 1}  # one per net and oracle
     assert loud.parseoutcomes() == {"passed": 2, "skipped": 3, "subtests": 42}
     loud.stdout.fnmatch_lines(["*SUBPASS*2-3-1_sigmoid_quadratic_m2_s0-torch-nabla_w-layer3*"])
     assert "SUBPASS" not in quiet.stdout.str()
@@ -151,3 +152,29 @@ def test_the_per_oracle_table_is_printed_once(pytester):
     to_file = gate_run(pytester, "--results", "r.json")
     assert not any(line.startswith("oracle ") for line in to_file.outlines)
     assert "per-oracle table: python -m harness.summary r.json" in to_file.outlines
+
+
+def test_jax_programs_come_from_the_compilation_cache_with_the_same_records(pytester):
+    """``--jax-cache DIR``: the first run writes each program JAX compiled to DIR, a second run
+    loads them, and both record exactly what a run compiling afresh (``off``) records."""
+    common = ["--random-count", "1", "--oracle", "jax"]
+    runs = {
+        name: gate_run(pytester, *common, "--jax-cache", cache, "--results", f"{name}.json")
+        for name, cache in (("fresh", "off"), ("first", "cache"), ("second", "cache"))
+    }
+    assert all(run.ret == 0 for run in runs.values())
+    entries = list((pytester.path / "cache").glob("*-cache"))
+    assert entries, "the cached run wrote no program"
+    records = {
+        name: json.loads((pytester.path / f"{name}.json").read_text())["records"] for name in runs
+    }
+    assert records["fresh"] == records["first"] == records["second"]
+    assert len(records["fresh"]) > 0
+
+
+def test_margins_prints_each_oracles_table_from_the_runs_records(pytester):
+    result = gate_run(pytester, "--random-count", "0", "--oracle", "torch", "--margins")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["*dtype*oracle*comparisons*max ratio*margin*", "worst float64 torch: *"]
+    )

@@ -98,6 +98,11 @@ def test_the_session_writes_every_entry_and_probe_and_prints_one_line_each(
     )
 
 
+#: Bugs that lose some digits, not all: jax's tanh grad (1 − tanh² amplifies tanh's few ulps),
+#: torch's forward-mode BCE-with-logits (its error is ε times the tangent, not the result).
+LOSES_SOME_DIGITS = {"jax:tanh-grad-ulps", "torch:bce-logits-jvp-tangent"}
+
+
 @pytest.mark.parametrize("bug_id", list(BUGS))
 def test_each_known_bug_runs_and_is_judged_against_mpmath(
     session_run: tuple[dict[str, Any], str], bug_id: str
@@ -121,8 +126,8 @@ def test_each_known_bug_runs_and_is_judged_against_mpmath(
         assert record["status"] == "reproduced", record["line"]
         worst = record["worst"]
         assert worst["wrong"] and worst["error"] > worst["allowed"]
-        # the tail bugs lose every digit; jax:tanh-grad-ulps loses a few, beyond 8 units of ε
-        assert worst["ulps"] > (10 if bug_id == "jax:tanh-grad-ulps" else 1e6)
+        # the tail bugs lose every digit; a few lose some, beyond 8 units of ε
+        assert worst["ulps"] > (10 if bug_id in LOSES_SOME_DIGITS else 1e6)
 
 
 def test_the_truth_does_not_depend_on_mpmaths_global_precision() -> None:
