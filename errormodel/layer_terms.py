@@ -119,7 +119,9 @@ def _dense_gradients(
 def _dense_jet(layer: Layer, w: Array, jet: tuple[Array, ...]) -> tuple[Array, ...]:
     """c ← |w^l| a for each order, per perturbation (leading axis; maps read flattened)."""
     absw = np.abs(w)
-    return tuple(np.einsum("ab,jbx->jax", absw, a.reshape(a.shape[0], -1, a.shape[-1])) for a in jet)
+    return tuple(
+        np.einsum("ab,jbx->jax", absw, a.reshape(a.shape[0], -1, a.shape[-1])) for a in jet
+    )
 
 
 def _dense_fd_reach(layer: Layer, abs_a_prev: Array) -> float:

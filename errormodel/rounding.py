@@ -276,7 +276,8 @@ def _map_truncation(
     units = np.repeat(np.eye(n).reshape(n, *z.shape[:-1], 1), z.shape[-1], axis=-1)
     bias, weight = layer_terms(layer).fd_directions(layer, acts[i], z.shape)
     found = {
-        ("delta", i + 2): h2 * float(_third_derivatives(layers, ws, zs, errs, cost, out, i, step, units).max())
+        ("delta", i + 2): h2
+        * float(_third_derivatives(layers, ws, zs, errs, cost, out, i, step, units).max())
     }
     for quantity, start in (("nabla_b", bias), ("nabla_w", weight)):
         if start.shape[0]:

@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from reference import Architecture, Batch, Gradients, Params
 from errormodel.layer_terms import MAP_PERTURBATIONS, map_perturbations
+from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Conv, MaxPool
 from reference.types import Mask
 

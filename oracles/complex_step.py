@@ -50,8 +50,8 @@ import numpy as np
 from oracles import NotApplicable, bound_ops, get_oracle, map_budget
 from oracles import costs as oracle_costs
 from oracles.activations import SIGMAS
-from reference import Architecture, Batch, Gradients, Params, activations
 from oracles.map_stacks import conv, parameter_directions, pool_windows
+from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Conv, Dense, MaxPool
 
 #: The complex step: a power of two (exact scaling), tiny enough that h² vanishes against ε.
@@ -159,7 +159,9 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
     return Gradients.from_lists(deltas, nabla_b, nabla_w)
 
 
-def map_gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_STEP) -> Gradients:
+def map_gradients(
+    arch: Architecture, params: Params, batch: Batch, h: float = CS_STEP
+) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l of a net with feature maps (module docstring): each
     perturbation a whole imaginary z^l map, carried by the layers' linear parts."""
     sigmas = [ACTIVATIONS[a.name] for a in arch.sigmas]
@@ -196,7 +198,10 @@ def map_gradients(arch: Architecture, params: Params, batch: Batch, h: float = C
         if isinstance(layer, Conv):
             out = conv(layer, ws[k], maps)
         else:  # the unperturbed argmax, repeated for every perturbation
-            route = np.repeat(routes[k][..., None, :], P, axis=-2).reshape(*routes[k].shape[:3], -1, 1)
+            assert isinstance(layer, MaxPool)
+            route = np.repeat(routes[k][..., None, :], P, axis=-2).reshape(
+                *routes[k].shape[:3], -1, 1
+            )
             out = np.take_along_axis(pool_windows(layer, maps), route, axis=-1)[..., 0]
         return np.moveaxis(out.reshape(*out.shape[:-1], m, P), -1, 0)
 

@@ -133,7 +133,9 @@ def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients
             a = ACTIVATIONS[names[k]](z)
         return per_sample_cost(arch.cost, z, a, y)
 
-    def pushed(i: int, tangents: Callable[[torch.Tensor], torch.Tensor], count: int, per: int):
+    def pushed(
+        i: int, tangents: Callable[[torch.Tensor], torch.Tensor], count: int, per: int
+    ) -> torch.Tensor:
         """(C_x)'s jvp along the z^l tangents ``tangents(p)`` of p < count (a chunk of indices
         → (P, *z^l.shape)), shape (count, m); ``per``: floats each tangent is built from."""
         size = max(1, CHUNK_FLOATS // max(*(z.numel() for z in zs[i:]), per))
@@ -149,37 +151,40 @@ def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients
         e[torch.arange(len(p)), p] = 1.0
         return e.reshape(len(p), *shape)
 
-    def along(op: Callable[[torch.Tensor], torch.Tensor], at: torch.Tensor):
+    def along(
+        op: Callable[[torch.Tensor], torch.Tensor], at: torch.Tensor
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
         """p ↦ ∂z^l/∂θ along e_p (P, *z^l.shape): the jvp of ``op`` (θ ↦ z^l) at θ = ``at``."""
         return lambda p: vmap(lambda t: jvp(op, (at,), (t,))[1])(units(p, at.shape))
 
-    deltas, nabla_b, nabla_w = [], [], []
-    for i, z0 in enumerate(zs):
+    def layer(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """δ^l, ∂C/∂b^l and ∂C/∂w^l of layer l = i + 2."""
+        z0, w, b, a, op = zs[i], ws[i], bs[i], acts[i], ops[i]
         shape, size = z0.shape[:-1], z0.numel()
         # δ: the unit tangent of element e moves it in every sample; C_x reads sample x only
         per_element = pushed(
             i, lambda p: units(p, shape)[..., None].expand(-1, *z0.shape), shape.numel(), size
         )
-        deltas.append(per_element.reshape(z0.shape).numpy())
-        w, b, a, op = ws[i], bs[i], acts[i], ops[i]
+        delta = per_element.reshape(z0.shape).numpy()
         if not w.numel():  # a pool: no parameters
-            nabla_b.append(np.zeros(0))
-            nabla_w.append(np.zeros(0))
-            continue
+            return delta, np.zeros(0), np.zeros(0)
         if w.ndim == 2:  # dense (fed by maps): row j of sample x moved by a^{x,l−1}_k
             flat = a.reshape(w.shape[1], m)
-            j, k = torch.arange(w.shape[0]), torch.arange(w.shape[1])
 
             def rows(p: torch.Tensor) -> torch.Tensor:
                 t = torch.zeros((len(p), *z0.shape), dtype=torch.float64)
-                t[torch.arange(len(p)), j[p // len(k)]] = flat[k[p % len(k)]]
+                t[torch.arange(len(p)), p // flat.shape[0]] = flat[p % flat.shape[0]]
                 return t
 
-            by_b = per_element
-            by_w = pushed(i, rows, w.numel(), size)
+            by_b, by_w = per_element, pushed(i, rows, w.numel(), size)
         else:  # ∂z^l/∂θ by torch's forward derivative of the layer op in θ, then to the cost
             by_b = pushed(i, along(lambda v: op(w, v, a), b), b.numel(), b.numel() + size)
             by_w = pushed(i, along(lambda v: op(v, b, a), w), w.numel(), w.numel() + size)
-        nabla_b.append((by_b.sum(dim=1) / m).reshape(b.shape).numpy())
-        nabla_w.append((by_w.sum(dim=1) / m).reshape(w.shape).numpy())
+        return (
+            delta,
+            (by_b.sum(dim=1) / m).reshape(b.shape).numpy(),
+            (by_w.sum(dim=1) / m).reshape(w.shape).numpy(),
+        )
+
+    deltas, nabla_b, nabla_w = zip(*(layer(i) for i in range(len(zs))), strict=True)
     return Gradients.from_lists(deltas, nabla_b, nabla_w)

@@ -54,7 +54,9 @@ def pool_windows(layer: MaxPool, a: Z) -> Z:
 Directions = Callable[[Z], Z]
 
 
-def parameter_directions(layer: Layer, w: Z, a_prev: Z, z_shape: tuple[int, ...]):
+def parameter_directions(
+    layer: Layer, w: Z, a_prev: Z, z_shape: tuple[int, ...]
+) -> tuple[Directions, Directions]:
     """(b's, w's) :data:`Directions` of a convolution (module docstring)."""
     assert isinstance(layer, Conv)
     win = conv_windows(layer, a_prev)  # (C_in, H', W', m, k_h, k_w)
