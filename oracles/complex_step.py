@@ -105,7 +105,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
     reason = not_applicable(arch)
     if reason:
         raise NotApplicable(reason)  # the records and test ids name the net
-    if any(type(layer) is not Dense for layer in arch.layers):
+    if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
         return map_gradients(arch, params, batch, h)
     sigmas = [ACTIVATIONS[a.name] for a in arch.sigmas]
     cost = COSTS[arch.cost]

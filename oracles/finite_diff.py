@@ -195,7 +195,7 @@ def differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_
     evaluations crossed a relu/leaky_relu kink (``Output.excluded``)."""
     arch.check()
     map_budget(arch, "finite differences")
-    if any(type(layer) is not Dense for layer in arch.layers):
+    if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
         return map_differences(arch, params, batch, h)
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)

@@ -43,7 +43,7 @@ with warnings.catch_warnings():  # torch scripts its forward-AD decompositions a
 from oracles import bound_ops, map_budget
 from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from reference import Architecture, Batch, Gradients, Params
-from reference.layers import Dense
+from reference.layers import Conv, Dense, MaxPool
 
 #: Upper bound on the floats of one chunk of tangents (n_l · m each, plus what they push).
 CHUNK_FLOATS = 2**20
@@ -53,7 +53,7 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from forward-mode AD (torch.func.jvp)."""
     arch.check()
     map_budget(arch, "forward mode")
-    if any(type(layer) is not Dense for layer in arch.layers):
+    if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
         return map_gradients(arch, params, batch)
     names = [a.name for a in arch.sigmas]
     ops = bound_ops(LAYERS, arch, "forward_mode")  # the torch oracle's layer ops
