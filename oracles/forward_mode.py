@@ -43,7 +43,7 @@ with warnings.catch_warnings():  # torch scripts its forward-AD decompositions a
 from oracles import bound_ops, map_budget
 from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from reference import Architecture, Batch, Gradients, Params
-from reference.layers import Conv, Dense, MaxPool
+from reference.layers import Conv, MaxPool
 
 #: Upper bound on the floats of one chunk of tangents (n_l · m each, plus what they push).
 CHUNK_FLOATS = 2**20
