@@ -21,7 +21,7 @@ Every function takes the layer first, then the arrays it reads, so a layer type 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,10 @@ class LayerTerms:
     cs_back: Callable[[Layer, Array, Array], Array]
     #: (layer, w) → the operations that compute one element of z^l.
     cs_operations: Callable[[Layer, Array], int]
+    #: (layer, |a^{l−1}|, z^l's shape) → |∂z^l/∂θ| for every b^l_j and every w^l_jk, two stacks
+    #: (P, *z^l.shape): where one parameter's unit step moves z^l, the start of its FD jet in a
+    #: net with feature maps (a dense-only net starts from rows, ``fd_parameters``).
+    fd_directions: Callable[[Layer, Array, tuple[int, ...]], tuple[Array, Array]]
 
 
 def _dense_forward(layer: Layer, w: Array, b: Array, abs_a_prev: Array, tiny: float) -> Array:
@@ -113,9 +117,11 @@ def _dense_gradients(
 
 
 def _dense_jet(layer: Layer, w: Array, jet: tuple[Array, ...]) -> tuple[Array, ...]:
-    """c ← |w^l| a for each order, per perturbation (leading axis)."""
+    """c ← |w^l| a for each order, per perturbation (leading axis; maps read flattened)."""
     absw = np.abs(w)
-    return tuple(np.einsum("ab,jbx->jax", absw, a) for a in jet)
+    return tuple(
+        np.einsum("ab,jbx->jax", absw, a.reshape(a.shape[0], -1, a.shape[-1])) for a in jet
+    )
 
 
 def _dense_fd_reach(layer: Layer, abs_a_prev: Array) -> float:
@@ -138,6 +144,18 @@ def _dense_cs_operations(layer: Layer, w: Array) -> int:
     return int(w.shape[1]) + 2
 
 
+def _dense_fd_directions(
+    layer: Layer, abs_a_prev: Array, z_shape: tuple[int, ...]
+) -> tuple[Array, Array]:
+    """b^l_j moves row j of every sample by 1; w^l_jk moves row j of sample x by |a^{x,l−1}_k|."""
+    n, m = z_shape
+    flat = _columns(abs_a_prev)
+    bias = np.repeat(np.eye(n)[:, :, None], m, axis=2)
+    weight = np.zeros((n, flat.shape[0], n, m))
+    weight[np.arange(n), :, np.arange(n)] = flat
+    return bias, weight.reshape(-1, n, m)
+
+
 # --- Feature maps: a layer's own maps applied to absolute values ------------------------------
 # A convolution is linear in a^{l−1} and in w^l, so the dense layer's products with |w^l| and
 # (|w^l|)ᵀ become the layer's own forward map and BP2 applied to |w^l| and to absolute values (a
@@ -146,8 +164,14 @@ def _dense_cs_operations(layer: Layer, w: Array) -> int:
 # of BP2's product sums at most C_out·k_h·k_w terms, a parameter's gradient P·m (P positions). A
 # max-pool rounds nothing: an error e of a^{l−1} moves each window's max by at most the window's
 # max of e (its forward map applied to e), and BP2 routes errors as it routes δ (a tie is a kink,
-# outside the model). The FD and complex-step terms are not written for maps: those oracles judge
-# dense layers only (``oracles.dense_only``), so the bound is all the gate needs of them.
+# outside the model). The FD jet through a map layer is its forward map on the jet's absolute
+# values: a convolution's |w^l| ⋆ c (linear, so no σ-like terms of its own: its second and third
+# derivatives come from the activations only), a max-pool's window max of c (away from a kink the
+# max selects one entry, whose jet is at most the window's largest). A parameter's step moves z^l
+# along |∂z^l/∂θ| (``fd_directions``: 1 at every position of map o for b^l_o, the window values
+# |â^{l−1}_{c,s·i+u,s·j+v}| for w^l_{o,c,u,v}). The complex step's η at a^{l−1} moves C_x by
+# BP2(|w^l|, |δ^l|) (a pool: every window's |δ| to every entry of it, route-free), and one
+# element of z^l takes K + 2 operations (a pool: 1, a selection).
 
 
 def _map_forward(layer: Layer, w: Array, b: Array, abs_a_prev: Array, tiny: float) -> Array:
@@ -212,11 +236,79 @@ def _map_gradients(
     return bias + sums * tiny, weight + sums * tiny
 
 
+def _map_jet(layer: Layer, w: Array, jet: tuple[Array, ...]) -> tuple[Array, ...]:
+    """c ← |w^l| ⋆ c (a pool: the window's max of c) for each order, per perturbation."""
+    return tuple(_per_perturbation(lambda c: _map_carry(layer, w, c), a) for a in jet)
+
+
+def _per_perturbation(fn: Callable[[Array], Array], stack: Array) -> Array:
+    """fn on maps (C, H, W, m) applied to a stack (P, C, H, W, m): the stack rides the sample
+    axis."""
+    p, m = stack.shape[0], stack.shape[-1]
+    out = fn(np.moveaxis(stack, 0, -1).reshape(*stack.shape[1:-1], m * p))
+    return np.moveaxis(out.reshape(*out.shape[:-1], m, p), -1, 0)
+
+
+def _map_cs_back(layer: Layer, w: Array, abs_delta: Array) -> Array:
+    """BP2(|w^l|, |δ^l|) with σ' = 1; for a pool, every window's |δ| to each of its entries."""
+    assert isinstance(layer, Conv | MaxPool) and layer.in_shape is not None
+    ones = np.ones((*layer.in_shape, abs_delta.shape[-1]))
+    if isinstance(layer, Conv):
+        return layer.backpropagate_error(np.abs(w), abs_delta, ones, ones)
+    k, s = layer.window, layer.step
+    _, h, w_out, _ = abs_delta.shape
+    spread = np.zeros_like(ones)
+    for u in range(k):
+        for v in range(k):
+            spread[:, u : u + s * h : s, v : v + s * w_out : s] += abs_delta
+    return spread
+
+
+def _map_cs_operations(layer: Layer, w: Array) -> int:
+    """K products and sums, the bias and σ's argument: K + 2; a pool selects: 1."""
+    return layer.fan_in + 2 if isinstance(layer, Conv) else 1
+
+
+def _map_fd_directions(
+    layer: Layer, abs_a_prev: Array, z_shape: tuple[int, ...]
+) -> tuple[Array, Array]:
+    """|∂z^l/∂b^l_o| (1 on map o) and |∂z^l/∂w^l_{o,c,u,v}| (|â_{c,s·i+u,s·j+v}| on map o)."""
+    if not isinstance(layer, Conv):
+        return np.zeros((0, *z_shape)), np.zeros((0, *z_shape))
+    c_out, c_in, k_h, k_w = layer.weight_shape
+    bias = np.zeros((c_out, *z_shape))
+    bias[np.arange(c_out), np.arange(c_out)] = 1.0
+    weight = np.zeros((c_out, c_in, k_h, k_w, *z_shape))
+    for c, u, v in np.ndindex(c_in, k_h, k_w):
+        unit = np.zeros((1, c_in, k_h, k_w))
+        unit[0, c, u, v] = 1.0
+        window = layer.forward(unit, np.zeros((1, 1)), abs_a_prev)[0]  # â_{c,s·i+u,s·j+v}
+        weight[np.arange(c_out), c, u, v, np.arange(c_out)] = window
+    return bias, weight.reshape(-1, *z_shape)
+
+
 def _not_written(*args: object) -> Any:
-    """The FD and complex-step terms of a map layer: those oracles judge dense layers only."""
+    """A dense-only term of a map layer: in a net with maps the FD jet starts from
+    ``fd_directions``, so the rows' reach and parameters are not asked of a map layer."""
     raise NotImplementedError(
-        f"no FD or complex-step terms for {type(args[0]).__name__}: those oracles judge dense "
-        "layers only (oracles.dense_only)"
+        f"{type(args[0]).__name__} has no row terms: its FD jet starts from fd_directions"
+    )
+
+
+#: Map nets whose FD and complex-step terms (and oracles) this many perturbations bound: each
+#: element of every map z^l and each parameter of a map layer is one pass of the layers after it
+#: (the jet here, the oracles' differences and tangents). The LeNet-like net (38,160 of them)
+#: is over it: measured, README "Convolution and max-pooling".
+MAP_PERTURBATIONS = 4096
+
+
+def map_perturbations(layers: Sequence[Layer]) -> int:
+    """The perturbations a map net's numerical oracles run: elements and parameters of its map
+    layers (0 for a dense-only net)."""
+    return sum(
+        math.prod(layer.out_shape) + math.prod(layer.weight_shape) + math.prod(layer.bias_shape)
+        for layer in layers
+        if isinstance(layer, Conv | MaxPool)
     )
 
 
@@ -232,6 +324,7 @@ LAYER_TERMS: dict[type, LayerTerms] = {
         _dense_fd_parameters,
         _dense_cs_back,
         _dense_cs_operations,
+        _dense_fd_directions,
     ),
     **{
         kind: LayerTerms(
@@ -239,11 +332,12 @@ LAYER_TERMS: dict[type, LayerTerms] = {
             _map_carry,
             _map_backward,
             _map_gradients,
+            _map_jet,
             _not_written,
             _not_written,
-            _not_written,
-            _not_written,
-            _not_written,
+            _map_cs_back,
+            _map_cs_operations,
+            _map_fd_directions,
         )
         for kind in (Conv, MaxPool)
     },

@@ -61,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-from errormodel.layer_terms import layer_terms
+from errormodel.layer_terms import MAP_PERTURBATIONS, layer_terms, map_perturbations
 from errormodel.tables import (
     SIGMA_ULPS,
     ActivationErrors,
@@ -189,8 +189,9 @@ def error_scales(
         rounding["nabla_w", layer] = float(weight.max() + m * tiny)
         rounding_norm["nabla_b", layer] = float(np.linalg.norm(bias + m * tiny))
         rounding_norm["nabla_w", layer] = float(np.linalg.norm(weight + m * tiny))
-    if not numerical or not all(type(layer) is Dense for layer in layers):
-        # the FD and complex-step oracles judge dense layers only: B is all a map net needs
+    maps = not all(type(layer) is Dense for layer in layers)
+    if not numerical or map_perturbations(layers) > MAP_PERTURBATIONS:
+        # a map net over the cap: its numerical oracles decline it, so B is all it needs
         return ErrorScales(rounding, {}, {}, rounding_norm)
     if step <= 0:
         raise ValueError(f"the FD step must be > 0 for the numerical scales, got {step}")
@@ -201,15 +202,18 @@ def error_scales(
     fd_rounding: dict[tuple[str, int], float] = {}
     for i in range(L - 1, -1, -1):
         layer = i + 2
-        r = later + np.sum(deltas[i] * np.abs(zs[i]), axis=0) + cost_part + tiny
+        r = later + _per_sample(deltas[i] * np.abs(zs[i])) + cost_part + tiny
         fd_rounding["delta", layer] = float(r.max())
         fd_rounding["nabla_b", layer] = fd_rounding["nabla_w", layer] = float(r.mean())
         # what layer i's re-run rounds: its dot products and σ's rounding of its input a^{l−1}
         rerun = local[i] + terms[i].carry(layers[i], ws[i], SIGMA_ULPS * acts[i]) if i else local[i]
-        later = later + np.sum(deltas[i] * rerun, axis=0)
+        later = later + _per_sample(deltas[i] * rerun)
 
     fd_truncation: dict[tuple[str, int], float] = {}
     for i in range(L):
+        if maps:  # every perturbation's own jet, from where it moves z^l
+            fd_truncation.update(_map_truncation(layers, ws, zs, acts, errs, cost, out, i, step))
+            continue
         reach = step * terms[i].fd_reach(layers[i], acts[i])
         third = _third_derivatives(layers, ws, zs, errs, cost, out, i, reach)
         layer, h2 = i + 2, step * step / 6
@@ -240,11 +244,45 @@ def complex_step_underflow(
             sigma = terms[i + 1].cs_back(layers[i + 1], ws[i + 1], np.abs(deltas[i + 1]))
         else:
             sigma = d + 2
-        u = per_sample + sigma.sum(axis=0)
+        u = per_sample + _per_sample(sigma)
         layer = i + 2
         found["delta", layer] = float(u.max())
         found["nabla_b", layer] = found["nabla_w", layer] = float(u.mean())
-        per_sample = u + terms[i].cs_operations(layers[i], ws[i]) * d.sum(axis=0)
+        per_sample = u + terms[i].cs_operations(layers[i], ws[i]) * _per_sample(d)
+    return found
+
+
+def _per_sample(a: Array) -> Array:
+    """Σ over every axis but the sample's (the last): rows, or a map's channels and positions."""
+    return a.reshape(-1, a.shape[-1]).sum(axis=0)
+
+
+def _map_truncation(
+    layers: Sequence[Layer],
+    ws: tuple[Array, ...],
+    zs: tuple[Array, ...],
+    acts: list[Array],
+    errs: list[ActivationErrors],
+    cost: CostErrors,
+    out: OutputLayer,
+    i: int,
+    step: float,
+) -> dict[tuple[str, int], float]:
+    """F of layer l = i + 2 in a net with feature maps: each perturbation's jet starts from where
+    it moves z^l (δ: one element of every sample, read per sample; b^l, w^l: |∂z^l/∂θ|, the
+    layer type's ``fd_directions``), swept over h·c₁; F3 per sample, then as for dense layers."""
+    layer, z, h2 = layers[i], zs[i], step * step / 6
+    n = z[..., 0].size
+    units = np.repeat(np.eye(n).reshape(n, *z.shape[:-1], 1), z.shape[-1], axis=-1)
+    bias, weight = layer_terms(layer).fd_directions(layer, acts[i], z.shape)
+    found = {
+        ("delta", i + 2): h2
+        * float(_third_derivatives(layers, ws, zs, errs, cost, out, i, step, units).max())
+    }
+    for quantity, start in (("nabla_b", bias), ("nabla_w", weight)):
+        if start.shape[0]:
+            third = _third_derivatives(layers, ws, zs, errs, cost, out, i, step, start)
+            found[quantity, i + 2] = h2 * float(third.mean(axis=-1).max())
     return found
 
 
@@ -257,15 +295,19 @@ def _third_derivatives(
     out: OutputLayer,
     i: int,
     reach: float,
+    start: Array | None = None,
 ) -> Array:
-    """|∂³C_x/∂(z^l_j)³| bounded over a step of ``reach``, shape (n_l, m): row j, sample x.
+    """|∂³C_x/∂(z^l_j)³| bounded over a step of ``reach``, shape (n_l, m): row j, sample x; or,
+    given a ``start`` stack (P, *z^l.shape), along each of its P directions, shape (P, m).
 
     A jet (c₁, c₂, c₃) per perturbed row j, leading axis, goes through layers l…L in absolute
     values (module docstring); each σ^{(n)} is bounded over the reach c₁·reach (doubled, for
     the higher-order terms).
     """
-    n, m = zs[i].shape
-    c1: Array = np.repeat(np.eye(n)[:, :, None], m, axis=2)
+    if start is None:
+        n, m = zs[i].shape
+        start = np.repeat(np.eye(n)[:, :, None], m, axis=2)
+    c1: Array = start
     c2, c3 = np.zeros_like(c1), np.zeros_like(c1)
     for k in range(i, len(zs) - 1):
         d1, d2, d3 = errs[k].bounds(zs[k], 2 * reach * c1)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from errormodel.layer_terms import MAP_PERTURBATIONS, map_perturbations
 from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Conv, MaxPool
 from reference.types import Mask
@@ -47,6 +48,19 @@ def bound_ops(
         functools.partial(op, layer)
         for op, layer in zip(layer_ops(table, arch, oracle), arch.layers, strict=True)
     ]
+
+
+def map_budget(arch: Architecture, oracle: str) -> None:
+    """Raise :class:`NotApplicable` if ``arch``'s map layers need more perturbations than
+    :data:`errormodel.layer_terms.MAP_PERTURBATIONS` (each element of a map z^l and each map
+    parameter is one pass of the layers after it, for the oracle and for its error model's jet):
+    counted, never passed. A dense-only net has none."""
+    need = map_perturbations(arch.layers)
+    if need > MAP_PERTURBATIONS:
+        raise NotApplicable(
+            f"{oracle} on feature maps runs one pass per map element and map parameter: "
+            f"{need:,} here, over the cap of {MAP_PERTURBATIONS:,}"
+        )
 
 
 def dense_only(arch: Architecture, oracle: str) -> None:

@@ -27,6 +27,17 @@ tolerance; :mod:`errormodel.tolerances` (``complex_step_allowed``) states the re
 
 Nets with relu or leaky_relu layers are not analytic at the kink: :func:`gradients` raises
 :class:`oracles.NotApplicable`, which the gate records and counts (never a pass).
+
+Feature maps (:func:`map_gradients`): a convolution is linear, so Im z^l = w^l ⋆ Im â^{l−1} (no
+bias, :func:`oracles.map_stacks.conv`), and each perturbation is a whole Im z^l map: δ^{x,l}_e
+moves element e of every sample by ih; b^l_o and w^l_{o,c,u,v} move map o by ih·∂z^l/∂θ (1, or
+the window values â^{l−1}_{c,s·i+u,s·j+v} at each position (i, j)), so C_x's imaginary part
+sums δ^l·∂z^l/∂θ over positions. A max-pool of complex numbers is not holomorphic (max has no
+complex extension); here each window's maximum is chosen by the real part. The real parts are the
+unperturbed net's (their change is h², below any rounding), so that choice is the unperturbed
+argmax, the route the reference takes, and Im z^l is Im a^{l−1} at it: exact, a selection, as
+long as no window's maximum is tied. A tie is a kink of the max (its derivative jumps between the
+tied entries); a net with one is not applicable (:class:`oracles.NotApplicable`, counted).
 """
 
 from __future__ import annotations
@@ -36,11 +47,12 @@ from typing import Any
 
 import numpy as np
 
-from oracles import NotApplicable, bound_ops, dense_only, get_oracle
+from oracles import NotApplicable, bound_ops, get_oracle, map_budget
 from oracles import costs as oracle_costs
 from oracles.activations import SIGMAS
+from oracles.map_stacks import conv, parameter_directions, pool_windows
 from reference import Architecture, Batch, Gradients, Params, activations
-from reference.layers import Dense
+from reference.layers import Conv, Dense, MaxPool
 
 #: The complex step: a power of two (exact scaling), tiny enough that h² vanishes against ε.
 CS_STEP = get_oracle("complex_step").step  # 2^-70, on its registry record
@@ -89,10 +101,12 @@ def not_applicable(arch: Architecture) -> str:
 def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_STEP) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l as Im C(· + ih·)/h; NotApplicable on a non-analytic net."""
     arch.check()
-    dense_only(arch, "the complex step")
+    map_budget(arch, "the complex step")
     reason = not_applicable(arch)
     if reason:
         raise NotApplicable(reason)  # the records and test ids name the net
+    if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
+        return map_gradients(arch, params, batch, h)
     sigmas = [ACTIVATIONS[a.name] for a in arch.sigmas]
     cost = COSTS[arch.cost]
     ws = [w.astype(np.float64) for w in params.weights]
@@ -142,6 +156,100 @@ def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_ST
         nabla_b.append(per_row.sum(axis=1, keepdims=True) / m)
         j, k = np.divmod(np.arange(n * n_prev), n_prev)
         nabla_w.append((slopes(i, j, acts[i][k]).sum(axis=1) / m).reshape(n, n_prev))
+    return Gradients.from_lists(deltas, nabla_b, nabla_w)
+
+
+def map_gradients(
+    arch: Architecture, params: Params, batch: Batch, h: float = CS_STEP
+) -> Gradients:
+    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l of a net with feature maps (module docstring): each
+    perturbation a whole imaginary z^l map, carried by the layers' linear parts."""
+    sigmas = [ACTIVATIONS[a.name] for a in arch.sigmas]
+    cost = COSTS[arch.cost]
+    ws = [w.astype(np.float64) for w in params.weights]
+    bs = [b.astype(np.float64) for b in params.biases]
+    layers = arch.layers
+    x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
+    m = x.shape[-1]
+    zs, acts, routes = [], [x], {}  # the unperturbed net; each pool's argmax per window
+    for i, (layer, w, b, sigma) in enumerate(zip(layers, ws, bs, sigmas, strict=True)):
+        if isinstance(layer, MaxPool):
+            win = pool_windows(layer, acts[-1])
+            routes[i] = win.argmax(axis=-1)[..., None]
+            top = np.take_along_axis(win, routes[i], axis=-1)
+            if ((win == top).sum(axis=-1) > 1).any():
+                raise NotApplicable(
+                    f"layer {i + 2} (max-pool) has a window whose maximum is tied: a kink of the "
+                    "max, where the complex step has no derivative to give"
+                )
+            zs.append(top[..., 0])
+        elif isinstance(layer, Conv):
+            zs.append(conv(layer, w, acts[-1]) + b[:, :, None, None])
+        else:
+            zs.append(w @ acts[-1].reshape(w.shape[1], m) + b)
+        acts.append(sigma(zs[-1]))
+
+    def carry(k: int, im: Z) -> Z:
+        """Im z^k from Im a^{k−1}, stacks (P, *a.shape): the layer's linear part."""
+        layer, P = layers[k], im.shape[0]
+        if isinstance(layer, Dense):
+            return np.einsum("jk,pkx->pjx", ws[k], im.reshape(P, -1, m))
+        maps = np.moveaxis(im, 0, -1).reshape(*im.shape[1:-1], m * P)  # (C, H, W, m·P)
+        if isinstance(layer, Conv):
+            out = conv(layer, ws[k], maps)
+        else:  # the unperturbed argmax, repeated for every perturbation
+            assert isinstance(layer, MaxPool)
+            route = np.repeat(routes[k][..., None, :], P, axis=-2).reshape(
+                *routes[k].shape[:3], -1, 1
+            )
+            out = np.take_along_axis(pool_windows(layer, maps), route, axis=-1)[..., 0]
+        return np.moveaxis(out.reshape(*out.shape[:-1], m, P), -1, 0)
+
+    def slopes(i: int, directions: Callable[[Z], Z], count: int) -> Z:
+        """Im C_x / h, shape (count, m), with z^l (l = i + 2) moved by ih·directions(p)."""
+        out = np.empty((count, m))
+        widest = max(z.size for z in zs[i:])
+        for chunk in _chunks(count, widest):
+            z = zs[i] + 1j * h * directions(np.arange(chunk.start, chunk.stop))
+            a = sigmas[i](z)
+            for k in range(i + 1, len(zs)):
+                z = zs[k] + 1j * carry(k, np.imag(a))
+                a = sigmas[k](z)
+            out[chunk] = np.imag(cost(z, a, y)) / h
+        return out
+
+    deltas, nabla_b, nabla_w = [], [], []
+    for i, (layer, z0) in enumerate(zip(layers, zs, strict=True)):
+        shape = z0.shape[:-1]
+        n = int(np.prod(shape))
+
+        def element(p: Z, shape: tuple[int, ...] = shape, n: int = n) -> Z:
+            unit = np.zeros((len(p), n))
+            unit[np.arange(len(p)), p] = 1.0
+            return np.repeat(unit.reshape(len(p), *shape, 1), m, axis=-1)
+
+        per_element = slopes(i, element, n)  # δ^{x,l}_e: element e of every sample
+        deltas.append(per_element.reshape(n, m).reshape(z0.shape))
+        w, a_prev = ws[i], acts[i]
+        if isinstance(layer, MaxPool):
+            nabla_b.append(np.zeros(0))
+            nabla_w.append(np.zeros(0))
+            continue
+        if isinstance(layer, Dense):  # fed by maps: row j of sample x moved by a^{x,l−1}_k
+            flat = a_prev.reshape(w.shape[1], m)
+
+            def row(p: Z, n: int = n, flat: Z = flat) -> Z:
+                j, k = np.divmod(p, flat.shape[0])
+                move = np.zeros((len(p), n, m))
+                move[np.arange(len(p)), j] = flat[k]
+                return move
+
+            nabla_b.append(per_element.sum(axis=1, keepdims=True) / m)
+            nabla_w.append((slopes(i, row, w.size).sum(axis=1) / m).reshape(w.shape))
+            continue
+        bias, weight = parameter_directions(layer, w, a_prev, z0.shape)
+        nabla_b.append((slopes(i, bias, bs[i].size).sum(axis=1) / m).reshape(bs[i].shape))
+        nabla_w.append((slopes(i, weight, w.size).sum(axis=1) / m).reshape(w.shape))
     return Gradients.from_lists(deltas, nabla_b, nabla_w)
 
 

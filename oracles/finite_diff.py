@@ -17,10 +17,22 @@ a float32 central difference has ε^{2/3} ≈ 2e-5 relative error at best, too c
 Per layer type, :data:`LAYERS` says which rows of z^l a parameter moves and how a change of
 a^{l−1} moves z^l (a dense layer: w^l Δa^{l−1}, and w^l[:, j] Δa^{l−1}_j for one row j).
 
+Feature maps (:func:`map_differences`): a perturbation is a whole change h·v of z^l (P of them
+as the leading axis of (P, *z^l.shape) stacks, all samples at once: C_x reads column x only, so
+each sample's own difference is its slope). δ^{x,l}_e: v the unit at element e of every sample;
+b^l_o and w^l_{o,c,u,v} of a convolution: v = ∂z^l/∂θ
+(:func:`oracles.map_stacks.parameter_directions`: 1 at every position of map o, or the window
+values â^{l−1}_{c,s·i+u,s·j+v} there). Later layers carry only the change, per layer type
+(:class:`LayerDifferences`' ``carry``): a convolution's Δz = w ⋆ Δâ (linear, no bias), a dense
+layer's w Δa (maps read flattened), a max-pool's max(a + Δa) − max(a) over each window.
+
 Kinks: σ' of relu and leaky_relu jumps at z = 0, so a difference whose ±h evaluations put some
 pre-activation of such a layer on another side of 0 (z ≤ 0 or z > 0) than the unperturbed one
 measures a mix of two slopes, wrong by construction. :func:`differences` marks those elements;
-the gate excludes and counts them rather than widening any tolerance.
+the gate excludes and counts them rather than widening any tolerance. A max-pool is a kink too:
+its derivative jumps where a window's maximum moves to another entry, so a difference whose ±h
+evaluations change some window's argmax (the first maximum in row-major order, as the reference
+routes; a tied window's is moved by any step that separates the tie) is marked the same way.
 """
 
 from __future__ import annotations
@@ -32,12 +44,12 @@ from typing import Any
 
 import numpy as np
 
-from oracles import Output, dense_only, get_oracle, layer_ops
+from oracles import Output, get_oracle, layer_ops, map_budget, map_stacks
 from reference import Architecture, Batch, Gradients, Params
 from reference.activations import ACTIVATION_INFO, KINKED, OUTPUT_ONLY, Activation
 from reference.costs import Cost
 from reference.forward import Forward, feedforward
-from reference.layers import Dense, Layer
+from reference.layers import Conv, Dense, Layer, MaxPool
 from reference.types import Array, Mask
 
 #: The central-difference step, ≈ ε^{1/3} for float64 (see the module docstring).
@@ -68,6 +80,13 @@ class LayerDifferences:
     row: Callable[[Layer, Array, Array, Index, Array], Array]
     #: Δz^l, (n_l, m, P), from a stack of changes Δa^{l−1}, (n_{l−1}, m, P): (layer, w, a_prev, Δ).
     stack: Callable[[Layer, Array, Array, Array], Array]
+    #: In a net with maps: Δz^l, (P, *z^l.shape), from changes Δa^{l−1}, (P, *a^{l−1}.shape), and
+    #: per (perturbation, sample) whether the change crossed a kink of the layer itself:
+    #: (layer, w, a_prev, Δ).
+    carry: Callable[[Layer, Array, Array, Array], tuple[Array, Mask]]
+    #: In a net with maps: (b's, w's) :data:`oracles.map_stacks.Directions`, ∂z^l/∂θ per unit
+    #: step of each parameter: (layer, w, a_prev, z^l's shape).
+    directions: Callable[[Layer, Array, Array, tuple[int, ...]], tuple[Any, Any]]
 
 
 def _dense_parameters(layer: Layer, w: Array, a_prev: Array) -> tuple[RowMoves, RowMoves]:
@@ -88,9 +107,81 @@ def _dense_stack(layer: Layer, w: Array, a_prev: Array, change: Array) -> Array:
     return (w @ change.reshape(change.shape[0], -1)).reshape(-1, *change.shape[1:])
 
 
+def _dense_carry(layer: Layer, w: Array, a_prev: Array, change: Array) -> tuple[Array, Mask]:
+    """w^l Δa^{l−1} per perturbation (maps read flattened); a dense layer has no kink."""
+    p, m = change.shape[0], change.shape[-1]
+    moved = np.einsum("jk,pkx->pjx", w, change.reshape(p, -1, m))
+    return moved, np.zeros((p, m), dtype=bool)
+
+
+def _dense_directions(
+    layer: Layer, w: Array, a_prev: Array, z_shape: tuple[int, ...]
+) -> tuple[map_stacks.Directions, map_stacks.Directions]:
+    """b^l_j moves row j of every sample by 1; w^l_jk moves row j of sample x by a^{x,l−1}_k."""
+    n, m = z_shape
+    flat = a_prev.reshape(-1, m)
+
+    def bias(p: Index) -> Array:
+        move = np.zeros((len(p), n, m))
+        move[np.arange(len(p)), p] = 1.0
+        return move
+
+    def weight(p: Index) -> Array:
+        j, k = np.divmod(p, flat.shape[0])
+        move = np.zeros((len(p), n, m))
+        move[np.arange(len(p)), j] = flat[k]
+        return move
+
+    return bias, weight
+
+
+def _conv_carry(layer: Layer, w: Array, a_prev: Array, change: Array) -> tuple[Array, Mask]:
+    """w^l ⋆ Δâ^{l−1} (no bias: z^l is linear in a^{l−1}); no kink of its own."""
+    assert isinstance(layer, Conv)
+    moved = _per_perturbation(lambda d: map_stacks.conv(layer, w, d), change)
+    return moved, np.zeros((change.shape[0], change.shape[-1]), dtype=bool)
+
+
+def _pool_carry(layer: Layer, w: Array, a_prev: Array, change: Array) -> tuple[Array, Mask]:
+    """max(a + Δa) − max(a) per window, and whether some window's argmax moved (a kink)."""
+    assert isinstance(layer, MaxPool)
+    base = map_stacks.pool_windows(layer, a_prev)
+    top, at = base.max(axis=-1), base.argmax(axis=-1)
+    moved = _per_perturbation(lambda d: map_stacks.pool_windows(layer, d), a_prev[None] + change)
+    crossed: Mask = np.asarray((moved.argmax(axis=-1) != at[None]).any(axis=(1, 2, 3)))
+    return moved.max(axis=-1) - top[None], crossed
+
+
+def _no_parameters(layer: Layer, w: Array, a_prev: Array, z_shape: tuple[int, ...]) -> Any:
+    raise NotImplementedError(f"{type(layer).__name__} has no parameters to perturb")
+
+
+def _per_perturbation(fn: Callable[[Array], Array], stack: Array) -> Array:
+    """fn of maps (C, H, W, N) applied to a stack (P, C, H, W, m) riding the sample axis."""
+    p, m = stack.shape[0], stack.shape[-1]
+    out = fn(np.moveaxis(stack, 0, -1).reshape(*stack.shape[1:-1], m * p))
+    return np.moveaxis(out.reshape(*out.shape[:3], m, p, *out.shape[4:]), 4, 0)
+
+
+def _row_only(*args: object) -> Any:
+    raise NotImplementedError("a map layer's differences run as whole-map stacks (carry)")
+
+
 #: Per layer type, how its parameters and a change of its input move its z^l.
 LAYERS: dict[type, LayerDifferences] = {
-    Dense: LayerDifferences(_dense_parameters, _dense_row, _dense_stack)
+    Dense: LayerDifferences(
+        _dense_parameters, _dense_row, _dense_stack, _dense_carry, _dense_directions
+    ),
+    Conv: LayerDifferences(
+        _row_only,
+        _row_only,
+        _row_only,
+        _conv_carry,
+        lambda layer, w, a_prev, z_shape: map_stacks.parameter_directions(
+            layer, w, a_prev, z_shape
+        ),
+    ),
+    MaxPool: LayerDifferences(_row_only, _row_only, _row_only, _pool_carry, _no_parameters),
 }
 
 
@@ -103,7 +194,9 @@ def differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_
     """The central differences, and per (quantity, layer) a mask of the elements whose ±h
     evaluations crossed a relu/leaky_relu kink (``Output.excluded``)."""
     arch.check()
-    dense_only(arch, "finite differences")
+    map_budget(arch, "finite differences")
+    if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
+        return map_differences(arch, params, batch, h)
     params = params.astype(np.float64)
     x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
     net = _Net(
@@ -230,6 +323,83 @@ class _Net:
                         self.layers[k + 1], weights[k + 1], activations[k + 1], a
                     )
         return self.cost.fn(z.transpose(2, 0, 1), a.transpose(2, 0, 1), self.y), crossed
+
+
+#: The bytes of one array of a chunk of whole-map perturbations.
+MAP_CHUNK_BYTES = 2**20
+
+
+def map_differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_STEP) -> Output:
+    """:func:`differences` of a net with feature maps: each perturbation a whole change of z^l,
+    carried layer by layer (module docstring), kinks of relu layers and of max-pools marked."""
+    params = params.astype(np.float64)
+    x, y = batch.x.astype(np.float64), batch.y.astype(np.float64)
+    fwd = feedforward(params, arch.sigmas, x, arch.layers)
+    layers, ws, zs, acts = arch.layers, params.weights, fwd.zs, fwd.activations
+    ops = layer_ops(LAYERS, arch, "fd")
+    sigmas, cost, m = arch.sigmas, arch.cost_object, x.shape[-1]
+
+    def kinked(k: int, z: Array) -> Mask:
+        """Per (perturbation, sample): did some z^k change side of 0 in a kinked layer?"""
+        if sigmas[k].name not in KINKED:
+            return np.zeros((z.shape[0], m), dtype=bool)
+        side = (z > 0) != (zs[k] > 0)[None]
+        return side.reshape(z.shape[0], -1, m).any(axis=1)
+
+    def costs(i: int, shift: Array) -> tuple[Array, Mask]:
+        """C_x, (P, m), with z^l moved by ``shift`` (P, *z^l.shape); kinks crossed, (P, m)."""
+        z = zs[i][None] + shift
+        crossed = kinked(i, z)
+        for k in range(i + 1, len(zs)):
+            change = sigmas[k - 1].fn(z) - acts[k][None]  # Δa^{k−1}
+            moved, kink = ops[k].carry(layers[k], ws[k], acts[k], change)
+            z = zs[k][None] + moved
+            crossed |= kink | kinked(k, z)
+        a = sigmas[-1].fn(z.transpose(1, 2, 0)).transpose(2, 0, 1)  # softmax: over the neurons
+        return cost.fn(z, a, y), crossed
+
+    def slopes(i: int, directions: Callable[[Index], Array], count: int) -> tuple[Array, Mask]:
+        """Per perturbation p < count and sample: [C_x(z + h·v_p) − C_x(z − h·v_p)] / 2h."""
+        out, crossed = np.empty((count, m)), np.zeros((count, m), dtype=bool)
+        widest = max(z.size for z in zs[i:])
+        size = max(1, MAP_CHUNK_BYTES // (8 * widest))
+        for start in range(0, count, size):
+            chunk = slice(start, min(start + size, count))
+            step = h * directions(np.arange(chunk.start, chunk.stop))
+            plus, crossed_plus = costs(i, step)
+            minus, crossed_minus = costs(i, -step)
+            out[chunk] = (plus - minus) / (2 * h)
+            crossed[chunk] = crossed_plus | crossed_minus
+        return out, crossed
+
+    found: dict[str, list[Array]] = {"delta": [], "nabla_b": [], "nabla_w": []}
+    kinks: dict[tuple[str, int], Mask] = {}
+    for i, (layer, z0) in enumerate(zip(layers, zs, strict=True)):
+        shape, book = z0.shape[:-1], i + 2
+        n = int(np.prod(shape))
+
+        def element(p: Index, shape: tuple[int, ...] = shape, n: int = n) -> Array:
+            unit = np.zeros((len(p), n))
+            unit[np.arange(len(p)), p] = 1.0
+            return np.repeat(unit.reshape(len(p), *shape, 1), m, axis=-1)
+
+        per_element, crossed = slopes(i, element, n)  # δ^{x,l}_e, per sample
+        found["delta"].append(per_element.reshape(z0.shape))
+        kinks["delta", book] = crossed.reshape(z0.shape)
+        if not ws[i].size:  # a pool: no parameters
+            for quantity in ("nabla_b", "nabla_w"):
+                found[quantity].append(np.zeros(0))
+                kinks[quantity, book] = np.zeros(0, dtype=bool)
+            continue
+        moves = ops[i].directions(layer, ws[i], acts[i], z0.shape)
+        for quantity, directions, param in zip(
+            ("nabla_b", "nabla_w"), moves, (params.biases[i], ws[i]), strict=True
+        ):
+            each, crossed = slopes(i, directions, param.size)
+            found[quantity].append((each.sum(axis=1) / m).reshape(param.shape))
+            kinks[quantity, book] = np.asarray(crossed.any(axis=1)).reshape(param.shape)
+    grads = Gradients.from_lists(found["delta"], found["nabla_b"], found["nabla_w"])
+    return Output(grads, kinks)
 
 
 def _crossed(z: Array, base: Array, axis: int | tuple[int, ...]) -> Mask:

@@ -14,6 +14,17 @@ tangent of one weighted-input row j of z^l — the jvp of the linear map (w, b) 
 
 The tangents of a layer run batched (``torch.func.vmap`` over ``torch.func.jvp``: the net runs
 once, its tangents as one batch axis), in chunks of bounded memory.
+
+A net with feature maps (a convolution, a max-pool: z^l of shape (C, H, W, m), the sample last)
+takes the same route with tangents of whole z^l maps (:func:`map_gradients`): δ^{x,l}_e from the
+tangent that moves element e = (c, i, j) of every sample by 1; ∂C/∂θ for each parameter θ of
+layer l from the tangent ∂z^l/∂θ, itself the jvp of the torch oracle's layer op in θ along the
+unit tangent e_θ. For a convolution that tangent is non-zero at every position of map o (θ = b^l_o:
+1 there; θ = w^l_{o,c,u,v}: â^{l−1}_{c,s·i+u,s·j+v} at position (i, j)), so pushing it to the cost
+sums Σ_{i,j} δ^l_{o,i,j}·∂z^l_{o,i,j}/∂θ over positions: BP3's and BP4's form, reached here by
+torch's forward formulas of conv2d, never by a correlation of δ with a^{l−1}. A max-pool has no
+parameters; through it a tangent follows torch's forward derivative of max_pool2d (the window's
+first maximum; a tie is a kink, as for the reference).
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch.func import jvp, vmap
 
@@ -28,9 +40,10 @@ with warnings.catch_warnings():  # torch scripts its forward-AD decompositions a
     warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
     from torch._decomp import decompositions_for_jvp  # noqa: F401
 
-from oracles import bound_ops, dense_only
+from oracles import bound_ops, map_budget
 from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from reference import Architecture, Batch, Gradients, Params
+from reference.layers import Conv, MaxPool
 
 #: Upper bound on the floats of one chunk of tangents (n_l · m each, plus what they push).
 CHUNK_FLOATS = 2**20
@@ -39,7 +52,9 @@ CHUNK_FLOATS = 2**20
 def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from forward-mode AD (torch.func.jvp)."""
     arch.check()
-    dense_only(arch, "forward mode")
+    map_budget(arch, "forward mode")
+    if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
+        return map_gradients(arch, params, batch)
     names = [a.name for a in arch.sigmas]
     ops = bound_ops(LAYERS, arch, "forward_mode")  # the torch oracle's layer ops
     ws = [torch.tensor(w, dtype=torch.float64) for w in params.weights]
@@ -94,3 +109,82 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     return Gradients.from_lists(
         [d.numpy() for d in deltas], [b.numpy() for b in nabla_b], [w.numpy() for w in nabla_w]
     )
+
+
+def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
+    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l of a net with feature maps, from tangents of whole z^l maps
+    (module docstring)."""
+    names = [a.name for a in arch.sigmas]
+    ops = bound_ops(LAYERS, arch, "forward_mode")
+    ws = [torch.tensor(w, dtype=torch.float64) for w in params.weights]
+    bs = [torch.tensor(b, dtype=torch.float64) for b in params.biases]
+    y = torch.tensor(batch.y, dtype=torch.float64)
+    zs, acts = [], [torch.tensor(batch.x, dtype=torch.float64)]
+    for w, b, name, op in zip(ws, bs, names, ops, strict=True):
+        zs.append(op(w, b, acts[-1]))
+        acts.append(ACTIVATIONS[name](zs[-1]))
+    m = y.shape[1]
+
+    def run(i: int, z: torch.Tensor) -> torch.Tensor:
+        """z^l ↦ (C_x)_x, running layers l…L (l = i + 2)."""
+        a = ACTIVATIONS[names[i]](z)
+        for k in range(i + 1, len(zs)):
+            z = ops[k](ws[k], bs[k], a)
+            a = ACTIVATIONS[names[k]](z)
+        return per_sample_cost(arch.cost, z, a, y)
+
+    def pushed(
+        i: int, tangents: Callable[[torch.Tensor], torch.Tensor], count: int, per: int
+    ) -> torch.Tensor:
+        """(C_x)'s jvp along the z^l tangents ``tangents(p)`` of p < count (a chunk of indices
+        → (P, *z^l.shape)), shape (count, m); ``per``: floats each tangent is built from."""
+        size = max(1, CHUNK_FLOATS // max(*(z.numel() for z in zs[i:]), per))
+        one = vmap(lambda t: jvp(lambda z: run(i, z), (zs[i],), (t,))[1])
+        out = [torch.empty((0, m), dtype=torch.float64)]
+        for s in range(0, count, size):
+            out.append(one(tangents(torch.arange(s, min(s + size, count)))))
+        return torch.cat(out)
+
+    def units(p: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """The unit tensors e_p of ``shape``, (P, *shape)."""
+        e = torch.zeros((len(p), shape.numel()), dtype=torch.float64)
+        e[torch.arange(len(p)), p] = 1.0
+        return e.reshape(len(p), *shape)
+
+    def along(
+        op: Callable[[torch.Tensor], torch.Tensor], at: torch.Tensor
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """p ↦ ∂z^l/∂θ along e_p (P, *z^l.shape): the jvp of ``op`` (θ ↦ z^l) at θ = ``at``."""
+        return lambda p: vmap(lambda t: jvp(op, (at,), (t,))[1])(units(p, at.shape))
+
+    def layer(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """δ^l, ∂C/∂b^l and ∂C/∂w^l of layer l = i + 2."""
+        z0, w, b, a, op = zs[i], ws[i], bs[i], acts[i], ops[i]
+        shape, size = z0.shape[:-1], z0.numel()
+        # δ: the unit tangent of element e moves it in every sample; C_x reads sample x only
+        per_element = pushed(
+            i, lambda p: units(p, shape)[..., None].expand(-1, *z0.shape), shape.numel(), size
+        )
+        delta = per_element.reshape(z0.shape).numpy()
+        if not w.numel():  # a pool: no parameters
+            return delta, np.zeros(0), np.zeros(0)
+        if w.ndim == 2:  # dense (fed by maps): row j of sample x moved by a^{x,l−1}_k
+            flat = a.reshape(w.shape[1], m)
+
+            def rows(p: torch.Tensor) -> torch.Tensor:
+                t = torch.zeros((len(p), *z0.shape), dtype=torch.float64)
+                t[torch.arange(len(p)), p // flat.shape[0]] = flat[p % flat.shape[0]]
+                return t
+
+            by_b, by_w = per_element, pushed(i, rows, w.numel(), size)
+        else:  # ∂z^l/∂θ by torch's forward derivative of the layer op in θ, then to the cost
+            by_b = pushed(i, along(lambda v: op(w, v, a), b), b.numel(), b.numel() + size)
+            by_w = pushed(i, along(lambda v: op(v, b, a), w), w.numel(), w.numel() + size)
+        return (
+            delta,
+            (by_b.sum(dim=1) / m).reshape(b.shape).numpy(),
+            (by_w.sum(dim=1) / m).reshape(w.shape).numpy(),
+        )
+
+    deltas, nabla_b, nabla_w = zip(*(layer(i) for i in range(len(zs))), strict=True)
+    return Gradients.from_lists(deltas, nabla_b, nabla_w)

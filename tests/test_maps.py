@@ -13,6 +13,7 @@ Three independent checks of the equations:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -21,6 +22,7 @@ import torch
 
 from errormodel.rounding import error_scales
 from harness.cases import build_case, compare_all, oracle_output
+from oracles import map_stacks, torch_autograd
 from reference import Architecture, ArchitectureError, Batch, Params, backprop, make_case
 from reference import map_equations as maps
 from reference.layers import Conv, MaxPool
@@ -149,9 +151,13 @@ def test_rounding_bound_covers_the_reference(arch: Architecture) -> None:
         assert error <= eps * scales.rounding[quantity, layer], (quantity, layer, error)
 
 
+#: The oracles that judge feature maps by perturbations (differences, complex steps, tangents).
+NUMERICAL = ("fd", "forward_mode", "complex_step")
+
+
 def test_every_map_oracle_agrees_and_the_rest_decline() -> None:
-    """On the LeNet-like net torch and jax agree within B; the oracles still written for dense
-    layers say so (not applicable, counted), never pass."""
+    """On the LeNet-like net torch and jax agree within B; the perturbation oracles decline it
+    as over their cap of passes (not applicable, counted), never pass."""
     from oracles import NotApplicable
 
     arch = MAPS[0]
@@ -159,9 +165,35 @@ def test_every_map_oracle_agrees_and_the_rest_decline() -> None:
     for oracle in ("torch", "jax"):
         compared = compare_all(case, oracle_output(arch, oracle), oracle)
         assert len(compared) == 14 and all(c.ratio <= 1 for c in compared)
-    for oracle in ("fd", "forward_mode", "complex_step"):
-        with pytest.raises(NotApplicable, match="dense layers only"):
+    for oracle in NUMERICAL:
+        with pytest.raises(NotApplicable, match="38,160 here, over the cap of 4,096"):
             oracle_output(arch, oracle)
+
+
+#: (net, oracle) pairs a perturbation oracle declines, with why (counted by the gate too).
+DECLINED = {
+    (MAPS[6].id, "complex_step"): "relu is not analytic",
+    (MAPS[7].id, "complex_step"): "maximum is tied",
+}
+
+
+@pytest.mark.parametrize("oracle", NUMERICAL)
+@pytest.mark.parametrize("arch", MAPS[1:], ids=lambda a: a.id)
+def test_the_perturbation_oracles_judge_every_map_layer(arch: Architecture, oracle: str) -> None:
+    """FD, forward mode and the complex step give every δ^l, ∂C/∂b^l, ∂C/∂w^l of a map net in
+    the reference's shapes, within their derived bounds (or decline, saying why)."""
+    from oracles import NotApplicable
+
+    case = build_case(arch)
+    if (arch.id, oracle) in DECLINED:
+        with pytest.raises(NotApplicable, match=DECLINED[arch.id, oracle]):
+            oracle_output(arch, oracle)
+        return
+    output = oracle_output(arch, oracle)
+    assert not output.gradients.shapes_match(arch.layers, arch.batch)
+    compared = compare_all(case, output, oracle)
+    assert len(compared) == len(list(case.reference.items()))
+    assert all(c.ratio <= 1 for c in compared), max(compared, key=lambda c: c.ratio)
 
 
 def _no_flip(w_next, delta_next, sigma_prime_z, stride, padding):
@@ -214,22 +246,37 @@ PLANTED = {
 }
 
 
+#: (planted bug, oracle) pairs that oracle cannot see, with why.
+UNSEEN = {
+    # the tied entries' δ is a kink of the max: FD excludes exactly the elements the bug changes
+    ("every tie", "fd"): "FD excludes the tied windows' elements (kinks)",
+    ("every tie", "complex_step"): "the complex step declines a net with a tied window",
+    ("kernel not flipped", "complex_step"): "MAPS[7] has tied pool windows: declined",
+    # MAPS[7] is saturated (weights ×30): its gradients, 1e-13…1.7e-8, sit at or below FD's
+    # resolution there (allowed 1.1e-9, mostly ε_64·R/h, R the re-run cost's rounding scale)
+    ("kernel not flipped", "fd"): "MAPS[7]'s gradients are below FD's resolution (saturated)",
+}
+
+
+@pytest.mark.parametrize("oracle", ["torch", *NUMERICAL])
 @pytest.mark.parametrize("planted", PLANTED)
-def test_a_planted_conv_bug_fails_the_gate(monkeypatch, planted: str) -> None:
-    """The gate's comparison against torch fails at the quantity and layer the bug breaks (and
-    passes there without it): the conv comparisons can fail."""
+def test_a_planted_conv_bug_fails_the_gate(monkeypatch, planted: str, oracle: str) -> None:
+    """The gate's comparison against each oracle fails at the quantity and layer the bug breaks
+    (and passes there without it): the conv comparisons can fail."""
     import reference.layers.conv as conv_layer
     import reference.layers.pool as pool_layer
     from harness.cases import assemble_case
-    from oracles.torch_autograd import gradients as torch_gradients
+    from oracles import get_oracle
 
+    if (planted, oracle) in UNSEEN:
+        pytest.skip(UNSEEN[planted, oracle])
     name, bug, arch, first = PLANTED[planted]
     params, batch = tied_case() if arch is TIED else make_case(arch)
-    theirs = torch_gradients(arch, params, batch)
+    theirs = get_oracle(oracle).run(arch, params, batch)
 
     def ratios() -> dict[tuple[str, int], float]:
         case = assemble_case(arch, params, batch, np.float64)
-        return {(c.quantity, c.layer): c.ratio for c in compare_all(case, theirs, "torch")}
+        return {(c.quantity, c.layer): c.ratio for c in compare_all(case, theirs, oracle)}
 
     right = ratios()
     for module in (maps, conv_layer, pool_layer):
@@ -237,6 +284,101 @@ def test_a_planted_conv_bug_fails_the_gate(monkeypatch, planted: str) -> None:
             monkeypatch.setattr(module, name, bug)
     wrong = ratios()
     assert max(right.values()) <= 1 < wrong[first], (right[first], wrong[first])
+
+
+def _flipped_conv(layer, w, a):
+    """A convolution whose kernel is turned by 180°: a bug of the oracle's own forward map."""
+    return _correct_conv(layer, np.ascontiguousarray(w[:, :, ::-1, ::-1]), a)
+
+
+def _unflipped_torch_conv(layer, w, b, a):
+    return _correct_torch_conv(layer, w.flip(2, 3), b, a)
+
+
+def _transposed_directions(layer, w, a_prev, z_shape):
+    """∂z/∂w^l_{o,c,u,v} taken at (v, u): the oracle's parameter directions transposed."""
+    bias, weight = _correct_directions(layer, w, a_prev, z_shape)
+    c_in, (k_h, k_w) = layer.in_shape[0], layer.kernel_size
+    order = np.arange(w.size).reshape(-1, c_in, k_h, k_w).transpose(0, 1, 3, 2).ravel()
+    return bias, lambda p: weight(order[p])
+
+
+_correct_conv = map_stacks.conv
+_correct_directions = map_stacks.parameter_directions
+_correct_torch_conv = torch_autograd.LAYERS[Conv]
+
+#: A bug planted in an oracle's own map code: where, what, and the quantity it breaks on MAPS[8]
+#: (two convolutions, the second strided and padded; k_h = k_w, so a 180° turn is visible).
+ORACLE_BUGS = {
+    "fd: kernel turned in the carried change": (
+        "fd",
+        lambda mp: mp.setattr(map_stacks, "conv", _flipped_conv),
+        ("delta", 2),
+    ),
+    "fd: weight directions transposed": (
+        "fd",
+        lambda mp: mp.setattr(map_stacks, "parameter_directions", _transposed_directions),
+        ("nabla_w", 2),
+    ),
+    "forward mode: unflipped kernel in the layer op": (
+        "forward_mode",
+        lambda mp: mp.setitem(torch_autograd.LAYERS, Conv, _unflipped_torch_conv),
+        ("delta", 2),
+    ),
+    "complex step: kernel turned": (
+        "complex_step",
+        lambda mp: mp.setattr("oracles.complex_step.conv", _flipped_conv),
+        ("delta", 2),
+    ),
+    "complex step: weight directions transposed": (
+        "complex_step",
+        lambda mp: mp.setattr("oracles.complex_step.parameter_directions", _transposed_directions),
+        ("nabla_w", 2),
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", ORACLE_BUGS)
+def test_a_bug_in_a_map_oracle_fails_the_gate(monkeypatch, bug: str) -> None:
+    """Each new oracle path can fail: a bug planted in its own map code makes the gate's
+    comparison of the quantity it breaks fail (and it passes without the bug)."""
+    from oracles import get_oracle
+
+    oracle, plant, first = ORACLE_BUGS[bug]
+    arch = MAPS[8]
+    case = build_case(arch)
+    params, batch = case.params, case.batch
+
+    def ratios() -> dict[tuple[str, int], float]:
+        theirs = get_oracle(oracle).run(arch, params, batch)
+        return {(c.quantity, c.layer): c.ratio for c in compare_all(case, theirs, oracle)}
+
+    right = ratios()
+    plant(monkeypatch)
+    wrong = ratios()
+    assert max(right.values()) <= 1 < wrong[first], (right[first], wrong[first])
+
+
+def test_fd_excludes_and_counts_the_elements_at_pool_ties(monkeypatch) -> None:
+    """On the tied net FD's ±h steps move some window's argmax: those elements are excluded and
+    counted (the rest pass); without the pool's kink detection the same comparisons fail."""
+    import oracles.finite_diff as fd
+    from harness.cases import assemble_case
+
+    params, batch = tied_case()
+    case = assemble_case(TIED, params, batch, np.float64)
+    compared = compare_all(case, fd.differences(TIED, params, batch), "fd")
+    excluded = {(c.quantity, c.layer): c.excluded for c in compared}
+    assert excluded["delta", 2] > 0 and all(c.ratio <= 1 for c in compared), excluded
+    pool = fd.LAYERS[MaxPool]
+
+    def blind(*args):  # the pool's carry without its kink detection
+        moved, crossed = pool.carry(*args)
+        return moved, np.zeros_like(crossed)
+
+    monkeypatch.setitem(fd.LAYERS, MaxPool, dataclasses.replace(pool, carry=blind))
+    unseen = compare_all(case, fd.differences(TIED, params, batch), "fd")
+    assert max(c.ratio for c in unseen if (c.quantity, c.layer) == ("delta", 2)) > 1
 
 
 def test_a_map_line_rebuilds_itself_and_names_its_faults() -> None:
