@@ -327,7 +327,7 @@ class Recorder:
         return {"group": group, "splits": int(splits), **counts}
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        gate = [r for _, r in self.records if r.get("kind") != "verdict"]
+        gate = [{"test": t, **r} for t, r in self.records if r.get("kind") != "verdict"]
         if not gate:
             return
         counted = read_records(gate)
