@@ -55,28 +55,8 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     map_budget(arch, "forward mode")
     if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
         return map_gradients(arch, params, batch)
-    names = [a.name for a in arch.sigmas]
-    ops = bound_ops(LAYERS, arch, "forward_mode")  # the torch oracle's layer ops
-    ws = [torch.tensor(w, dtype=torch.float64) for w in params.weights]
-    bs = [torch.tensor(b, dtype=torch.float64) for b in params.biases]
-    y = torch.tensor(batch.y, dtype=torch.float64)
-    zs, acts = [], [torch.tensor(batch.x, dtype=torch.float64)]
-    for w, b, name, op in zip(ws, bs, names, ops, strict=True):
-        zs.append(op(w, b, acts[-1]))
-        acts.append(ACTIVATIONS[name](zs[-1]))
-    m = y.shape[1]
-
-    def costs_from(i: int) -> Callable[[torch.Tensor], torch.Tensor]:
-        """z^l ↦ (C_x)_x, running layers l…L (l = i + 2)."""
-
-        def run(z: torch.Tensor) -> torch.Tensor:
-            a = ACTIVATIONS[names[i]](z)
-            for k in range(i + 1, len(zs)):
-                z = ops[k](ws[k], bs[k], a)
-                a = ACTIVATIONS[names[k]](z)
-            return per_sample_cost(arch.cost, z, a, y)
-
-        return run
+    _, _, zs, acts, costs_from = _forward(arch, params, batch)
+    m = batch.y.shape[1]
 
     def pushed(i: int, rows: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
         """(C_x)'s jvp along each tangent p, row rows[p] of z^l moved by directions[p] (every
@@ -111,11 +91,17 @@ def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     )
 
 
-def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
-    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l of a net with feature maps, from tangents of whole z^l maps
-    (module docstring)."""
+Tensors = list[torch.Tensor]
+
+
+def _forward(
+    arch: Architecture, params: Params, batch: Batch
+) -> tuple[Tensors, Tensors, Tensors, Tensors, Callable[[int], Callable[..., torch.Tensor]]]:
+    """The net's forward pass by the torch oracle's layer ops and σ: weights, biases, every z^l
+    and a^{l−1} (a^1 = x first), and ``costs_from(i)``: z^l ↦ (C_x)_x, running layers l…L
+    (l = i + 2), the function whose jvp along a tangent of z^l every quantity is."""
     names = [a.name for a in arch.sigmas]
-    ops = bound_ops(LAYERS, arch, "forward_mode")
+    ops = bound_ops(LAYERS, arch, "forward_mode")  # the torch oracle's layer ops
     ws = [torch.tensor(w, dtype=torch.float64) for w in params.weights]
     bs = [torch.tensor(b, dtype=torch.float64) for b in params.biases]
     y = torch.tensor(batch.y, dtype=torch.float64)
@@ -123,15 +109,26 @@ def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients
     for w, b, name, op in zip(ws, bs, names, ops, strict=True):
         zs.append(op(w, b, acts[-1]))
         acts.append(ACTIVATIONS[name](zs[-1]))
-    m = y.shape[1]
 
-    def run(i: int, z: torch.Tensor) -> torch.Tensor:
-        """z^l ↦ (C_x)_x, running layers l…L (l = i + 2)."""
-        a = ACTIVATIONS[names[i]](z)
-        for k in range(i + 1, len(zs)):
-            z = ops[k](ws[k], bs[k], a)
-            a = ACTIVATIONS[names[k]](z)
-        return per_sample_cost(arch.cost, z, a, y)
+    def costs_from(i: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        def run(z: torch.Tensor) -> torch.Tensor:
+            a = ACTIVATIONS[names[i]](z)
+            for k in range(i + 1, len(zs)):
+                z = ops[k](ws[k], bs[k], a)
+                a = ACTIVATIONS[names[k]](z)
+            return per_sample_cost(arch.cost, z, a, y)
+
+        return run
+
+    return ws, bs, zs, acts, costs_from
+
+
+def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
+    """Every δ^l, ∂C/∂b^l and ∂C/∂w^l of a net with feature maps, from tangents of whole z^l maps
+    (module docstring)."""
+    ws, bs, zs, acts, costs_from = _forward(arch, params, batch)
+    ops = bound_ops(LAYERS, arch, "forward_mode")
+    m = batch.y.shape[1]
 
     def pushed(
         i: int, tangents: Callable[[torch.Tensor], torch.Tensor], count: int, per: int
@@ -139,7 +136,7 @@ def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients
         """(C_x)'s jvp along the z^l tangents ``tangents(p)`` of p < count (a chunk of indices
         → (P, *z^l.shape)), shape (count, m); ``per``: floats each tangent is built from."""
         size = max(1, CHUNK_FLOATS // max(*(z.numel() for z in zs[i:]), per))
-        one = vmap(lambda t: jvp(lambda z: run(i, z), (zs[i],), (t,))[1])
+        one = vmap(lambda t: jvp(costs_from(i), (zs[i],), (t,))[1])
         out = [torch.empty((0, m), dtype=torch.float64)]
         for s in range(0, count, size):
             out.append(one(tangents(torch.arange(s, min(s + size, count)))))
