@@ -10,15 +10,13 @@ overflow); |σ''| peaks at ±1/√3, |σ'''| at 0 and ±1.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import project_copy
+from tests.project_copy import add_curated, append_record, copy_project, insert
 
 #: reference/activations.py: the σ class and its error facts (before the records), its record.
 REFERENCE_CODE = '''
@@ -100,40 +98,19 @@ print(json.dumps(out))
 """
 
 
-def insert(path: Path, anchor: str, text: str, before: bool = True) -> None:
-    """Put ``text`` before (or after) the one occurrence of ``anchor`` in the file."""
-    source = path.read_text()
-    assert source.count(anchor) == 1, f"{path}: the anchor {anchor!r} is not there once"
-    path.write_text(source.replace(anchor, text + anchor if before else anchor + text))
-
-
 @pytest.fixture(scope="module")
 def copy_with_arctan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's packages and tests copied, arctan added by the recipe's three edits."""
-    root = tmp_path_factory.mktemp("arctan")
-    for package in ("reference", "errormodel", "oracles", "suite", "harness", "checker", "tests"):
-        shutil.copytree(
-            ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    shutil.copy(ROOT / "pyproject.toml", root)
+    root = copy_project(tmp_path_factory.mktemp("arctan"))
     insert(root / "reference/activations.py", "# --- the error model's facts", REFERENCE_CODE)
     insert(root / "reference/activations.py", "    )\n}\n#: The activation names", REFERENCE_RECORD)
-    oracles = root / "oracles/activations.py"
-    source = oracles.read_text()
-    assert source.endswith("    )\n}\n"), "oracles/activations.py no longer ends with SIGMAS"
-    oracles.write_text(source[: -len("    )\n}\n")] + ORACLE_RECORD + "    )\n}\n")
-    curated = root / "suite/architectures.py"
-    source = curated.read_text()
-    end = source.index("\n]\n", source.index("CURATED: list[Architecture] = [")) + 1
-    curated.write_text(source[:end] + CURATED_LINE + source[end:])  # CURATED's last lines
+    append_record(root / "oracles/activations.py", ORACLE_RECORD)
+    add_curated(root, CURATED_LINE)
     return root
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run(
-        [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=600
-    )
+    return project_copy.run(root, *args, timeout=600)
 
 
 def test_every_oracle_and_the_truth_pick_up_a_new_activation(copy_with_arctan):

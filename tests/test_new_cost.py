@@ -13,15 +13,13 @@ t = tanh g, s = sech² g = 1 − t² ≤ 1, and |t| ≤ min(1, |g|).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import project_copy
+from tests.project_copy import add_curated, append_record, copy_project, insert
 
 #: reference/costs.py: the cost's class and its error facts (before CostInfo), then its record.
 REFERENCE_CODE = '''@dataclass(frozen=True)
@@ -162,32 +160,16 @@ print(json.dumps(out))
 """
 
 
-def insert(path: Path, anchor: str, text: str) -> None:
-    """Put ``text`` before the one occurrence of ``anchor`` in the file."""
-    source = path.read_text()
-    assert source.count(anchor) == 1, f"{path}: the anchor {anchor!r} is not there once"
-    path.write_text(source.replace(anchor, text + anchor))
-
-
 def copy_with_log_cosh(root: Path, *, oracle_record: str = ORACLE_RECORD) -> Path:
     """The project's packages and tests copied to ``root``, log-cosh added by the recipe's edits."""
-    for package in ("reference", "errormodel", "oracles", "suite", "harness", "checker", "tests"):
-        shutil.copytree(
-            ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    shutil.copy(ROOT / "pyproject.toml", root)
+    copy_project(root)
     costs = root / "reference/costs.py"
     insert(costs, "@dataclass(frozen=True)\nclass CostInfo:", REFERENCE_CODE)
     insert(costs, "    )\n}\n#: The cost names in the records'", REFERENCE_RECORD)
     oracles = root / "oracles/costs.py"
     insert(oracles, "#: One record per cost (the set of", ORACLE_CODE)
-    source = oracles.read_text()
-    assert source.endswith("    )\n}\n"), "oracles/costs.py no longer ends with COSTS"
-    oracles.write_text(source[: -len("    )\n}\n")] + oracle_record + "    )\n}\n")
-    curated = root / "suite/architectures.py"
-    source = curated.read_text()
-    end = source.index("\n]\n", source.index("CURATED: list[Architecture] = [")) + 1
-    curated.write_text(source[:end] + CURATED_LINE + source[end:])  # CURATED's last lines
+    append_record(oracles, oracle_record)
+    add_curated(root, CURATED_LINE)
     return root
 
 
@@ -197,10 +179,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run(
-        [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=900
-    )
+    return project_copy.run(root, *args, timeout=900)
 
 
 def test_every_oracle_and_the_truth_pick_up_a_new_cost(copy):
