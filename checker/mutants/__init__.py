@@ -19,11 +19,10 @@ from checker.mutants.book_softmax import SoftmaxNetwork2
 
 
 @dataclass(frozen=True)
-class Mutant:
-    """A class under test and the verdict it must get: ``"PASS"`` or the equation it breaks."""
+class ClassUnderTest:
+    """A class the checker is run on, by the name a learner would give it."""
 
     cls: type
-    expected: str
 
     @property
     def name(self) -> str:
@@ -41,6 +40,13 @@ class Mutant:
     @property
     def description(self) -> str:
         return (inspect.getdoc(self.cls) or "").splitlines()[0]
+
+
+@dataclass(frozen=True)
+class Mutant(ClassUnderTest):
+    """A class under test and the verdict it must get: ``"PASS"`` or the equation it breaks."""
+
+    expected: str
 
 
 CORRECT = [Mutant(Network, "PASS"), Mutant(Network2, "PASS"), Mutant(SoftmaxNetwork2, "PASS")]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from checker.mutants import ClassUnderTest
 from checker.mutants.course_layers import Array, CourseLayers
 
 
@@ -125,27 +125,10 @@ class OverlapOverwritten(CourseLayers):
 
 
 @dataclass(frozen=True)
-class LayerMutant:
+class LayerMutant(ClassUnderTest):
     """A class of layer functions and the (label, layer, cause phrase) it must get."""
 
-    cls: type
     intended: tuple[str, str, str]
-
-    @property
-    def name(self) -> str:
-        return self.cls.__name__
-
-    @property
-    def spec(self) -> str:
-        """``path.py:ClassName`` (relative to the working directory when inside it)."""
-        path = Path(inspect.getfile(self.cls)).resolve()
-        if path.is_relative_to(Path.cwd()):
-            path = path.relative_to(Path.cwd())
-        return f"{path}:{self.cls.__name__}"
-
-    @property
-    def description(self) -> str:
-        return (inspect.getdoc(self.cls) or "").splitlines()[0]
 
 
 def list_layer_mutants() -> list[LayerMutant]:
