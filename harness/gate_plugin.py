@@ -304,7 +304,8 @@ class Recorder:
         if self.path is None:
             return
         folder = parts.folder(self.path)
-        data = self.data = parts.assemble(folder)
+        data, lines = parts.assemble_with_text(folder)
+        self.data = data
         env = data["environment"]
         counts = env.pop("counts", {})
         shard = self.shard(counts)
@@ -312,7 +313,7 @@ class Recorder:
             env["shard"] = shard
         self.records = [(r.pop("test"), r) for r in data["records"]]
         if self.given:
-            results.write(self.path, self.records, env)
+            results.write_lines(self.path, lines, env)
             shutil.rmtree(folder, ignore_errors=True)
         else:
             shutil.rmtree(self.path.parent, ignore_errors=True)

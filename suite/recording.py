@@ -27,6 +27,12 @@ class Sink(Protocol):
     def add(self, nodeid: str, test: str, line: str) -> None: ...
 
 
+def record_line_json(rec: dict[str, Any]) -> str:
+    """A record as its process's part keeps it, and so the results file: keys sorted, no spaces
+    (suite.results joins these texts into the file, parsing none again)."""
+    return json.dumps(rec, sort_keys=True, separators=(",", ":"))
+
+
 def record(item: pytest.Item, rec: dict[str, Any]) -> None:
     """Hand one results record of ``item`` to the run's recorder (as one JSON text)."""
     record_as(item, item.nodeid, rec)
@@ -34,7 +40,7 @@ def record(item: pytest.Item, rec: dict[str, Any]) -> None:
 
 def record_as(item: pytest.Item, test: str, rec: dict[str, Any]) -> None:
     """Hand one results record made by ``item`` to the run's recorder, under the id ``test``."""
-    line = json.dumps(rec)
+    line = record_line_json(rec)
     sink: Sink | None = item.config.pluginmanager.get_plugin(RECORDER)
     if sink is None:
         item.user_properties.append((PROPERTY, json.dumps({"test": test, **rec})))

