@@ -6,7 +6,12 @@ and cost are evaluated on balls at 256 bits; an element is *certified* when both
 round to the same float64 (round to nearest, so every real in the ball does too). Elements that
 are not get the whole computation again at 1024 and then 4096 bits; one still uncertain raises
 :class:`NotCertified`. No formula can cancel digits away unseen: a cancellation widens the ball.
-Each layer type's forward map and BP2–BP4 on balls are its entry of :data:`LAYERS`.
+Each layer type's forward map and BP2–BP4 on balls are its entry of :data:`LAYERS`: a dense
+layer's products and a convolution's (its im2col patch matrix, C_in·k_h·k_w rows, times the
+kernel's matrix; BP2 that product transposed, each patch entry added back where it was read,
+which is the full correlation with the flipped kernel; BP3 δ summed over positions; BP4 δ's
+matrix times the patches') are python-flint ``arb_mat`` products, summed in C; a max-pool is
+exact in value. Balls are NumPy object arrays in the reference's shapes.
 Each activation's σ and each cost's δ^L on an elementwise output are its record's ``exact``
 formula (oracles/activations.py, oracles/costs.py: :data:`ELEMENTWISE`, :data:`OUTPUT_ERRORS`);
 a softmax output's σ and δ^L, column by column, are this module's own (:func:`_softmax`,
@@ -22,6 +27,9 @@ a computation that cancels is fairly judged by (errormodel.tolerances.exact_allo
   tanh, ln(1 + e^z)): T(f(u)) = |f(u)| + |f'(u)|·T(u), its value plus how far its argument's
   terms move it (σ'(z) at |z| = 700 moves by 700ε relative when z moves by ε relative);
 - softmax: T(a_j) = a_j + Σ_k |∂a_j/∂z_k| T(z_k);
+- a convolution, a sum and products like a dense layer's: T(z_{o,i,j}) = Σ_{c,u,v}
+  |w_{o,c,u,v}| T(â_{c,s·i+u,s·j+v}) + |b_o|; its BP2, BP3 and BP4 the same maps on |w| and T;
+- a max-pool: z is one of its window's entries, T(z) that entry's (BP2 routes T(δ) with δ);
 - the output error a − y: the better of two exact forms, a − y (T(a) + |y|) and, for a
   sigmoid or tanh output with y ≥ ½ (1 − y is then exact), (1 − y) − (1 − σ(z)) (|1 − y| +
   T(1 − σ)); a softmax output with one-hot y: a_j − 1 = −Σ_{k≠j} a_k. The quadratic cost on a
@@ -30,6 +38,18 @@ a computation that cancels is fairly judged by (errormodel.tolerances.exact_allo
 These are the terms of a formula that does not cancel where the book's does (σ(1 − σ),
 1 − tanh², a − y of a saturated σ, the softmax VJP s(g − s·g)): a computation that loses its
 digits there is judged by the size of the true result, not of the cancelled terms.
+
+A max-pool's BP2 needs each window's argmax. It is decided on balls, beyond rounding: an
+implementation in the judged dtype has each a^{l−1} within truth_allowed(|a|, T(a)) of the truth
+(the error model's own bound, :func:`_slack`), so the entry whose ball is above every other's
+by more than both slacks is the one every implementation picks. Where none is (a tie, or maxima
+that dtype rounds together: a saturated tanh's 1 − 1e-26 and 1 − 2e-26), the route is a kink,
+the derivative jumps between the entries, and the truth raises :class:`oracles.NotApplicable`
+(counted, never passed), as the complex step declines a tied window. Two exceptions: a tie of
+equal values whose route cannot matter (the window's δ is 0, or every tied entry's σ'(z^{l−1})
+is, as at dead relus, where the max is constant nearby and every route gives them δ^{l−1} = 0)
+goes to the first, as the reference routes; and a pool of the input x (no BP2 through it) has
+no route to decide. Where the balls themselves overlap, the next precision may separate them.
 """
 
 from __future__ import annotations
@@ -337,9 +357,10 @@ def _conv_weight_gradient(
 
 
 class PoolTie(_Uncertain):
-    """A pool window whose maximum the balls do not single out: ``certain`` when its top entries
-    are exact and equal (a true tie, a kink of the max: never decided), else only at this
-    precision (the next one may separate them)."""
+    """A pool window whose maximum is not singled out beyond rounding (module docstring):
+    ``certain`` when no precision can change that (a tie, or a gap the judged dtype's rounding
+    could close), else only at this precision (balls wider than the slack: the next may
+    separate them)."""
 
     def __init__(self, message: str, certain: bool) -> None:
         super().__init__(message)
@@ -441,14 +462,15 @@ def _settle_tie(
     is (dead relus: every route gives them δ^{l−1} = 0, and the max is constant near them).
     Else raise PoolTie: a tie, or a gap the slack could close, is a kink of the max."""
     tops = [entries[i] for i in cands]
-    equal = all(v == tops[0] for v in tops)  # arb's ==: both exact and equal
+    # arb's == holds for exact equal balls; `is` for one ball twice (a pool of a pool's outputs)
+    equal = all(v is tops[0] or v == tops[0] for v in tops)
     if equal and (delta.is_zero() or all(primes[i].is_zero() for i in cands)):
         return
     top = tops[0].str(5, radius=False)
     said = (
         f"holds its maximum {len(cands)} times ({top}): a tie"
         if equal
-        else f"has {len(cands)} entries within rounding of its maximum ({top})"
+        else f"has {len(cands)} entries tied or within rounding of its maximum ({top})"
     )
     raise PoolTie(
         f"{layer!r}: window (map, row, column, sample) {where} {said}, a kink of the max",

@@ -448,7 +448,7 @@ def test_the_truth_declines_maxima_within_rounding() -> None:
     from oracles import NotApplicable
 
     for _ in range(2):  # the second from truth_of's cache: the same answer
-        with pytest.raises(NotApplicable, match="entries within rounding of its maximum"):
+        with pytest.raises(NotApplicable, match="entries tied or within rounding of its maximum"):
             truth_of(MAPS[7])
 
 
@@ -472,7 +472,19 @@ def test_a_near_tie_is_a_kink_at_the_judged_precision() -> None:
     exact = truth(TIED, params, batch)
     assert exact.gradients.get("delta", 2)[0, 0, 0, 0] == 0  # δ goes to 2 + 2^-40 alone
     assert exact.gradients.get("delta", 2)[0, 0, 1, 0] != 0
-    with pytest.raises(NotApplicable, match="2 entries within rounding of its maximum"):
+    with pytest.raises(NotApplicable, match="2 entries tied or within rounding of its maximum"):
         truth(TIED, params, batch, dtype=np.float32)
     with pytest.raises(NotApplicable, match="within rounding"):  # 2 ulps: within float64's
         truth(TIED, *_near_tie(2.0**-51))
+
+
+def test_a_pool_of_overlapping_pools_outputs_is_tied() -> None:
+    """Overlapping windows share their maximum, so the next pool's window holds one ball twice:
+    a tie (said so), declined."""
+    from oracles import NotApplicable
+    from oracles.exact import truth
+
+    arch = Architecture(((1, 5, 5), MaxPool(2, stride=1), MaxPool(2, stride=1), 2), "identity")
+    params, batch = make_case(arch)
+    with pytest.raises(NotApplicable, match=r"holds its maximum \d times .*: a tie"):
+        truth(arch, params, batch)
