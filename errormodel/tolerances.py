@@ -141,6 +141,16 @@ POLICIES: dict[str, Callable[[ErrorScales, str, int, Any, float], float]] = {
 # the complex step add their own error model's non-rounding terms, per layer: FD its truncation
 # and the rounding of its re-run cost divided by h (both as in _finite_difference), the complex
 # step its truncation and underflow (as in _complex_step).
+#
+# Feature maps need nothing new here. A convolution's z^l, BP2, BP3 and BP4 are sums of
+# products like a dense layer's, only longer (C_in·k_h·k_w terms, or every position of a map):
+# a sum of n terms of either sign rounds by a fraction of ε·T (its partial sums are ~√k terms
+# in size, T is n of them), as a dense layer's does; the worst case, (n − 1)·ε·T, needs every
+# rounding to err one way on sums as large as T, which the gate's nets are not (README,
+# "Convolution and max-pooling": the measured worst). A max-pool rounds nothing. What it adds
+# is a route: where rounding of its entries within this bound could move a window's argmax,
+# the derivative jumps, and the truth declines the net rather than widen a bound
+# (oracles/exact.py, _slack).
 
 
 def exact_allowed(

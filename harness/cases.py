@@ -176,16 +176,27 @@ def truth_judge_id(oracle: str | None) -> str:
     return TRUTH if oracle is None else f"{oracle}~{TRUTH}"
 
 
-@functools.lru_cache(maxsize=8)
 def truth_of(arch: Architecture, dtype: Any = np.float64) -> Any:
-    """The case's exact gradients and Σ|terms| (oracles.exact.Truth), once per architecture."""
+    """The case's exact gradients and Σ|terms| (oracles.exact.Truth), once per architecture;
+    NotApplicable (a pool window tied, or within rounding in ``dtype``: a kink) as the oracles'
+    is, counted, and also once."""
+    found = _truth_or_decline(arch, dtype)
+    if isinstance(found, NotApplicable):
+        raise NotApplicable(str(found))
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _truth_or_decline(arch: Architecture, dtype: Any) -> Any:
     from oracles.exact import truth
 
     case = build_case(arch, dtype)
     params = case.params.astype(np.float64)
     batch = Batch(case.batch.x.astype(np.float64), case.batch.y.astype(np.float64))
     try:
-        return truth(arch, params, batch)
+        return truth(arch, params, batch, dtype=dtype)
+    except NotApplicable as exc:
+        return exc
     except Exception as exc:  # NotCertified included: an answer about this case
         raise TruthFailure(
             f"{arch.id}: the ground truth raised {type(exc).__name__}: {exc}"

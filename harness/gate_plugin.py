@@ -216,9 +216,17 @@ def gate_architectures(config: pytest.Config) -> list[Architecture]:
 
 
 def truth_architectures(config: pytest.Config) -> list[Architecture]:
-    """The nets the ground truth judges: the tails family and a fixed small sample of the random
-    ones (suite.architectures.TRUTH_SAMPLE)."""
-    return TAILS + TRUTH_SAMPLE
+    """The nets the ground truth judges: the tails family, a fixed small sample of the random
+    dense ones (suite.architectures.TRUTH_SAMPLE), the feature-map nets and the random map nets
+    the options ask for."""
+    return (
+        TAILS
+        + TRUTH_SAMPLE
+        + MAPS
+        + random_map_architectures(
+            config.getoption("--random-maps"), config.getoption("--random-seed")
+        )
+    )
 
 
 def gate_dtype(config: pytest.Config) -> Any:

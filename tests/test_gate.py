@@ -6,9 +6,10 @@ and in it one subtest (pytest's built-in ``subtests`` fixture) per comparison, o
 Each comparison is recorded as data for the report (suite.results), under the test id it had
 when it was a test of its own (``…::test_oracle_agrees_with_reference[<comparison id>]``).
 
-On the tails family and a small sample of the random nets the ground truth (oracles/exact.py)
-judges the reference (``…-exact-delta-layer2``) and every oracle (``…-torch~exact-delta-layer2``)
-element by element. A framework's known upstream bug (oracles/known_upstream.toml) makes its
+On the tails family, a small sample of the random nets and the feature-map nets (MAPS and
+--random-maps) the ground truth (oracles/exact.py) judges the reference
+(``…-exact-delta-layer2``) and every oracle (``…-torch~exact-delta-layer2``) element by
+element. A framework's known upstream bug (oracles/known_upstream.toml) makes its
 comparison a strict xfail, subtest by subtest: pytest's marks apply to a whole test, so
 :func:`expect_known_bug` does what ``xfail(strict=True)`` would (``pytest.xfail`` when it fails,
 a loud ``[XPASS(strict)]`` failure when it passes); a disagreement no entry names fails.

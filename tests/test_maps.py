@@ -425,3 +425,66 @@ def test_one_sample_at_a_time_is_the_batch(arch: Architecture) -> None:
     ):
         error = float(np.max(np.abs(value - other)))
         assert error <= 2 * eps * scales.rounding[quantity, layer], (quantity, layer, error)
+
+
+# --- The ground truth on maps (oracles/exact.py): where a pool's route is a kink -------------
+
+
+def test_the_truth_declines_a_tied_pool_window() -> None:
+    """Exactly tied maxima with σ' = 1 below them: a kink, declined (counted), never judged."""
+    from oracles import NotApplicable
+    from oracles.exact import truth
+
+    params, batch = tied_case()
+    with pytest.raises(NotApplicable, match=r"holds its maximum \d times \(1\.0+\): a tie, a kink"):
+        truth(TIED, params, batch)
+
+
+def test_the_truth_declines_maxima_within_rounding() -> None:
+    """MAPS[7]'s saturated tanh feeds its pool entries 1 − 1e-26 apart: float64 rounds them to
+    one value (the reference, torch and jax route δ to the first), the truth to the largest, so
+    the route is a kink at float64: declined, as the complex step declines it."""
+    from harness.cases import truth_of
+    from oracles import NotApplicable
+
+    for _ in range(2):  # the second from truth_of's cache: the same answer
+        with pytest.raises(NotApplicable, match="entries tied or within rounding of its maximum"):
+            truth_of(MAPS[7])
+
+
+def _near_tie(gap: float) -> tuple[Params, Batch]:
+    """:data:`TIED`'s net (a^2 = x) on distinct inputs but one pool window, whose top two entries
+    are 2 and 2 + gap."""
+    params, batch = tied_case()
+    x = np.arange(batch.x.size, dtype=float).reshape(batch.x.shape) / 8  # distinct, below 4
+    x[0, 0, 0, 0], x[0, 0, 1, 0] = 2.0, 2.0 + gap
+    return params, Batch(x, batch.y)
+
+
+def test_a_near_tie_is_a_kink_at_the_judged_precision() -> None:
+    """2 and 2 + 2^-40 are apart by 2^12 float64 ulps, beyond what float64 rounding of the
+    entries (the error model's bound on them) can swap: judged. In float32 they are one value:
+    the route is a kink there, declined."""
+    from oracles import NotApplicable
+    from oracles.exact import truth
+
+    params, batch = _near_tie(2.0**-40)
+    exact = truth(TIED, params, batch)
+    assert exact.gradients.get("delta", 2)[0, 0, 0, 0] == 0  # δ goes to 2 + 2^-40 alone
+    assert exact.gradients.get("delta", 2)[0, 0, 1, 0] != 0
+    with pytest.raises(NotApplicable, match="2 entries tied or within rounding of its maximum"):
+        truth(TIED, params, batch, dtype=np.float32)
+    with pytest.raises(NotApplicable, match="within rounding"):  # 2 ulps: within float64's
+        truth(TIED, *_near_tie(2.0**-51))
+
+
+def test_a_pool_of_overlapping_pools_outputs_is_tied() -> None:
+    """Overlapping windows share their maximum, so the next pool's window holds one ball twice:
+    a tie (said so), declined."""
+    from oracles import NotApplicable
+    from oracles.exact import truth
+
+    arch = Architecture(((1, 5, 5), MaxPool(2, stride=1), MaxPool(2, stride=1), 2), "identity")
+    params, batch = make_case(arch)
+    with pytest.raises(NotApplicable, match=r"holds its maximum \d times .*: a tie"):
+        truth(arch, params, batch)
