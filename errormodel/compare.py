@@ -27,6 +27,9 @@ class Comparison:
     problem: str = ""  # a shape mismatch or non-finite values, in words
     scale: float = 0.0  # S, the larger of the two arrays' largest magnitudes
     excluded: int = 0  # elements the oracle could not judge (FD across a kink), left out, counted
+    #: Elements judged when the oracle judged a seeded sample only (a map net over its budget of
+    #: perturbations); 0: every element of the shape was.
+    judged: int = 0
     #: Judged by the truth: the worst element (largest error/allowed) as index, value, truth,
     #: ulps (|value − truth| in units of the truth's ulp) and allowed; None for normwise ones.
     worst: dict[str, Any] | None = None
@@ -57,16 +60,21 @@ class Comparison:
             return f"{what}: {self.problem}"
         size = int(np.prod(self.shape))
         left_out = f", {self.excluded} of {size} elements excluded" if self.excluded else ""
+        sample = (
+            f", a seeded sample: {self.judged} of {size} elements judged" if self.judged else ""
+        )
         return (
             f"{what}: max abs error {self.max_abs:.3e} at {self.worst_index}, "
             f"max rel error {self.max_rel:.3e}, allowed {self.allowed:.3e} "
-            f"(error/allowed {self.ratio:.3g}){left_out}"
+            f"(error/allowed {self.ratio:.3g}){sample}{left_out}"
         )
 
     def as_dict(self) -> dict[str, Any]:
         fields = asdict(self)
         if fields["worst"] is None:  # normwise: the records keep their form
             del fields["worst"]
+        if not fields["judged"]:  # every element judged: the records keep their form
+            del fields["judged"]
         return {
             **fields,
             "ratio": self.ratio,
@@ -90,6 +98,7 @@ def compare(
     layer: int,
     oracle: str,
     exclude: Mask | None = None,
+    judged: Mask | None = None,
 ) -> Comparison:
     """Compare ``other`` with ``reference`` elementwise; the worst element decides.
 
@@ -99,6 +108,8 @@ def compare(
         quantity, layer, oracle: where the comparison is, for its record and message.
         exclude: elements the oracle cannot judge: left out of the error and counted in
             ``excluded``, never given a wider tolerance. Non-finite values are flagged even there.
+        judged: where the oracle judged a sample only, its elements: the others (NaN) are not
+            compared at all, and ``judged`` counts the sample.
 
     Returns:
         The Comparison: passed, the worst element, its error and ratio to ``allowed``.
@@ -117,7 +128,11 @@ def compare(
             allowed=allowed,
             problem=f"shape {other.shape}, expected {reference.shape}",
         )
+    if judged is not None and judged.shape != reference.shape:
+        raise ValueError(f"judged mask has shape {judged.shape}, expected {reference.shape}")
     finite = np.isfinite(reference) & np.isfinite(other)
+    if judged is not None:  # the elements outside the sample are not compared
+        finite |= ~judged
     if not finite.all():
         bad = tuple(int(i) for i in np.argwhere(~finite)[0])
         side = "reference" if not np.isfinite(reference[bad]) else oracle
@@ -131,10 +146,13 @@ def compare(
             problem=f"non-finite value {(reference if side == 'reference' else other)[bad]} "
             f"from {side} at {bad} ({int((~finite).sum())} of {reference.size} elements)",
         )
-    diff = np.abs(reference.astype(np.float64) - other.astype(np.float64))
-    if exclude is not None:
-        diff[exclude] = 0.0
-        reference, other = reference[~exclude], other[~exclude]
+    kinks = exclude if judged is None or exclude is None else exclude & judged
+    left_out = kinks if judged is None else ~judged if kinks is None else kinks | ~judged
+    with np.errstate(invalid="ignore"):  # NaN outside a sample: never compared
+        diff = np.abs(reference.astype(np.float64) - other.astype(np.float64))
+    if left_out is not None:
+        diff[left_out] = 0.0
+        reference, other = reference[~left_out], other[~left_out]
     worst = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     max_abs = float(diff.max(initial=0.0))
     s = scale(reference, other)
@@ -146,7 +164,8 @@ def compare(
         worst_index=tuple(int(i) for i in worst),
         allowed=allowed,
         scale=s,
-        excluded=int(exclude.sum()) if exclude is not None else 0,
+        excluded=int(kinks.sum()) if kinks is not None else 0,
+        judged=int(judged.sum()) if judged is not None else 0,
     )
 
 
@@ -166,22 +185,31 @@ def compare_to_truth(
     layer: int,
     oracle: str,
     exclude: Mask | None = None,
+    judged: Mask | None = None,
 ) -> Comparison:
     """Judge each element of ``value`` against the exact ``truth`` by its own ``allowed``
     (errormodel.tolerances.exact_allowed); the element with the largest error/allowed decides and
     is kept in ``worst``. ``max_abs`` and ``allowed`` are that element's, so ``ratio`` and
-    ``passed`` mean what they do normwise."""
+    ``passed`` mean what they do normwise. ``exclude`` and ``judged`` as for :func:`compare`."""
     where: dict[str, Any] = {"quantity": quantity, "layer": layer, "oracle": oracle}
     value, truth = np.asarray(value), np.asarray(truth)
-    if value.shape != truth.shape or not np.isfinite(value).all():
-        normwise = compare(truth, value, float(np.max(allowed, initial=0.0)), **where)
-        return normwise
+    sampled = judged if judged is not None and judged.shape == value.shape else None
+    if (
+        value.shape != truth.shape
+        or not np.isfinite(value[sampled] if sampled is not None else value).all()
+    ):
+        allowed_max = float(np.max(allowed, initial=0.0))
+        return compare(truth, value, allowed_max, **where, exclude=exclude, judged=judged)
+    kinks = exclude if sampled is None or exclude is None else exclude & sampled
+    left_out = kinks if sampled is None else ~sampled if kinks is None else kinks | ~sampled
+    if sampled is not None:
+        value = np.where(sampled, value, truth)  # outside the sample: not compared
     diff = np.abs(value.astype(np.float64) - truth)
     with np.errstate(over="ignore"):  # an error 1e300× a subnormal bound: ratio inf, failed
         ratio = np.divide(diff, allowed, out=np.zeros_like(diff), where=allowed > 0)
     ratio[(allowed <= 0) & (diff > 0)] = np.inf
-    if exclude is not None:
-        ratio[exclude] = 0.0
+    if left_out is not None:
+        ratio[left_out] = 0.0
     flat = int(np.argmax(ratio)) if ratio.size else 0
     index = tuple(int(i) for i in np.unravel_index(flat, ratio.shape)) if ratio.size else ()
     max_abs = float(diff[index]) if ratio.size else 0.0
@@ -201,6 +229,7 @@ def compare_to_truth(
         worst_index=index,
         allowed=float(allowed[index]) if ratio.size else 0.0,
         scale=s,
-        excluded=int(exclude.sum()) if exclude is not None else 0,
+        excluded=int(kinks.sum()) if kinks is not None else 0,
+        judged=int(sampled.sum()) if sampled is not None else 0,
         worst=worst,
     )

@@ -27,8 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from reference.gradients import QUANTITIES
 from reference.layers import Conv, Dense, Layer, MaxPool
 from reference.types import Array
+
+Index = np.ndarray[Any, np.dtype[np.intp]]
+#: Flat parameter indices p (P of them) ↦ where each one's unit step moves z^l, (P, *z^l.shape).
+Directions = Callable[[Index], Array]
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,11 @@ class LayerTerms:
     cs_back: Callable[[Layer, Array, Array], Array]
     #: (layer, w) → the operations that compute one element of z^l.
     cs_operations: Callable[[Layer, Array], int]
-    #: (layer, |a^{l−1}|, z^l's shape) → |∂z^l/∂θ| for every b^l_j and every w^l_jk, two stacks
-    #: (P, *z^l.shape): where one parameter's unit step moves z^l, the start of its FD jet in a
-    #: net with feature maps (a dense-only net starts from rows, ``fd_parameters``).
-    fd_directions: Callable[[Layer, Array, tuple[int, ...]], tuple[Array, Array]]
+    #: (layer, |a^{l−1}|, z^l's shape) → |∂z^l/∂θ| of b^l's and of w^l's parameters, two
+    #: :data:`Directions` (flat parameter indices p ↦ a stack (P, *z^l.shape)): where one
+    #: parameter's unit step moves z^l, the start of its FD jet in a net with feature maps (a
+    #: dense-only net starts from rows, ``fd_parameters``).
+    fd_directions: Callable[[Layer, Array, tuple[int, ...]], tuple[Directions, Directions]]
 
 
 def _dense_forward(layer: Layer, w: Array, b: Array, abs_a_prev: Array, tiny: float) -> Array:
@@ -146,14 +152,23 @@ def _dense_cs_operations(layer: Layer, w: Array) -> int:
 
 def _dense_fd_directions(
     layer: Layer, abs_a_prev: Array, z_shape: tuple[int, ...]
-) -> tuple[Array, Array]:
+) -> tuple[Directions, Directions]:
     """b^l_j moves row j of every sample by 1; w^l_jk moves row j of sample x by |a^{x,l−1}_k|."""
     n, m = z_shape
     flat = _columns(abs_a_prev)
-    bias = np.repeat(np.eye(n)[:, :, None], m, axis=2)
-    weight = np.zeros((n, flat.shape[0], n, m))
-    weight[np.arange(n), :, np.arange(n)] = flat
-    return bias, weight.reshape(-1, n, m)
+
+    def bias(p: Index) -> Array:
+        move = np.zeros((len(p), n, m))
+        move[np.arange(len(p)), p] = 1.0
+        return move
+
+    def weight(p: Index) -> Array:
+        j, k = np.divmod(p, flat.shape[0])
+        move = np.zeros((len(p), n, m))
+        move[np.arange(len(p)), j] = flat[k]
+        return move
+
+    return bias, weight
 
 
 # --- Feature maps: a layer's own maps applied to absolute values ------------------------------
@@ -271,20 +286,33 @@ def _map_cs_operations(layer: Layer, w: Array) -> int:
 
 def _map_fd_directions(
     layer: Layer, abs_a_prev: Array, z_shape: tuple[int, ...]
-) -> tuple[Array, Array]:
+) -> tuple[Directions, Directions]:
     """|∂z^l/∂b^l_o| (1 on map o) and |∂z^l/∂w^l_{o,c,u,v}| (|â_{c,s·i+u,s·j+v}| on map o)."""
     if not isinstance(layer, Conv):
-        return np.zeros((0, *z_shape)), np.zeros((0, *z_shape))
+        return _no_directions, _no_directions
     c_out, c_in, k_h, k_w = layer.weight_shape
-    bias = np.zeros((c_out, *z_shape))
-    bias[np.arange(c_out), np.arange(c_out)] = 1.0
-    weight = np.zeros((c_out, c_in, k_h, k_w, *z_shape))
+    windows = np.empty((c_in, k_h, k_w, *z_shape[1:]))
     for c, u, v in np.ndindex(c_in, k_h, k_w):
         unit = np.zeros((1, c_in, k_h, k_w))
         unit[0, c, u, v] = 1.0
-        window = layer.forward(unit, np.zeros((1, 1)), abs_a_prev)[0]  # â_{c,s·i+u,s·j+v}
-        weight[np.arange(c_out), c, u, v, np.arange(c_out)] = window
-    return bias, weight.reshape(-1, *z_shape)
+        windows[c, u, v] = layer.forward(unit, np.zeros((1, 1)), abs_a_prev)[0]
+
+    def bias(p: Index) -> Array:
+        move = np.zeros((len(p), *z_shape))
+        move[np.arange(len(p)), p] = 1.0
+        return move
+
+    def weight(p: Index) -> Array:
+        o, c, u, v = np.unravel_index(p, (c_out, c_in, k_h, k_w))
+        move = np.zeros((len(p), *z_shape))
+        move[np.arange(len(p)), o] = windows[c, u, v]  # â_{c,s·i+u,s·j+v} at each (i, j)
+        return move
+
+    return bias, weight
+
+
+def _no_directions(p: Index) -> Array:
+    raise NotImplementedError("a max-pool has no parameters to move z^l")
 
 
 def _not_written(*args: object) -> Any:
@@ -295,21 +323,49 @@ def _not_written(*args: object) -> Any:
     )
 
 
-#: Map nets whose FD and complex-step terms (and oracles) this many perturbations bound: each
-#: element of every map z^l and each parameter of a map layer is one pass of the layers after it
-#: (the jet here, the oracles' differences and tangents). The LeNet-like net (38,160 of them)
-#: is over it: measured, README "Convolution and max-pooling".
+#: Map nets whose FD and complex-step terms (and oracles) run every perturbation: each element of
+#: every map z^l and each parameter of a map layer is one pass of the layers after it (the jet
+#: here, the oracles' differences and tangents). A net needing more (the LeNet-like net: 38,160)
+#: is judged on a sample (:func:`map_sample`): measured, README "Convolution and max-pooling".
 MAP_PERTURBATIONS = 4096
+#: In a net over :data:`MAP_PERTURBATIONS`, the elements judged of each δ^l, ∂C/∂b^l and ∂C/∂w^l
+#: (a quantity with no more is judged whole).
+MAP_SAMPLE = 64
+#: The sample's seed: fixed, so every run, oracle and error model judges the same elements.
+MAP_SAMPLE_SEED = 25
 
 
 def map_perturbations(layers: Sequence[Layer]) -> int:
-    """The perturbations a map net's numerical oracles run: elements and parameters of its map
-    layers (0 for a dense-only net)."""
+    """The perturbations a map net's numerical oracles would run to judge every element: elements
+    and parameters of its map layers (0 for a dense-only net)."""
     return sum(
         math.prod(layer.out_shape) + math.prod(layer.weight_shape) + math.prod(layer.bias_shape)
         for layer in layers
         if isinstance(layer, Conv | MaxPool)
     )
+
+
+def map_sample(layers: Sequence[Layer]) -> dict[tuple[str, int], Index]:
+    """The elements judged of each sampled (quantity, layer l), as sorted flat indices: of one
+    sample's z^l for δ^l (judged in every sample: one perturbation moves element e of each), of
+    b^l or w^l for ∂C/∂b^l, ∂C/∂w^l. A quantity not in it is judged whole; so is every quantity
+    of a net within :data:`MAP_PERTURBATIONS` (an empty dict). Over it, each quantity of more
+    than :data:`MAP_SAMPLE` elements, of any layer (the dense ones' perturbations are cheaper,
+    not free: the LeNet-like net's w^6 has 64,000), keeps that many, drawn without replacement by
+    a generator seeded with (:data:`MAP_SAMPLE_SEED`, l, its size n): a dense layer's δ^l and
+    ∂C/∂b^l (n_l elements each; the oracles take ∂C/∂b^l as the batch mean of δ^l's rows) are
+    judged at the same rows."""
+    if map_perturbations(layers) <= MAP_PERTURBATIONS:
+        return {}
+    found: dict[tuple[str, int], Index] = {}
+    for book, layer in enumerate(layers, start=2):
+        sizes = (layer.out_shape, layer.bias_shape, layer.weight_shape)
+        for quantity, shape in zip(QUANTITIES, sizes, strict=True):
+            n = math.prod(shape)
+            if n > MAP_SAMPLE:
+                rng = np.random.default_rng((MAP_SAMPLE_SEED, book, n))
+                found[quantity, book] = np.sort(rng.choice(n, MAP_SAMPLE, replace=False))
+    return found
 
 
 #: Per layer type, the error model's terms (module docstring).

@@ -47,7 +47,9 @@ samples by t; ∂C/∂w_jk: sample x by t·a^{x,l−1}_k) and takes [f(h) − f(
   as C_x∘softmax is not a sum over output neurons); the difference quotient turns
   2ε·R_x into ε·R_x/h;
 
-F3 and R are the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w: batch means).
+F3 and R are the largest over the layer (δ: per sample; ∂C/∂b and ∂C/∂w: batch means). In a
+map net over the oracles' budget F3 is the largest over the elements they judge
+(:func:`errormodel.layer_terms.map_sample`); R, the per-sample rounding, bounds every element.
 
 Every product with |w| above is the dense layer's: each layer type's terms are its entry of
 :data:`errormodel.layer_terms.LAYER_TERMS`.
@@ -55,13 +57,14 @@ Every product with |w| above is the dense layer's: each layer type's terms are i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from errormodel.layer_terms import MAP_PERTURBATIONS, layer_terms, map_perturbations
+from errormodel.layer_terms import Index, layer_terms, map_sample
 from errormodel.tables import (
     SIGMA_ULPS,
     ActivationErrors,
@@ -71,7 +74,7 @@ from errormodel.tables import (
     cost_errors,
     softmax_output_rounding,
 )
-from reference import Architecture, Batch, Gradients, Params, forward_backward
+from reference import QUANTITIES, Architecture, Batch, Gradients, Params, forward_backward
 from reference.activations import OUTPUT_ONLY
 from reference.forward import Forward
 from reference.layers import Dense, Layer
@@ -190,11 +193,11 @@ def error_scales(
         rounding_norm["nabla_b", layer] = float(np.linalg.norm(bias + m * tiny))
         rounding_norm["nabla_w", layer] = float(np.linalg.norm(weight + m * tiny))
     maps = not all(type(layer) is Dense for layer in layers)
-    if not numerical or map_perturbations(layers) > MAP_PERTURBATIONS:
-        # a map net over the cap: its numerical oracles decline it, so B is all it needs
+    if not numerical:
         return ErrorScales(rounding, {}, {}, rounding_norm)
     if step <= 0:
         raise ValueError(f"the FD step must be > 0 for the numerical scales, got {step}")
+    sample = map_sample(layers)  # a net over the oracles' budget: the elements they judge
 
     # FD rounding: a difference at layer l re-runs l…L, R_x = Σ_k Σ_j |δ^{x,k}_j| λ^{x,k}_j + …
     cost_part = cost.cost_rounding(out)
@@ -212,7 +215,9 @@ def error_scales(
     fd_truncation: dict[tuple[str, int], float] = {}
     for i in range(L):
         if maps:  # every perturbation's own jet, from where it moves z^l
-            fd_truncation.update(_map_truncation(layers, ws, zs, acts, errs, cost, out, i, step))
+            fd_truncation.update(
+                _map_truncation(layers, ws, zs, acts, errs, cost, out, i, step, sample)
+            )
             continue
         reach = step * terms[i].fd_reach(layers[i], acts[i])
         third = _third_derivatives(layers, ws, zs, errs, cost, out, i, reach)
@@ -257,6 +262,11 @@ def _per_sample(a: Array) -> Array:
     return a.reshape(-1, a.shape[-1]).sum(axis=0)
 
 
+#: Floats of one start stack (P, *z^l.shape) of the map FD jet: a net's perturbations run in
+#: chunks of at most this many (every curated and random small net in one).
+JET_CHUNK_FLOATS = 2**23
+
+
 def _map_truncation(
     layers: Sequence[Layer],
     ws: tuple[Array, ...],
@@ -267,22 +277,37 @@ def _map_truncation(
     out: OutputLayer,
     i: int,
     step: float,
+    sample: Mapping[tuple[str, int], Index],
 ) -> dict[tuple[str, int], float]:
     """F of layer l = i + 2 in a net with feature maps: each perturbation's jet starts from where
     it moves z^l (δ: one element of every sample, read per sample; b^l, w^l: |∂z^l/∂θ|, the
-    layer type's ``fd_directions``), swept over h·c₁; F3 per sample, then as for dense layers."""
+    layer type's ``fd_directions``), swept over h·c₁; F3 per sample, then as for dense layers.
+    Only the perturbations of the elements judged (``sample``, :func:`map_sample`; all if absent)
+    run, in chunks: F bounds the truncation of those elements."""
     layer, z, h2 = layers[i], zs[i], step * step / 6
-    n = z[..., 0].size
-    units = np.repeat(np.eye(n).reshape(n, *z.shape[:-1], 1), z.shape[-1], axis=-1)
+    shape, m = z.shape[:-1], z.shape[-1]
+
+    def units(p: Index) -> Array:
+        unit = np.zeros((len(p), math.prod(shape)))
+        unit[np.arange(len(p)), p] = 1.0
+        return np.repeat(unit.reshape(len(p), *shape, 1), m, axis=-1)
+
     bias, weight = layer_terms(layer).fd_directions(layer, acts[i], z.shape)
-    found = {
-        ("delta", i + 2): h2
-        * float(_third_derivatives(layers, ws, zs, errs, cost, out, i, step, units).max())
-    }
-    for quantity, start in (("nabla_b", bias), ("nabla_w", weight)):
-        if start.shape[0]:
-            third = _third_derivatives(layers, ws, zs, errs, cost, out, i, step, start)
-            found[quantity, i + 2] = h2 * float(third.mean(axis=-1).max())
+    counts = (math.prod(shape), math.prod(layer.bias_shape), math.prod(layer.weight_shape))
+    widest = max(a.size for a in zs[i:])
+    size = max(1, JET_CHUNK_FLOATS // widest)
+    found: dict[tuple[str, int], float] = {}
+    for quantity, start, count in zip(QUANTITIES, (units, bias, weight), counts, strict=True):
+        which = sample.get((quantity, i + 2), np.arange(count))
+        worst = 0.0
+        for at in range(0, len(which), size):
+            third = _third_derivatives(
+                layers, ws, zs, errs, cost, out, i, step, start(which[at : at + size])
+            )
+            # δ: per sample; b^l, w^l: the batch mean of the samples'
+            worst = max(worst, float((third if quantity == "delta" else third.mean(axis=-1)).max()))
+        if len(which):
+            found[quantity, i + 2] = h2 * worst
     return found
 
 

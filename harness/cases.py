@@ -139,25 +139,37 @@ def compare_one(
     quantity: str,
     layer: int,
     exclude: Mask | None = None,
+    judged: Mask | None = None,
 ) -> Comparison:
     """Compare one quantity of one layer of ``theirs`` with the reference, with its tolerance.
 
     Elements in ``exclude`` (those the oracle cannot judge) are left out and counted. The
-    error model's rounding bounds are per layer and cover the excluded elements too.
+    error model's rounding bounds are per layer and cover the excluded elements too. Given
+    ``judged`` (the oracle judged a sample), only those elements are compared, and counted.
     """
     ours, other = case.reference.get(quantity, layer), theirs.get(quantity, layer)
     judge = get_oracle(oracle)
     allowed = allowed_error(judge.kind, case.scales, quantity, layer, case.dtype, judge.step)
     return compare(
-        ours, other, allowed, quantity=quantity, layer=layer, oracle=oracle, exclude=exclude
+        ours,
+        other,
+        allowed,
+        quantity=quantity,
+        layer=layer,
+        oracle=oracle,
+        exclude=exclude,
+        judged=judged,
     )
 
 
 def compare_all(case: Case, theirs: Gradients | Output, oracle: str) -> list[Comparison]:
-    """Every quantity of every layer; given an oracle's Output, its excluded elements stay out."""
+    """Every quantity of every layer; given an oracle's Output, its excluded elements stay out
+    (and, where it judged a sample, only the sample is compared)."""
     output = theirs if isinstance(theirs, Output) else Output(theirs)
     return [
-        compare_one(case, output.gradients, oracle, q, layer, output.mask(q, layer))
+        compare_one(
+            case, output.gradients, oracle, q, layer, output.mask(q, layer), output.sample(q, layer)
+        )
         for q, layer, _ in case.reference.items()
     ]
 
@@ -210,9 +222,11 @@ def compare_to_exact(
     quantity: str,
     layer: int,
     exclude: Mask | None = None,
+    judged: Mask | None = None,
 ) -> Comparison:
     """One quantity of one layer of the reference (``oracle`` None) or of an oracle's gradients
-    ``theirs`` against the ground truth, each element by its own bound (truth_allowed)."""
+    ``theirs`` against the ground truth, each element by its own bound (truth_allowed); given
+    ``judged`` (the oracle judged a sample), those elements only."""
     exact = truth_of(case.arch, case.dtype)
     true, terms = exact.get(quantity, layer)
     if oracle is None:
@@ -230,4 +244,5 @@ def compare_to_exact(
         layer=layer,
         oracle=truth_judge_id(oracle),
         exclude=exclude,
+        judged=judged,
     )

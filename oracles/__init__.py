@@ -6,7 +6,9 @@ cost) without the reference's backward code. Registering one is one line in :dat
 modules import lazily, so torch and jax load only when their oracle runs.
 
 An oracle that knows elements it cannot judge (finite differences across a relu kink) also names a
-``detailed`` function returning an :class:`Output`: its gradients and masks of those elements.
+``detailed`` function returning an :class:`Output`: its gradients and masks of those elements; so
+does one that judges a sample of a quantity's elements only (the perturbation oracles on a map
+net over their budget, :func:`errormodel.layer_terms.map_sample`): the mask of those judged.
 An oracle that cannot judge a whole net (the complex step on a relu net) raises
 :class:`NotApplicable`; the gate records that as its own status and counts it, never as a pass.
 """
@@ -19,7 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from errormodel.layer_terms import MAP_PERTURBATIONS, map_perturbations
 from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Conv, MaxPool
 from reference.types import Mask
@@ -50,19 +51,6 @@ def bound_ops(
     ]
 
 
-def map_budget(arch: Architecture, oracle: str) -> None:
-    """Raise :class:`NotApplicable` if ``arch``'s map layers need more perturbations than
-    :data:`errormodel.layer_terms.MAP_PERTURBATIONS` (each element of a map z^l and each map
-    parameter is one pass of the layers after it, for the oracle and for its error model's jet):
-    counted, never passed. A dense-only net has none."""
-    need = map_perturbations(arch.layers)
-    if need > MAP_PERTURBATIONS:
-        raise NotApplicable(
-            f"{oracle} on feature maps runs one pass per map element and map parameter: "
-            f"{need:,} here, over the cap of {MAP_PERTURBATIONS:,}"
-        )
-
-
 def dense_only(arch: Architecture, oracle: str) -> None:
     """Raise :class:`NotApplicable` if ``arch`` has a map layer (a convolution, a pool): for an
     oracle whose perturbations are still written for dense layers only (a layer type no one
@@ -78,14 +66,20 @@ class NotApplicable(Exception):
 
 @dataclass(frozen=True)
 class Output:
-    """An oracle's gradients and, per (quantity, layer), a mask of the elements it cannot judge."""
+    """An oracle's gradients and, per (quantity, layer), a mask of the elements it cannot judge
+    and, where it judged a sample only, a mask of the sample (the other elements are NaN)."""
 
     gradients: Gradients
     excluded: Mapping[tuple[str, int], Mask] = field(default_factory=dict)
+    judged: Mapping[tuple[str, int], Mask] = field(default_factory=dict)
 
     def mask(self, quantity: str, layer: int) -> Mask | None:
         """The excluded elements of one quantity of one layer, or None if none are."""
         return self.excluded.get((quantity, layer))
+
+    def sample(self, quantity: str, layer: int) -> Mask | None:
+        """The elements judged of one quantity of one layer, or None if all are."""
+        return self.judged.get((quantity, layer))
 
 
 @dataclass(frozen=True)
@@ -129,8 +123,19 @@ ORACLES: dict[str, Oracle] = {
             step=2.0**-17,  # ≈ ε^{1/3}: oracles/finite_diff.py derives it
         ),
         # 2^-70: h² and η/h both far below any rounding (oracles/complex_step.py)
-        Oracle("complex_step", "oracles.complex_step:gradients", "complex_step", step=2.0**-70),
-        Oracle("forward_mode", "oracles.forward_mode:gradients", "autograd"),
+        Oracle(
+            "complex_step",
+            "oracles.complex_step:gradients",
+            "complex_step",
+            detailed="oracles.complex_step:detailed",
+            step=2.0**-70,
+        ),
+        Oracle(
+            "forward_mode",
+            "oracles.forward_mode:gradients",
+            "autograd",
+            detailed="oracles.forward_mode:detailed",
+        ),
     )
 }
 

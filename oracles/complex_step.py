@@ -37,7 +37,8 @@ complex extension); here each window's maximum is chosen by the real part. The r
 unperturbed net's (their change is h², below any rounding), so that choice is the unperturbed
 argmax, the route the reference takes, and Im z^l is Im a^{l−1} at it: exact, a selection, as
 long as no window's maximum is tied. A tie is a kink of the max (its derivative jumps between the
-tied entries); a net with one is not applicable (:class:`oracles.NotApplicable`, counted).
+tied entries); a net with one is not applicable (:class:`oracles.NotApplicable`, counted). A net
+over the budget of perturbations runs those of its seeded sample only (:mod:`oracles.map_stacks`).
 """
 
 from __future__ import annotations
@@ -47,10 +48,18 @@ from typing import Any
 
 import numpy as np
 
-from oracles import NotApplicable, bound_ops, get_oracle, map_budget
+from errormodel.layer_terms import map_sample
+from oracles import NotApplicable, Output, bound_ops, get_oracle
 from oracles import costs as oracle_costs
 from oracles.activations import SIGMAS
-from oracles.map_stacks import conv, parameter_directions, pool_windows
+from oracles.map_stacks import (
+    conv,
+    judged_indices,
+    parameter_directions,
+    pool_windows,
+    sample_masks,
+    spread,
+)
 from reference import Architecture, Batch, Gradients, Params, activations
 from reference.layers import Conv, Dense, MaxPool
 
@@ -98,10 +107,16 @@ def not_applicable(arch: Architecture) -> str:
     return ""
 
 
+def detailed(arch: Architecture, params: Params, batch: Batch, h: float = CS_STEP) -> Output:
+    """:func:`gradients`, with the elements judged of a map net over the budget (a sample)."""
+    return Output(
+        gradients(arch, params, batch, h), judged=sample_masks(arch.layers, batch.y.shape[-1])
+    )
+
+
 def gradients(arch: Architecture, params: Params, batch: Batch, h: float = CS_STEP) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l as Im C(· + ih·)/h; NotApplicable on a non-analytic net."""
     arch.check()
-    map_budget(arch, "the complex step")
     reason = not_applicable(arch)
     if reason:
         raise NotApplicable(reason)  # the records and test ids name the net
@@ -205,18 +220,22 @@ def map_gradients(
             out = np.take_along_axis(pool_windows(layer, maps), route, axis=-1)[..., 0]
         return np.moveaxis(out.reshape(*out.shape[:-1], m, P), -1, 0)
 
-    def slopes(i: int, directions: Callable[[Z], Z], count: int) -> Z:
-        """Im C_x / h, shape (count, m), with z^l (l = i + 2) moved by ih·directions(p)."""
-        out = np.empty((count, m))
+    sample = map_sample(layers)
+
+    def slopes(i: int, quantity: str, directions: Callable[[Z], Z], count: int) -> Z:
+        """Im C_x / h, shape (count, m), with z^l (l = i + 2) moved by ih·directions(p), for the
+        perturbations judged (NaN at the others)."""
+        which = judged_indices(sample, quantity, i + 2, count)
+        out = np.empty((len(which), m))
         widest = max(z.size for z in zs[i:])
-        for chunk in _chunks(count, widest):
-            z = zs[i] + 1j * h * directions(np.arange(chunk.start, chunk.stop))
+        for chunk in _chunks(len(which), widest):
+            z = zs[i] + 1j * h * directions(which[chunk])
             a = sigmas[i](z)
             for k in range(i + 1, len(zs)):
                 z = zs[k] + 1j * carry(k, np.imag(a))
                 a = sigmas[k](z)
             out[chunk] = np.imag(cost(z, a, y)) / h
-        return out
+        return spread(out, which, count)
 
     deltas, nabla_b, nabla_w = [], [], []
     for i, (layer, z0) in enumerate(zip(layers, zs, strict=True)):
@@ -228,7 +247,7 @@ def map_gradients(
             unit[np.arange(len(p)), p] = 1.0
             return np.repeat(unit.reshape(len(p), *shape, 1), m, axis=-1)
 
-        per_element = slopes(i, element, n)  # δ^{x,l}_e: element e of every sample
+        per_element = slopes(i, "delta", element, n)  # δ^{x,l}_e: element e of every sample
         deltas.append(per_element.reshape(n, m).reshape(z0.shape))
         w, a_prev = ws[i], acts[i]
         if isinstance(layer, MaxPool):
@@ -245,11 +264,13 @@ def map_gradients(
                 return move
 
             nabla_b.append(per_element.sum(axis=1, keepdims=True) / m)
-            nabla_w.append((slopes(i, row, w.size).sum(axis=1) / m).reshape(w.shape))
+            nabla_w.append((slopes(i, "nabla_w", row, w.size).sum(axis=1) / m).reshape(w.shape))
             continue
         bias, weight = parameter_directions(layer, w, a_prev, z0.shape)
-        nabla_b.append((slopes(i, bias, bs[i].size).sum(axis=1) / m).reshape(bs[i].shape))
-        nabla_w.append((slopes(i, weight, w.size).sum(axis=1) / m).reshape(w.shape))
+        nabla_b.append(
+            (slopes(i, "nabla_b", bias, bs[i].size).sum(axis=1) / m).reshape(bs[i].shape)
+        )
+        nabla_w.append((slopes(i, "nabla_w", weight, w.size).sum(axis=1) / m).reshape(w.shape))
     return Gradients.from_lists(deltas, nabla_b, nabla_w)
 
 

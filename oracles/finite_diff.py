@@ -24,7 +24,8 @@ b^l_o and w^l_{o,c,u,v} of a convolution: v = ∂z^l/∂θ
 (:func:`oracles.map_stacks.parameter_directions`: 1 at every position of map o, or the window
 values â^{l−1}_{c,s·i+u,s·j+v} there). Later layers carry only the change, per layer type
 (:class:`LayerDifferences`' ``carry``): a convolution's Δz = w ⋆ Δâ (linear, no bias), a dense
-layer's w Δa (maps read flattened), a max-pool's max(a + Δa) − max(a) over each window.
+layer's w Δa (maps read flattened), a max-pool's max(a + Δa) − max(a) over each window. A net
+over the budget of perturbations runs those of its seeded sample only (:mod:`oracles.map_stacks`).
 
 Kinks: σ' of relu and leaky_relu jumps at z = 0, so a difference whose ±h evaluations put some
 pre-activation of such a layer on another side of 0 (z ≤ 0 or z > 0) than the unperturbed one
@@ -44,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from oracles import Output, get_oracle, layer_ops, map_budget, map_stacks
+from errormodel.layer_terms import map_sample
+from oracles import Output, get_oracle, layer_ops, map_stacks
 from reference import Architecture, Batch, Gradients, Params
 from reference.activations import ACTIVATION_INFO, KINKED, OUTPUT_ONLY, Activation
 from reference.costs import Cost
@@ -194,7 +196,6 @@ def differences(arch: Architecture, params: Params, batch: Batch, h: float = FD_
     """The central differences, and per (quantity, layer) a mask of the elements whose ±h
     evaluations crossed a relu/leaky_relu kink (``Output.excluded``)."""
     arch.check()
-    map_budget(arch, "finite differences")
     if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
         return map_differences(arch, params, batch, h)
     params = params.astype(np.float64)
@@ -358,19 +359,25 @@ def map_differences(arch: Architecture, params: Params, batch: Batch, h: float =
         a = sigmas[-1].fn(z.transpose(1, 2, 0)).transpose(2, 0, 1)  # softmax: over the neurons
         return cost.fn(z, a, y), crossed
 
-    def slopes(i: int, directions: Callable[[Index], Array], count: int) -> tuple[Array, Mask]:
-        """Per perturbation p < count and sample: [C_x(z + h·v_p) − C_x(z − h·v_p)] / 2h."""
-        out, crossed = np.empty((count, m)), np.zeros((count, m), dtype=bool)
+    sample = map_sample(layers)
+
+    def slopes(
+        i: int, quantity: str, directions: Callable[[Index], Array], count: int
+    ) -> tuple[Array, Mask]:
+        """Per perturbation p < count and sample: [C_x(z + h·v_p) − C_x(z − h·v_p)] / 2h, for the
+        perturbations judged (NaN at the others; their kink mask False)."""
+        which = map_stacks.judged_indices(sample, quantity, i + 2, count)
+        out, crossed = np.empty((len(which), m)), np.zeros((len(which), m), dtype=bool)
         widest = max(z.size for z in zs[i:])
         size = max(1, MAP_CHUNK_BYTES // (8 * widest))
-        for start in range(0, count, size):
-            chunk = slice(start, min(start + size, count))
-            step = h * directions(np.arange(chunk.start, chunk.stop))
+        for start in range(0, len(which), size):
+            chunk = slice(start, min(start + size, len(which)))
+            step = h * directions(which[chunk])
             plus, crossed_plus = costs(i, step)
             minus, crossed_minus = costs(i, -step)
             out[chunk] = (plus - minus) / (2 * h)
             crossed[chunk] = crossed_plus | crossed_minus
-        return out, crossed
+        return map_stacks.spread(out, which, count), map_stacks.spread(crossed, which, count, False)
 
     found: dict[str, list[Array]] = {"delta": [], "nabla_b": [], "nabla_w": []}
     kinks: dict[tuple[str, int], Mask] = {}
@@ -383,7 +390,7 @@ def map_differences(arch: Architecture, params: Params, batch: Batch, h: float =
             unit[np.arange(len(p)), p] = 1.0
             return np.repeat(unit.reshape(len(p), *shape, 1), m, axis=-1)
 
-        per_element, crossed = slopes(i, element, n)  # δ^{x,l}_e, per sample
+        per_element, crossed = slopes(i, "delta", element, n)  # δ^{x,l}_e, per sample
         found["delta"].append(per_element.reshape(z0.shape))
         kinks["delta", book] = crossed.reshape(z0.shape)
         if not ws[i].size:  # a pool: no parameters
@@ -395,11 +402,11 @@ def map_differences(arch: Architecture, params: Params, batch: Batch, h: float =
         for quantity, directions, param in zip(
             ("nabla_b", "nabla_w"), moves, (params.biases[i], ws[i]), strict=True
         ):
-            each, crossed = slopes(i, directions, param.size)
+            each, crossed = slopes(i, quantity, directions, param.size)
             found[quantity].append((each.sum(axis=1) / m).reshape(param.shape))
             kinks[quantity, book] = np.asarray(crossed.any(axis=1)).reshape(param.shape)
     grads = Gradients.from_lists(found["delta"], found["nabla_b"], found["nabla_w"])
-    return Output(grads, kinks)
+    return Output(grads, kinks, map_stacks.sample_masks(layers, m))
 
 
 def _crossed(z: Array, base: Array, axis: int | tuple[int, ...]) -> Mask:

@@ -24,7 +24,8 @@ unit tangent e_θ. For a convolution that tangent is non-zero at every position 
 sums Σ_{i,j} δ^l_{o,i,j}·∂z^l_{o,i,j}/∂θ over positions: BP3's and BP4's form, reached here by
 torch's forward formulas of conv2d, never by a correlation of δ with a^{l−1}. A max-pool has no
 parameters; through it a tangent follows torch's forward derivative of max_pool2d (the window's
-first maximum; a tie is a kink, as for the reference).
+first maximum; a tie is a kink, as for the reference). A net over the budget of perturbations
+pushes the tangents of its seeded sample only (:mod:`oracles.map_stacks`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ with warnings.catch_warnings():  # torch scripts its forward-AD decompositions a
     warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
     from torch._decomp import decompositions_for_jvp  # noqa: F401
 
-from oracles import bound_ops, map_budget
+from errormodel.layer_terms import map_sample
+from oracles import Output, bound_ops
+from oracles.map_stacks import judged_indices, sample_masks, spread
 from oracles.torch_autograd import ACTIVATIONS, LAYERS, per_sample_cost
 from reference import Architecture, Batch, Gradients, Params
 from reference.layers import Conv, MaxPool
@@ -49,10 +52,16 @@ from reference.layers import Conv, MaxPool
 CHUNK_FLOATS = 2**20
 
 
+def detailed(arch: Architecture, params: Params, batch: Batch) -> Output:
+    """:func:`gradients`, with the elements judged of a map net over the budget (a sample)."""
+    return Output(
+        gradients(arch, params, batch), judged=sample_masks(arch.layers, batch.y.shape[-1])
+    )
+
+
 def gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients:
     """Every δ^l, ∂C/∂b^l and ∂C/∂w^l from forward-mode AD (torch.func.jvp)."""
     arch.check()
-    map_budget(arch, "forward mode")
     if any(type(layer) in (Conv, MaxPool) for layer in arch.layers):
         return map_gradients(arch, params, batch)
     _, _, zs, acts, costs_from = _forward(arch, params, batch)
@@ -130,17 +139,25 @@ def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients
     ops = bound_ops(LAYERS, arch, "forward_mode")
     m = batch.y.shape[1]
 
+    sample = map_sample(arch.layers)
+
     def pushed(
-        i: int, tangents: Callable[[torch.Tensor], torch.Tensor], count: int, per: int
+        i: int,
+        quantity: str,
+        tangents: Callable[[torch.Tensor], torch.Tensor],
+        count: int,
+        per: int,
     ) -> torch.Tensor:
         """(C_x)'s jvp along the z^l tangents ``tangents(p)`` of p < count (a chunk of indices
-        → (P, *z^l.shape)), shape (count, m); ``per``: floats each tangent is built from."""
+        → (P, *z^l.shape)), shape (count, m), for the tangents judged (NaN at the others);
+        ``per``: floats each tangent is built from."""
+        which = torch.from_numpy(judged_indices(sample, quantity, i + 2, count))
         size = max(1, CHUNK_FLOATS // max(*(z.numel() for z in zs[i:]), per))
         one = vmap(lambda t: jvp(costs_from(i), (zs[i],), (t,))[1])
         out = [torch.empty((0, m), dtype=torch.float64)]
-        for s in range(0, count, size):
-            out.append(one(tangents(torch.arange(s, min(s + size, count)))))
-        return torch.cat(out)
+        for s in range(0, len(which), size):
+            out.append(one(tangents(which[s : s + size])))
+        return torch.from_numpy(spread(torch.cat(out).numpy(), which.numpy(), count))
 
     def units(p: torch.Tensor, shape: torch.Size) -> torch.Tensor:
         """The unit tensors e_p of ``shape``, (P, *shape)."""
@@ -160,7 +177,11 @@ def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients
         shape, size = z0.shape[:-1], z0.numel()
         # δ: the unit tangent of element e moves it in every sample; C_x reads sample x only
         per_element = pushed(
-            i, lambda p: units(p, shape)[..., None].expand(-1, *z0.shape), shape.numel(), size
+            i,
+            "delta",
+            lambda p: units(p, shape)[..., None].expand(-1, *z0.shape),
+            shape.numel(),
+            size,
         )
         delta = per_element.reshape(z0.shape).numpy()
         if not w.numel():  # a pool: no parameters
@@ -173,10 +194,11 @@ def map_gradients(arch: Architecture, params: Params, batch: Batch) -> Gradients
                 t[torch.arange(len(p)), p // flat.shape[0]] = flat[p % flat.shape[0]]
                 return t
 
-            by_b, by_w = per_element, pushed(i, rows, w.numel(), size)
+            by_b, by_w = per_element, pushed(i, "nabla_w", rows, w.numel(), size)
         else:  # ∂z^l/∂θ by torch's forward derivative of the layer op in θ, then to the cost
-            by_b = pushed(i, along(lambda v: op(w, v, a), b), b.numel(), b.numel() + size)
-            by_w = pushed(i, along(lambda v: op(v, b, a), w), w.numel(), w.numel() + size)
+            to_b, to_w = along(lambda v: op(w, v, a), b), along(lambda v: op(v, b, a), w)
+            by_b = pushed(i, "nabla_b", to_b, b.numel(), b.numel() + size)
+            by_w = pushed(i, "nabla_w", to_w, w.numel(), w.numel() + size)
         return (
             delta,
             (by_b.sum(dim=1) / m).reshape(b.shape).numpy(),

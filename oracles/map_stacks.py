@@ -11,17 +11,25 @@ linear in w, in b and in a: a change Δa moves z by the same sum over Δâ, no b
 A step θ of one parameter moves z^l along ∂z^l/∂θ: b_o by 1 at every position of map o,
 w_{o,c,u,v} by â_{c,s·i+u,s·j+v} at position (i, j) of map o (:func:`parameter_directions`).
 A max-pool takes each window's largest entry (:func:`pool_windows` gives the windows).
+
+A net over the oracles' budget is judged on a seeded sample of each map layer's quantities
+(:func:`errormodel.layer_terms.map_sample`, the same for every oracle and for the FD jet): only
+the sampled perturbations run (:func:`judged_indices`), the rest of the quantity is NaN
+(:func:`spread`), and the oracle's Output says which elements were judged (:func:`sample_masks`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from errormodel.layer_terms import Index, map_sample
 from reference.layers import Conv, Layer, MaxPool
+from reference.types import Mask
 
 Z = np.ndarray[Any, Any]  # real or complex
 
@@ -76,3 +84,41 @@ def parameter_directions(
         return out
 
     return bias, weight
+
+
+def judged_indices(
+    sample: Mapping[tuple[str, int], Index], quantity: str, layer: int, count: int
+) -> Index:
+    """The flat indices of one quantity of layer l (book numbering) whose perturbations run: the
+    sample's, or all ``count``."""
+    return sample.get((quantity, layer), np.arange(count))
+
+
+def spread(values: Z, which: Index, count: int, fill: Any = np.nan) -> Z:
+    """``values`` (P, …) of the perturbations ``which`` at their places among ``count``, ``fill``
+    (NaN: not judged) at the others."""
+    if len(which) == count:
+        return values
+    out = np.full((count, *values.shape[1:]), fill, dtype=values.dtype)
+    out[which] = values
+    return out
+
+
+def sample_masks(layers: Sequence[Layer], m: int) -> dict[tuple[str, int], Mask]:
+    """Per sampled (quantity, layer) of a net, the mask of its elements judged (δ^l: in each of
+    the m samples), in the quantity's shape; empty when every element is judged."""
+    masks: dict[tuple[str, int], Mask] = {}
+    for (quantity, book), which in map_sample(layers).items():
+        layer = layers[book - 2]
+        shape = {
+            "delta": layer.out_shape,
+            "nabla_b": layer.bias_shape,
+            "nabla_w": layer.weight_shape,
+        }[quantity]
+        flat = np.zeros(math.prod(shape), dtype=bool)
+        flat[which] = True
+        if quantity == "delta":
+            masks[quantity, book] = np.repeat(flat.reshape(*shape, 1), m, axis=-1)
+        else:
+            masks[quantity, book] = flat.reshape(shape)
+    return masks

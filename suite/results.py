@@ -70,6 +70,8 @@ class Record:
     scale: float = math.nan
     resolution: float = math.nan
     excluded: int = 0
+    #: Elements judged when the oracle judged a seeded sample only; 0: all of ``shape`` were.
+    judged: int = 0
     shape: tuple[int, ...] = ()
     worst_index: tuple[int, ...] | None = None
     problem: str = ""
@@ -91,8 +93,8 @@ class Record:
 
     @property
     def elements(self) -> int:
-        """How many elements the comparison covered."""
-        return math.prod(self.shape)
+        """How many elements the comparison covered (a sample's, where it judged one)."""
+        return self.judged or math.prod(self.shape)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Record:
@@ -149,6 +151,7 @@ class Record:
             scale=data.get("scale", math.nan),
             resolution=data.get("resolution", math.nan),
             excluded=int(data.get("excluded", 0)),
+            judged=int(data.get("judged", 0)),
             shape=tuple(data.get("shape", ())),
             worst_index=None if index is None else tuple(index),
             problem=problem,
@@ -174,6 +177,7 @@ class Record:
             "scale": self.scale,
             "resolution": self.resolution,
             "excluded": self.excluded,
+            **({"judged": self.judged} if self.judged else {}),
             "shape": list(self.shape),
             "worst_index": None if self.worst_index is None else list(self.worst_index),
             "problem": self.problem,
@@ -346,7 +350,8 @@ def comparison_record(
     if arrays is not None:
         ours, theirs = arrays
         rec["reference_norm"] = float(np.linalg.norm(ours))
-        if comparison.quantity == "nabla_w" and not comparison.problem:
+        # a sample's map would draw the elements not judged (NaN) as if compared: none is kept
+        if comparison.quantity == "nabla_w" and not comparison.problem and not comparison.judged:
             rec["diff_map"] = diffmap.encode(ours, theirs)
     return rec
 

@@ -185,7 +185,13 @@ def comparison(arch: Architecture, planned: Planned, dtype) -> tuple[dict, Compa
             case = build_case(arch, dtype)
             theirs = oracle_output(arch, oracle, dtype)
             compared = compare_one(
-                case, theirs.gradients, oracle, quantity, layer, theirs.mask(quantity, layer)
+                case,
+                theirs.gradients,
+                oracle,
+                quantity,
+                layer,
+                theirs.mask(quantity, layer),
+                theirs.sample(quantity, layer),
             )
             arrays = (case.reference.get(quantity, layer), theirs.gradients.get(quantity, layer))
             rec = results.comparison_record(arch, compared, name, arrays)
@@ -218,6 +224,7 @@ def judged_by_truth(
         quantity,
         layer,
         theirs.mask(quantity, layer) if theirs else None,
+        theirs.sample(quantity, layer) if theirs else None,
     )
 
 
