@@ -159,6 +159,34 @@ def soak(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def soak_maps(session: nox.Session) -> None:
+    """The soak's feature-map families: 500 seeded random conv/pool nets (--random-maps, the
+    soak's seed) and the curated ones, every oracle and the ground truth, zero false alarms
+    required. Its own session: a map net costs about 2 s of JAX compiling its shapes, so these
+    would take the 10,000-net soak past its 5 minutes. Options after -- go to pytest."""
+    install(session, "test")
+    start = time.perf_counter()
+    session.run(
+        "pytest",
+        *GATE,
+        "tests/test_gate.py",
+        "-q",
+        "--no-header",
+        "--random-count",
+        "0",
+        "--random-maps",
+        "500",
+        "--random-seed",
+        "1",
+        "--results",
+        "reports/soak-maps.json",
+        "--margins",
+        *session.posargs,
+    )
+    session.log(f"the map soak took {time.perf_counter() - start:.0f} s")
+
+
+@nox.session(default=False)
 def shard(session: nox.Session) -> None:
     """One shard of the gate, for a CI matrix: ``nox -s shard -- K N [pytest options]`` runs
     group K of N (pytest-split, by the durations in .test_durations) and writes

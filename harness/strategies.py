@@ -59,6 +59,17 @@ for _name, _options in PROFILES.items():
         **_options,  # type: ignore[arg-type]
     )
 DEFAULT_PROFILE = "ci"
+#: Generated map nets per test at most, whatever the profile: each new shape costs JAX a compile
+#: (about 0.3 s), so the soak profile's 2,000 took the map test alone past 9 minutes of CPU; the
+#: seeded map nets of ``nox -s soak_maps`` carry the volume.
+MAP_EXAMPLES = 100
+
+
+def map_examples() -> int:
+    """The active profile's max_examples, capped at MAP_EXAMPLES (read when a test is defined:
+    pytest's hypothesis plugin has loaded the profile by then)."""
+    active = hypothesis.settings.default
+    return MAP_EXAMPLES if active is None else min(active.max_examples, MAP_EXAMPLES)
 
 
 @st.composite

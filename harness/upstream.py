@@ -346,9 +346,12 @@ def _repros() -> tuple[Reproduction, ...]:
             "torch:tanh-backward-20",
             "torch",
             "torch.tanh backward",
-            ("at 19.4", "at 20"),
-            _torch_backward("torch.tanh(x).sum().backward()", [19.4, 20.0]),
-            lambda: tanh_grad([19.4, 20.0]),
+            ("at 19.4", "at 20", "at 9.99", "at -4.46"),
+            _torch_backward(
+                "torch.tanh(x).sum().backward()",
+                [19.4, 20.0, 9.991769167990666, -4.4616026854095745],
+            ),
+            lambda: tanh_grad([19.4, 20.0, 9.991769167990666, -4.4616026854095745]),
         ),
         Reproduction(
             "jax:tanh-grad-19.4",
@@ -362,9 +365,14 @@ def _repros() -> tuple[Reproduction, ...]:
             "jax:tanh-grad-ulps",
             "jax",
             "grad of jnp.tanh",
-            ("at -1.4990606625769507", "at -3.314711821673966"),
-            _jax_grad("jnp.tanh", [-1.4990606625769507, -3.314711821673966]),
-            lambda: tanh_grad([-1.4990606625769507, -3.314711821673966]),
+            ("at -1.4990606625769507", "at -3.314711821673966", "at 9.99", "at 4.16"),
+            _jax_grad(
+                "jnp.tanh",
+                [-1.4990606625769507, -3.314711821673966, 9.991769167990666, 4.163689791447895],
+            ),
+            lambda: tanh_grad(
+                [-1.4990606625769507, -3.314711821673966, 9.991769167990666, 4.163689791447895]
+            ),
         ),
         Reproduction(
             "jax:softmax-vjp-40",
@@ -386,9 +394,9 @@ def _repros() -> tuple[Reproduction, ...]:
             "torch:tanh-jvp-20",
             "torch",
             "torch.func.jvp of torch.tanh",
-            ("at 19.4", "at 20"),
-            _torch_jvp("torch.tanh", [19.4, 20.0], [1.0, 1.0]),
-            lambda: tanh_grad([19.4, 20.0]),
+            ("at 19.4", "at 20", "at 9.99"),
+            _torch_jvp("torch.tanh", [19.4, 20.0, 9.991769167990666], [1.0, 1.0, 1.0]),
+            lambda: tanh_grad([19.4, 20.0, 9.991769167990666]),
         ),
         Reproduction(
             "torch:log_softmax-jvp-40",

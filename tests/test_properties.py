@@ -20,6 +20,7 @@ from harness.strategies import (
     architectures,
     check_architecture,
     map_architectures,
+    map_examples,
 )
 from oracles import ORACLES, Oracle
 from reference import Architecture, Gradients, backprop
@@ -37,6 +38,7 @@ def test_every_oracle_agrees_on_generated_architectures(arch, gate_oracle):
 
 
 @pytest.mark.parametrize("oracle", ["torch", "jax"])
+@settings(max_examples=map_examples())
 @given(arch=map_architectures())
 def test_torch_and_jax_agree_on_generated_feature_map_nets(arch, oracle):
     """Convolutions and pools (issue 25): the oracles that judge map layers agree within B."""
