@@ -77,7 +77,7 @@ from errormodel.tables import (
 from reference import QUANTITIES, Architecture, Batch, Gradients, Params, forward_backward
 from reference.activations import OUTPUT_ONLY
 from reference.forward import Forward
-from reference.layers import Dense, Layer
+from reference.layers import Dense, Layer, MaxPool
 from reference.types import Array
 
 
@@ -96,6 +96,9 @@ class ErrorScales:
     cs_underflow: dict[tuple[str, int], float] = field(default_factory=dict)
     #: The FD step h that F and R were computed for (0 without them).
     fd_step: float = 0.0
+    #: Per max-pool layer l: α^{l−1}, the bound on its input's rounding error in units of ε,
+    #: elementwise (where rounding could move a window's argmax: errormodel.pool_ties).
+    pool_input_rounding: dict[int, Array] = field(default_factory=dict)
 
 
 def error_scales(
@@ -193,8 +196,9 @@ def error_scales(
         rounding_norm["nabla_b", layer] = float(np.linalg.norm(bias + m * tiny))
         rounding_norm["nabla_w", layer] = float(np.linalg.norm(weight + m * tiny))
     maps = not all(type(layer) is Dense for layer in layers)
+    pools = {i + 2: alphas[i] for i, layer in enumerate(layers) if isinstance(layer, MaxPool)}
     if not numerical:
-        return ErrorScales(rounding, {}, {}, rounding_norm)
+        return ErrorScales(rounding, {}, {}, rounding_norm, pool_input_rounding=pools)
     if step <= 0:
         raise ValueError(f"the FD step must be > 0 for the numerical scales, got {step}")
     sample = map_sample(layers)  # a net over the oracles' budget: the elements they judge
@@ -227,7 +231,7 @@ def error_scales(
         fd_truncation["nabla_b", layer] = h2 * float(bias_third.max())
         fd_truncation["nabla_w", layer] = h2 * float(weight_third.max())
     underflow = complex_step_underflow(layers, ws, grads.deltas, y.shape[0])
-    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow, step)
+    return ErrorScales(rounding, fd_rounding, fd_truncation, rounding_norm, underflow, step, pools)
 
 
 def complex_step_underflow(

@@ -13,16 +13,27 @@ the same parameter values (a float32 case's values are exact in float64).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from errormodel.compare import Comparison, compare, compare_to_truth
+from errormodel.pool_ties import PoolTies, count_pool_ties
 from errormodel.rounding import ErrorScales, error_scales
 from errormodel.tolerances import allowed_error, exact_allowed
 from oracles import NotApplicable, Output, get_oracle
-from reference import Architecture, Batch, Gradients, Params, forward_backward, make_case
+from reference import (
+    Architecture,
+    ArchitectureError,
+    Batch,
+    Gradients,
+    Params,
+    forward_backward,
+    make_case,
+)
+from reference.forward import Forward
+from reference.layers import MaxPool
 from reference.types import Mask
 
 
@@ -50,6 +61,8 @@ class Case:
     reference: Gradients
     scales: ErrorScales  # the error model's scales for this case (errormodel.rounding)
     dtype: Any
+    #: Per max-pool layer l: its windows tied or within rounding of a tie (errormodel.pool_ties)
+    pool_ties: dict[int, PoolTies] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,7 +110,37 @@ def assemble_case(arch: Architecture, params: Params, batch: Batch, dtype: Any) 
             raise ReferenceFailure(
                 f"{arch.id}: the error model overflowed, so nothing is compared: {exc}"
             ) from exc
-    return Case(arch, params, batch, computed[1], scales, dtype)
+    return Case(arch, params, batch, computed[1], scales, dtype, pool_ties(arch, computed, scales))
+
+
+def pool_ties(
+    arch: Architecture, computed: tuple[Forward, Gradients], scales: ErrorScales
+) -> dict[int, PoolTies]:
+    """Per max-pool layer l, the ties and near ties of its windows of the reference's own
+    a^{l−1} (in the case's dtype), near within ε·α^{l−1} of the error model."""
+    found: dict[int, PoolTies] = {}
+    for layer, alpha in scales.pool_input_rounding.items():
+        pool = arch.layers[layer - 2]
+        assert isinstance(pool, MaxPool)
+        a_prev = computed[0].activations[layer - 2]
+        eps = float(np.finfo(a_prev.dtype).eps)
+        found[layer] = count_pool_ties(a_prev, alpha, pool.window, pool.step, eps)
+    return found
+
+
+def pool_tie_fields(
+    arch: Architecture, quantity: str, layer: int, dtype: Any, rec: dict[str, Any]
+) -> dict[str, int]:
+    """What a results record of δ^l of a max-pool adds (a comparison, the truth's or not
+    applicable): its windows' ``ties`` and ``near_ties`` (:attr:`Case.pool_ties`); nothing for
+    any other record, an error, or a case that cannot be built."""
+    if quantity != "delta" or rec["kind"] == "error":
+        return {}
+    try:
+        found = build_case(arch, dtype).pool_ties.get(layer)
+    except (ArchitectureError, ReferenceFailure):  # no case: nothing to count
+        return {}
+    return {} if found is None else {"ties": found.ties, "near_ties": found.near_ties}
 
 
 def oracle_gradients(arch: Architecture, oracle: str, dtype: Any = np.float64) -> Gradients:

@@ -6,8 +6,9 @@ fetched. It imports neither pytest, the oracles nor the reference. The page show
 
 - a summary grid, architectures × oracles, coloured by the worst error/allowed, failures first;
 - per architecture: its spec, a per-layer table of δ, ∂C/∂b, ∂C/∂w per oracle, every failure with
-  the command that reruns it, a heatmap of the ∂C/∂w difference where an oracle disagrees most, and
-  ‖δ^l‖ per layer;
+  the command that reruns it, a heatmap of the ∂C/∂w difference where an oracle disagrees most,
+  per map quantity (δ^l, ∂C/∂w^l of a convolution or pool) its per-channel heat maps, and ‖δ^l‖
+  per layer; the max-pools' tied and nearly tied windows counted like the FD oracle's kinks;
 - the environment the numbers come from;
 - with ``--upstream``, the framework bugs harness.upstream reproduced (``nox -s upstream``).
 
@@ -41,10 +42,12 @@ from harness.report_views import (
     message,
     oracle_rows,
     passed,
+    pool_tie_counts,
     rerun_command,
     subtest_id,
     truth_rows,
 )
+from suite.diffmap import TOP_CHANNELS
 from suite.results import (
     SCHEMA,
     UPSTREAM_SCHEMA,
@@ -188,6 +191,8 @@ def render(
             "errored_cases": len({(r.arch_id, r.oracle) for r in errors}),
             "failing_archs": sum(a.status != "pass" for a in archs),
             "excluded": sum(r.excluded for r in comparisons),
+            "ties": pool_tie_counts(records + declined)[0],
+            "near_ties": pool_tie_counts(records + declined)[1],
             "drawn": len(drawn),
             "not_applicable": len(declined),
             "declined_nets": len({(r.arch_id, r.oracle) for r in declined}),
@@ -208,6 +213,7 @@ def render(
         verdicts=verdicts,
         checker=checker,
         fmt_num=fmt_num,
+        top_channels=TOP_CHANNELS,
         notes=[f"{r.test}: {r.note}" for r in every if r.note],
         incomplete=parts.incomplete_line(env),
         empty=not comparisons and not verdicts,

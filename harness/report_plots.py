@@ -1,7 +1,8 @@
 """The report's figures as inline SVG strings (matplotlib's object API, no pyplot, no display).
 
-Three figures: the distribution of error/allowed over all comparisons, the heatmap of a pooled
-∂C/∂w difference (suite.diffmap), and ‖δ^l‖ per layer. Text stays text (``svg.fonttype``
+Four figures: the distribution of error/allowed over all comparisons, the heatmap of a pooled
+∂C/∂w difference (suite.diffmap), a map quantity's per-channel |Δ| / allowed, and ‖δ^l‖ per
+layer. Text stays text (``svg.fonttype``
 ``none``) so figures are small, and a fixed hash salt with no date makes the same data give the
 same bytes. Every SVG's ids get a prefix, so many figures can share one HTML page.
 """
@@ -204,3 +205,77 @@ def delta_norms(
         ax.set_title("‖δˡ‖ going back through the net", loc="left")
         fig.legend(loc="lower center", ncols=2, frameon=False, fontsize=7)
         return _svg(fig, prefix)
+
+
+def channel_maps(entry: Mapping[str, Any], title: str, label: str, prefix: str) -> str:
+    """A map quantity's per-channel |reference − oracle| / allowed (suite.diffmap's
+    ``encode_channels``), one panel per channel kept, worst first, on one log colour scale in
+    units of the allowed error (the histogram's), its dashed tick at 1 where in range; ``label``
+    names a channel ("c", a map of δ^l; "o", a convolution's output map)."""
+    values = diffmap.decode_channels(entry)
+    channels = entry["channels"]
+    columns = min(4, max(len(channels), 1))
+    rows = max(1, math.ceil(len(channels) / columns))
+    side, gap, left, right, top, bottom = 0.95, 0.3, 0.15, 0.95, 0.55, 0.4
+    with mpl.rc_context(RC):
+        fig = _figure(left + columns * (side + 0.1) + right, top + rows * (side + gap) + bottom)
+        width, height = fig.get_size_inches()
+        positive = values[values > 0]
+        cmap = mpl.colormaps["magma_r"].with_extremes(bad="#eeeeee")
+        norm, low, high = None, 0.0, 0.0
+        if positive.size:
+            low, high = min(positive.min(), positive.max() / 100), positive.max()
+            norm = LogNorm(low, high)
+        image = None
+        for n, channel in enumerate(channels):
+            r, c = divmod(n, columns)
+            x0 = left + c * (side + 0.1)
+            y0 = height - top - (r + 1) * (side + gap) + gap
+            ax = fig.add_axes((x0 / width, y0 / height, side / width, side / height))
+            image = ax.imshow(
+                np.ma.masked_less_equal(values[n], 0),
+                cmap=cmap,
+                norm=norm,
+                interpolation="none",
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            worst = float(values[n].max(initial=0.0))
+            ax.set_title(f"{label}={channel}: {_ratio_text(worst)}", fontsize=7, pad=2)
+        if image is not None and positive.size:
+            cax = fig.add_axes(
+                (
+                    (width - right + 0.15) / width,
+                    bottom / height,
+                    0.12 / width,
+                    (height - top - bottom) / height,
+                )
+            )
+            bar = fig.colorbar(image, cax=cax)
+            if bar.solids is not None:
+                bar.solids.set_rasterized(True)
+            _plain_log_labels(bar.ax.yaxis)
+            bar.set_label("|reference − oracle| / allowed")
+            if low <= 1.0 <= high:
+                bar.ax.axhline(1.0, color="#b2182b", lw=1.2, ls="--")
+        else:
+            fig.text(0.5, 0.5, "identical", ha="center", va="center")
+        fig.text(left / width, 1 - 0.12 / height, title, ha="left", va="top", fontsize=8.5)
+        not_shown = int(entry.get("not_shown", 0))
+        block = entry["block"]
+        shown = "every channel shown"
+        foot = f"{not_shown} channels not shown (they disagree less)" if not_shown else shown
+        if list(block) != [1, 1]:
+            foot += f"; pixel = max of {block[0]}×{block[1]}"
+        fig.text(left / width, 0.12 / height, foot, ha="left", va="bottom", fontsize=7)
+        return _svg(fig, prefix)
+
+
+def _ratio_text(ratio: float) -> str:
+    """A panel's worst error / allowed, short: 0, 3.1e-4×, 0.52×, 2.3×."""
+    if ratio == 0:
+        return "0"
+    if ratio >= 0.01:
+        return f"{ratio:.2g}×"
+    mantissa, exponent = f"{ratio:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}×"

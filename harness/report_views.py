@@ -71,9 +71,21 @@ def message(rec: Record) -> str:
     )
     if rec.excluded:
         text += f"; {rec.excluded} elements excluded (perturbation crossed a ReLU kink)"
+    text += tie_text(rec)
     if rec.note:
         text += f"; {rec.note}"
     return text
+
+
+def tie_text(rec: Record) -> str:
+    """What a pool δ^l record's tie counts add to its line ("" without ties): the kinks of the
+    max, and on a failed comparison that its argmax may have moved."""
+    if not (rec.ties or rec.near_ties):
+        return ""
+    counts = f"{rec.ties} ties, {rec.near_ties} near ties"
+    if rec.kind == "comparison" and not rec.passed:
+        return f"; the pool's argmax may move: {counts}"
+    return f"; {counts} (pool windows whose argmax rounding could move: kinks of the max)"
 
 
 def rerun_command(rec: Record, env: dict[str, Any]) -> str:
@@ -142,6 +154,9 @@ class ArchView:
     dtype: str
     records: list[Record] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
+    #: Per map quantity (δ^l, ∂C/∂w^l of a map layer): the per-channel maps of the judge that
+    #: disagrees most, as {"svg", "caption"}.
+    channel_figures: list[dict[str, str]] = field(default_factory=list)
     detailed: bool = False  # figures and hover details drawn (bounded by --figures)
 
     @functools.cached_property
@@ -214,8 +229,9 @@ class ArchView:
                 for i, oracle in enumerate(oracles):
                     rec = at.get((quantity, layer, oracle))
                     if rec and rec.kind == "not_applicable":
-                        na: dict[str, Any] = {"text": "n/a", "css": "none", "title": rec.message}
-                        cells.append(na | {"excluded": 0})
+                        title = rec.message + tie_text(rec)
+                        na: dict[str, Any] = {"text": "n/a", "css": "none", "title": title}
+                        cells.append(na | {"excluded": 0} | tie_cell(rec))
                         continue
                     css = band(rec.ratio) if rec else "none"
                     cells.append(
@@ -225,6 +241,7 @@ class ArchView:
                             "title": message(rec) if rec else "",
                             "excluded": rec.excluded if rec else 0,
                         }
+                        | tie_cell(rec)
                     )
             width = sizes[layer - 1] if isinstance(sizes, list) and len(sizes) >= layer else ""
             rows.append({"layer": layer, "width": width, "cells": cells})
@@ -243,6 +260,21 @@ class ArchView:
             ("batch m", str(s.get("batch"))),
             ("seed · init · dtype", f"{s.get('seed')} · {s.get('init')} · {self.dtype}"),
         ]
+
+
+def tie_cell(rec: Record | None) -> dict[str, int]:
+    """A table cell's pool tie counts (0 where none are recorded)."""
+    return {"ties": (rec.ties or 0) if rec else 0, "near_ties": (rec.near_ties or 0) if rec else 0}
+
+
+def pool_tie_counts(records: Iterable[Record]) -> tuple[int, int]:
+    """Ties and near ties of the pool layers of a file: once per (architecture, dtype, layer),
+    however many judges' records repeat them."""
+    seen: dict[tuple[str, str, int], tuple[int, int]] = {}
+    for rec in records:
+        if rec.ties is not None:
+            seen[rec.arch_id, rec.dtype, rec.layer] = (rec.ties, rec.near_ties or 0)
+    return sum(t for t, _ in seen.values()), sum(n for _, n in seen.values())
 
 
 def group(records: Iterable[Record]) -> dict[str, ArchView]:
@@ -267,6 +299,7 @@ def draw_figures(arch: ArchView, oracles: Sequence[str], index: int) -> None:
         arch.figures["heatmap"] = report_plots.heatmap(
             dict(worst.diff_map or {}), worst.layer, title, worst.worst_index or (), f"a{index}h"
         )
+    draw_channel_maps(arch, index)
     deltas = [r for r in arch.records if r.quantity == "delta" and r.reference_norm is not None]
     if deltas:
         layers = sorted({r.layer for r in deltas})
@@ -288,6 +321,44 @@ def draw_figures(arch: ArchView, oracles: Sequence[str], index: int) -> None:
         )
 
 
+def draw_channel_maps(arch: ArchView, index: int) -> None:
+    """Per map quantity of the architecture, the channel maps (suite.diffmap.encode_channels) of
+    the oracle that disagrees most with the reference there."""
+    from harness import report_plots
+
+    worst: dict[tuple[str, int], Record] = {}
+    for rec in arch.records:
+        if rec.channel_maps is None:
+            continue
+        key = rec.quantity, rec.layer
+        if key not in worst or (rec.ratio, rec.max_abs) > (worst[key].ratio, worst[key].max_abs):
+            worst[key] = rec
+    for n, ((quantity, layer), rec) in enumerate(sorted(worst.items())):
+        entry = dict(rec.channel_maps or {})
+        sup = report_plots.superscript(layer)
+        what = "δ" if quantity == "delta" else "∂C/∂w"
+        title = (
+            f"{what}{sup} per channel: |reference − {rec.oracle}| / allowed "
+            f"(max {fmt_ratio(rec.ratio)} × allowed)"
+        )
+        label = "o" if quantity == "nabla_w" else "c"
+        svg = report_plots.channel_maps(entry, title, label, f"a{index}c{n}")
+        not_shown = int(entry.get("not_shown", 0))
+        if quantity == "nabla_w":
+            kernel = entry.get("kernel", ["k", "k"])
+            tiles = entry.get("tiles", [1, 1])
+            caption = (
+                f"∂C/∂w{sup}, one panel per output map o, its {kernel[0]}×{kernel[1]} kernels "
+                f"of input map c tiled row by row ({tiles[0]}×{tiles[1]} tiles)"
+            )
+        else:
+            caption = f"δ{sup}, one panel per map c of positions (i, j), the largest over samples"
+        shown = f"{not_shown} channels not shown" if not_shown else "every channel shown"
+        arch.channel_figures.append(
+            {"svg": svg, "caption": f"{caption}; {shown}", "layer": str(layer)}
+        )
+
+
 def oracle_rows(groups: Mapping[tuple[str, str], Tally]) -> list[dict[str, Any]]:
     """Per (dtype, oracle): the worst ratio per quantity, comparisons, failures, errors and
     exclusions (suite.results.tally)."""
@@ -303,6 +374,8 @@ def oracle_rows(groups: Mapping[tuple[str, str], Tally]) -> list[dict[str, Any]]
                 "errors": t.errors,
                 "not_applicable": t.declined,
                 "excluded": t.excluded,
+                "ties": t.ties,
+                "near_ties": t.near_ties,
             }
         )
     return rows

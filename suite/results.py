@@ -34,7 +34,7 @@ from suite.recording import record_line_json
 if TYPE_CHECKING:
     from errormodel.compare import Comparison
     from reference import Architecture
-    from reference.types import Array
+    from reference.types import Array, Mask
 
 K = TypeVar("K", bound=Hashable)
 
@@ -78,6 +78,12 @@ class Record:
     message: str = ""
     reference_norm: float | None = None
     diff_map: Mapping[str, Any] | None = None
+    #: A map quantity's per-channel |reference − oracle| / allowed (suite.diffmap.encode_channels).
+    channel_maps: Mapping[str, Any] | None = None
+    #: On a max-pool's δ^l: its windows whose maximum is held more than once, and those within
+    #: the error model's rounding of a tie (errormodel.pool_ties); None on every other record.
+    ties: int | None = None
+    near_ties: int | None = None
     verdict: Mapping[str, Any] = field(default_factory=dict)
     #: Judged by the ground truth: the worst element (index, value, truth, ulps, allowed).
     worst: Mapping[str, Any] | None = None
@@ -121,6 +127,8 @@ class Record:
                 quantity=str(data["quantity"]),
                 layer=int(data["layer"]),
                 message=str(data["message"]),
+                ties=_count(data, "ties"),
+                near_ties=_count(data, "near_ties"),
             )
         if kind != "comparison":
             raise ValueError(f"unknown record kind {kind!r} in {common['test']!r}")
@@ -157,8 +165,11 @@ class Record:
             problem=problem,
             reference_norm=data.get("reference_norm"),
             diff_map=data.get("diff_map"),
+            channel_maps=data.get("channel_maps"),
             worst=data.get("worst"),
             known_bug=data.get("known_bug"),
+            ties=_count(data, "ties"),
+            near_ties=_count(data, "near_ties"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,7 +182,8 @@ class Record:
         if self.kind == "error":
             return out | {"message": self.message}
         if self.kind == "not_applicable":
-            return out | {"quantity": self.quantity, "layer": self.layer, "message": self.message}
+            out |= {"quantity": self.quantity, "layer": self.layer, "message": self.message}
+            return out | self._pool_ties()
         out |= {name: getattr(self, name) for name in _COMPARISON}
         out |= {
             "scale": self.scale,
@@ -182,10 +194,14 @@ class Record:
             "worst_index": None if self.worst_index is None else list(self.worst_index),
             "problem": self.problem,
         }
-        for name in ("reference_norm", "diff_map", "worst", "known_bug"):
+        for name in ("reference_norm", "diff_map", "channel_maps", "worst", "known_bug"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
-        return out
+        return out | self._pool_ties()
+
+    def _pool_ties(self) -> dict[str, int]:
+        """``ties`` and ``near_ties`` as the file holds them: on a pool's δ^l records only."""
+        return {} if self.ties is None else {"ties": self.ties, "near_ties": self.near_ties or 0}
 
     def failed(self) -> bool:
         """A crashed case, a failed comparison, or a checker verdict other than the one expected
@@ -221,6 +237,17 @@ def _judge_verdict(verdict: dict[str, Any], overall: bool) -> tuple[dict[str, An
     return verdict | derived, "; ".join(notes)
 
 
+def _count(data: Mapping[str, Any], name: str) -> int | None:
+    """A pool δ^l record's ``ties`` or ``near_ties`` (a count ≥ 0); None where the record has
+    none (every other record)."""
+    if "ties" not in data:
+        return None
+    value = data.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"record {data.get('test', '')!r}: {name} is {value!r}, not a count")
+    return value
+
+
 def _numbers(data: Mapping[str, Any], test: str) -> dict[str, float]:
     """A comparison's ratio, max_abs, max_rel and allowed: numbers, not NaN (ValueError)."""
     out: dict[str, float] = {}
@@ -252,6 +279,8 @@ class Tally:
     elements: int = 0  # elements compared in all
     comparisons_excluding: int = 0  # comparisons that left any element out
     known: int = 0  # comparisons failing by a known upstream bug, as expected (strict xfail)
+    ties: int = 0  # pool windows whose maximum is tied, over the pool δ records (kinks of max)
+    near_ties: int = 0  # pool windows within rounding of a tie (errormodel.pool_ties)
     ratios: list[float] = field(default_factory=list)
     resolutions: list[float] = field(default_factory=list)
     worst_by_quantity: dict[str, float] = field(default_factory=dict)
@@ -261,6 +290,8 @@ class Tally:
         if rec.kind == "error":
             self.errors += 1
             return
+        self.ties += rec.ties or 0
+        self.near_ties += rec.near_ties or 0
         if rec.kind == "not_applicable":
             self.declined += 1
             self.declined_archs.add(rec.arch_id)
@@ -342,17 +373,26 @@ def comparison_record(
     comparison: Comparison,
     dtype: str,
     arrays: tuple[Array, Array] | None = None,
+    left_out: Mask | None = None,
 ) -> dict[str, Any]:
     """One comparison; given the (reference, oracle) arrays it also keeps what the report draws:
-    the reference's Frobenius norm and, for ∂C/∂w, the pooled difference map (suite.diffmap).
+    the reference's Frobenius norm, for ∂C/∂w the pooled difference map, and for a map layer's
+    δ^l or ∂C/∂w^l (4-d) its per-channel maps (suite.diffmap; ``left_out``: the elements the
+    oracle could not judge, drawn as no difference).
     """
     rec = {"kind": "comparison", "arch": arch_record(arch), "dtype": dtype, **comparison.as_dict()}
     if arrays is not None:
         ours, theirs = arrays
         rec["reference_norm"] = float(np.linalg.norm(ours))
         # a sample's map would draw the elements not judged (NaN) as if compared: none is kept
-        if comparison.quantity == "nabla_w" and not comparison.problem and not comparison.judged:
+        whole = not comparison.problem and not comparison.judged
+        if comparison.quantity == "nabla_w" and whole:
             rec["diff_map"] = diffmap.encode(ours, theirs)
+        judgeable = whole and 0 < comparison.allowed < math.inf  # a ratio to draw
+        if np.ndim(ours) == 4 and comparison.quantity in ("delta", "nabla_w") and judgeable:
+            rec["channel_maps"] = diffmap.encode_channels(
+                ours, theirs, comparison.allowed, comparison.quantity == "nabla_w", left_out
+            )
     return rec
 
 

@@ -32,6 +32,7 @@ from harness.cases import (
     compare_one,
     compare_to_exact,
     oracle_output,
+    pool_tie_fields,
     truth_judge_id,
 )
 from harness.gate_ids import comparison_id, malformed_id
@@ -146,6 +147,7 @@ def test_oracle_agrees_with_reference(gate_arch: GateArch, request, subtests, ca
             with subtests.test(planned.id):
                 raise exc
             continue
+        rec |= pool_tie_fields(gate_arch.arch, planned.quantity, planned.layer, dtype, rec)
         record_as(request.node, f"{base}[{planned.id}]", rec)
         if rec["kind"] == "not_applicable" and not each:
             declined.setdefault(planned.oracle, []).append(rec["message"])
@@ -194,7 +196,8 @@ def comparison(arch: Architecture, planned: Planned, dtype) -> tuple[dict, Compa
                 theirs.sample(quantity, layer),
             )
             arrays = (case.reference.get(quantity, layer), theirs.gradients.get(quantity, layer))
-            rec = results.comparison_record(arch, compared, name, arrays)
+            left_out = theirs.mask(quantity, layer)
+            rec = results.comparison_record(arch, compared, name, arrays, left_out)
             if planned.known_bug is not None:
                 rec["known_bug"] = planned.known_bug
             return rec, compared
