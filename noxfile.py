@@ -122,40 +122,44 @@ def rerender_report(session: nox.Session) -> None:
     )
 
 
-@nox.session(default=False)
-def soak(session: nox.Session) -> None:
-    """10,000 random architectures through the gate and 2,000 generated ones (hypothesis's
-    "soak" profile) against every oracle: zero false alarms required. Prints the time and each
-    oracle's margin (largest error/allowed). Options after -- go to the gate's pytest."""
-    install(session, "test")
+def _soak_gate(session: nox.Session, results: str, *options: str) -> None:
+    """The gate on all cores with the soak's seed and ``options``, every comparison to
+    ``results``, each oracle's margin (largest error/allowed) printed, and its time logged."""
     start = time.perf_counter()
     session.run(
         "pytest",
         *GATE,
+        *options,
         "tests/test_gate.py",
         "-q",
         "--no-header",
-        "--random-count",
-        "10000",
         "--random-seed",
         "1",
         "--results",
-        "reports/soak.json",
+        results,
         "--margins",  # from the records in memory: reading the 560 MB file again took 17 s
         *session.posargs,
     )
-    session.log(f"the gate's soak took {time.perf_counter() - start:.0f} s")
-    session.run(  # its 9 tests on all cores too: 73 s in one process, 58 s on 2 shared cores
-        "pytest",
-        *GATE,
-        "tests/test_properties.py",
-        "-q",
-        "--no-header",
+    session.log(f"{session.name} took {time.perf_counter() - start:.0f} s")
+
+
+@nox.session(default=False)
+def soak(session: nox.Session) -> None:
+    """10,000 random architectures through the gate and 2,000 generated ones (hypothesis's
+    "soak" profile) against every oracle, in one pytest run (xdist balances the generated
+    tests' minute against the gate's), zero false alarms required. Prints the time and each
+    oracle's margin. Options after -- go to pytest."""
+    install(session, "test")
+    _soak_gate(
+        session,
+        "reports/soak.json",
+        "tests/test_properties.py",  # first: its long tests start at once, one per worker
         "--hypothesis-profile",
         "soak",
         "--hypothesis-show-statistics",
+        "--random-count",
+        "10000",
     )
-    session.log(f"soak took {time.perf_counter() - start:.0f} s")
 
 
 @nox.session(default=False)
@@ -165,25 +169,14 @@ def soak_maps(session: nox.Session) -> None:
     required. Its own session: a map net costs about 2 s of JAX compiling its shapes, so these
     would take the 10,000-net soak past its 5 minutes. Options after -- go to pytest."""
     install(session, "test")
-    start = time.perf_counter()
-    session.run(
-        "pytest",
-        *GATE,
-        "tests/test_gate.py",
-        "-q",
-        "--no-header",
+    _soak_gate(
+        session,
+        "reports/soak-maps.json",
         "--random-count",
         "0",
         "--random-maps",
         "500",
-        "--random-seed",
-        "1",
-        "--results",
-        "reports/soak-maps.json",
-        "--margins",
-        *session.posargs,
     )
-    session.log(f"the map soak took {time.perf_counter() - start:.0f} s")
 
 
 @nox.session(default=False)

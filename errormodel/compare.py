@@ -4,7 +4,7 @@ or any array against the ground truth, each element by its own allowed error
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -70,13 +70,17 @@ class Comparison:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        fields = asdict(self)
-        if fields["worst"] is None:  # normwise: the records keep their form
-            del fields["worst"]
-        if not fields["judged"]:  # every element judged: the records keep their form
-            del fields["judged"]
+        """The record's fields (a shallow copy: ``dataclasses.asdict`` deep-copies, a tenth of the
+        soak's record keeping), with ``ratio``, ``passed`` and ``resolution``."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if values["worst"] is None:  # normwise: the records keep their form
+            del values["worst"]
+        else:
+            values["worst"] = dict(values["worst"])
+        if not values["judged"]:  # every element judged: the records keep their form
+            del values["judged"]
         return {
-            **fields,
+            **values,
             "ratio": self.ratio,
             "passed": self.passed,
             "resolution": self.resolution,

@@ -150,12 +150,13 @@ def _dense_cs_operations(layer: Layer, w: Array) -> int:
     return int(w.shape[1]) + 2
 
 
-def _dense_fd_directions(
-    layer: Layer, abs_a_prev: Array, z_shape: tuple[int, ...]
-) -> tuple[Directions, Directions]:
-    """b^l_j moves row j of every sample by 1; w^l_jk moves row j of sample x by |a^{x,l−1}_k|."""
+def dense_directions(a_prev: Array, z_shape: tuple[int, ...]) -> tuple[Directions, Directions]:
+    """Where a dense layer's parameters move z^l (n, m), for the parameter indices p: b^l_j moves
+    row j of every sample by 1; w^l_jk moves row j of sample x by a^{x,l−1}_k (``a_prev``, maps
+    read as columns). The finite-difference oracle moves by a^{l−1} itself, its jet by |a^{l−1}|
+    (:func:`_dense_fd_directions`)."""
     n, m = z_shape
-    flat = _columns(abs_a_prev)
+    flat = _columns(a_prev)
 
     def bias(p: Index) -> Array:
         move = np.zeros((len(p), n, m))
@@ -169,6 +170,13 @@ def _dense_fd_directions(
         return move
 
     return bias, weight
+
+
+def _dense_fd_directions(
+    layer: Layer, abs_a_prev: Array, z_shape: tuple[int, ...]
+) -> tuple[Directions, Directions]:
+    """The dense directions with |a^{l−1}| (:func:`dense_directions`)."""
+    return dense_directions(abs_a_prev, z_shape)
 
 
 # --- Feature maps: a layer's own maps applied to absolute values ------------------------------

@@ -9,6 +9,7 @@ split over machines (pytest-split). It uses only pytest's and pytest-xdist's pub
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -247,6 +248,34 @@ def planned_records(item: pytest.Item) -> int:
     return 1
 
 
+#: The young generation's threshold while tests run (Python's default: 700 allocations).
+YOUNG_COLLECTION = 50_000
+
+
+def calm_collector() -> tuple[tuple[int, ...], bool]:
+    """Fewer collections while the tests run: what was imported and collected (torch, jax, every
+    planned comparison: over a million objects) moves to the permanent generation, never walked
+    again, and the young generation is collected every YOUNG_COLLECTION allocations, 20 of
+    those per older one. On 1,000 random nets in one process: 3.0 s of 50 s in the collector
+    with Python's defaults, 1.2 s so, the peak memory unchanged (1.05 GB). Returns the state
+    to restore (:func:`restore_collector`)."""
+    state = (gc.get_threshold(), gc.isenabled())
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION, 20, 20)
+    return state
+
+
+def restore_collector(state: tuple[tuple[int, ...], bool] | None) -> None:
+    """The collector as :func:`calm_collector` found it (a run started in-process by a test)."""
+    if state is None:
+        return
+    (young, *older), enabled = state
+    gc.unfreeze()
+    gc.set_threshold(young, *older)
+    if enabled:
+        gc.enable()
+
+
 class Recorder:
     """Keeps each test's records and appends them, when the test ends, to this process's JSON
     Lines file (:mod:`harness.parts`); the controller (or the one process) writes the results
@@ -275,6 +304,7 @@ class Recorder:
             path = Path(tempfile.mkdtemp(prefix="gate-results-")) / "results.json"
         self.path = Path(path) if path else None
         self.part: parts.Part | None = None
+        self.collector: tuple[tuple[int, ...], bool] | None = None  # calm_collector's state
         if self.path is not None and self.worker is None:  # the controller, or the one process
             env = results.run_environment(
                 config.getoption("--random-seed"), config.getoption("--random-count")
@@ -291,6 +321,7 @@ class Recorder:
         self.buffer.setdefault(nodeid, []).append((test, line))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collector = calm_collector()
         if self.path is None:
             return
         name = self.worker or "main"
@@ -311,6 +342,10 @@ class Recorder:
             return
         if self.path is None:
             return
+        # The records read back live until the process ends: no full collection walks them
+        # again (for the soak's 520,000, each took seconds, the tests finished and a core idle).
+        self.collector = self.collector or (gc.get_threshold(), gc.isenabled())
+        gc.disable()
         folder = parts.folder(self.path)
         data, lines = parts.assemble_with_text(folder)
         self.data = data
@@ -325,6 +360,9 @@ class Recorder:
             shutil.rmtree(folder, ignore_errors=True)
         else:
             shutil.rmtree(self.path.parent, ignore_errors=True)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        restore_collector(self.collector)
 
     def shard(self, counts: dict[str, int]) -> dict[str, int] | None:
         """Which pytest-split group this run is (``--splits N --group k``), and of what: how many

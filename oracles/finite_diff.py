@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from errormodel.layer_terms import map_sample
+from errormodel.layer_terms import dense_directions, map_sample
 from oracles import Output, get_oracle, layer_ops, map_stacks
 from reference import Architecture, Batch, Gradients, Params
 from reference.activations import ACTIVATION_INFO, KINKED, OUTPUT_ONLY, Activation
@@ -119,22 +119,9 @@ def _dense_carry(layer: Layer, w: Array, a_prev: Array, change: Array) -> tuple[
 def _dense_directions(
     layer: Layer, w: Array, a_prev: Array, z_shape: tuple[int, ...]
 ) -> tuple[map_stacks.Directions, map_stacks.Directions]:
-    """b^l_j moves row j of every sample by 1; w^l_jk moves row j of sample x by a^{x,l−1}_k."""
-    n, m = z_shape
-    flat = a_prev.reshape(-1, m)
-
-    def bias(p: Index) -> Array:
-        move = np.zeros((len(p), n, m))
-        move[np.arange(len(p)), p] = 1.0
-        return move
-
-    def weight(p: Index) -> Array:
-        j, k = np.divmod(p, flat.shape[0])
-        move = np.zeros((len(p), n, m))
-        move[np.arange(len(p)), j] = flat[k]
-        return move
-
-    return bias, weight
+    """b^l_j moves row j of every sample by 1; w^l_jk moves row j of sample x by a^{x,l−1}_k
+    (the error model's builder, :func:`errormodel.layer_terms.dense_directions`)."""
+    return dense_directions(a_prev, z_shape)
 
 
 def _conv_carry(layer: Layer, w: Array, a_prev: Array, change: Array) -> tuple[Array, Mask]:

@@ -15,6 +15,7 @@ it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -338,7 +339,13 @@ def oracle_label(dtype: str, oracle: str, dtypes: Iterable[str]) -> str:
 
 
 def arch_record(arch: Architecture) -> dict[str, Any]:
-    """The architecture as plain data, with its id and the one-line entry that rebuilds it."""
+    """The architecture as plain data, with its id and the one-line entry that rebuilds it (a
+    copy of what :func:`_arch_data` keeps for the architecture's tens of records)."""
+    return dict(_arch_data(arch))
+
+
+@functools.lru_cache(maxsize=256)
+def _arch_data(arch: Architecture) -> dict[str, Any]:
     extra = {} if arch.targets == "uniform" else {"targets": arch.targets}
     return extra | {
         "id": arch.id,
