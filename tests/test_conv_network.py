@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker.conv_cases import CASES
+from checker.conv_cases import CASES, ConvNetCase
 from checker.conv_check import check_conv_network, diagnose, layer_specs
 from checker.conv_reference import BUGS, NetGradients, case_data, expected, in_learner_layout
 from checker.layer_verdict import EQUATIONS
@@ -141,12 +141,12 @@ def test_a_few_ulps_beyond_the_bound_fail() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_each_bug_is_named_by_its_own_gradients(case: object) -> None:
+def test_each_bug_is_named_by_its_own_gradients(case: ConvNetCase) -> None:
     """Fed each bug's gradients, the diagnosis names that bug (every equation it breaks) and no
     other; the variants come from the reference's own backward pass."""
-    want = expected(case)  # type: ignore[arg-type]
+    want = expected(case)
     for variant in want.variants:
-        findings = diagnose(case, variant.grads, want, "float64")  # type: ignore[arg-type]
+        findings = diagnose(case, variant.grads, want, "float64")
         causes = {f.cause for f in findings}
         assert causes <= {b.cause for b in variant.bugs}, (variant.bugs, findings)
         assert causes, variant.bugs
@@ -168,7 +168,7 @@ def test_reference_in_network3_layout() -> None:
 def test_ties_cases_have_ties_and_the_others_none() -> None:
     """The tie bugs can only show where a pool window ties: the ties cases must have such
     windows, so their variants differ from the reference there."""
-    every_tie = next(b for (b,) in (x for x in BUGS if len(x) == 1) if "every tied" in b.cause)
+    every_tie = next(bugs[0] for bugs in BUGS if "every tied" in bugs[0].cause)
     for case in CASES:
         shown = any(v.bugs == (every_tie,) for v in expected(case).variants)
         assert shown == case.ties, case.id
@@ -178,8 +178,8 @@ def test_module_without_stride_keywords_skips_those_cases(tmp_path: Path) -> Non
     """A ConvPoolLayer without stride= and padding= is checked on the other cases, with a note."""
     source = (DATA / "im2col_network.py").read_text()
     narrowed = source.replace(
-        "activation_fn=sigmoid,\n                 stride=1, padding=0):",
-        "activation_fn=sigmoid):\n        stride, padding = 1, 0",
+        "activation_fn=sigmoid, stride=1, padding=0\n    ):",
+        "activation_fn=sigmoid\n    ):\n        stride, padding = 1, 0",
     )
     assert narrowed != source
     (tmp_path / "narrow.py").write_text(narrowed)
