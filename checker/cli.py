@@ -333,9 +333,10 @@ def write(
             fields = case.as_dict() | {"expected": want, "as_expected": judged}
             rec = results.verdict_record(verdict.impl, fields, case.arch)
             records.append((f"{verdict.impl}[{case.case}]", rec))
-    for layers in layer_verdicts:  # one record per file of layer functions, its cases inside
+    for layers in layer_verdicts:  # one record per file of layer functions (or conv network)
+        kind = "conv" if layers.outputs == "gradient" else "layers"
         records.append(
-            (f"layers:{layers.impl}", results.verdict_record(layers.impl, layers.as_dict()))
+            (f"{kind}:{layers.impl}", results.verdict_record(layers.impl, layers.as_dict()))
         )
     env = results.run_environment(args.random_seed, args.random_count)
     env |= {"isolation": isolated.name, "isolation_detail": isolated.detail}

@@ -25,6 +25,7 @@ from checker.conv_check import check_conv_network, diagnose, layer_specs
 from checker.conv_reference import BUGS, NetGradients, case_data, expected, in_learner_layout
 from checker.layer_verdict import EQUATIONS
 from checker.mutants.conv_catalogue import CORRECT_CONV, ConvMutant, list_conv_mutants
+from checker.usage import Limits
 from errormodel.tolerances import bound_allowed
 from reference.backprop import backprop
 from tests.test_hostile import jailed, project_hash
@@ -118,6 +119,15 @@ def test_misbehaving_net_gets_one_line_and_the_rest_runs(
     ran = [c for c in verdict.cases if c.ran and not c.findings]
     assert len(ran) == len(CASES) - failing - not_run
     assert all(c.passed for c in ran)
+
+
+def test_hang_is_stopped_by_the_per_call_limit() -> None:
+    verdict = check_conv_network(str(DATA / "hangs.py"), Limits(call_s=1.0))
+    line = verdict.line()
+    assert line.startswith("FAIL HANG (net): "), line
+    assert "backprop(x, y) did not return within 1 s" in line and "[s1p0_tanh]" in line, line
+    assert len(verdict.not_run) == len(CASES) - 2, line
+    assert verdict.cases[0].passed, line
 
 
 def test_missing_classes_are_a_load_finding() -> None:
@@ -220,7 +230,6 @@ def test_conv_mutants_in_the_self_test_table() -> None:
     """The no-argument self-test lists the conv network and every conv mutant, each as
     intended."""
     from checker.cli import conv_self_test
-    from checker.usage import Limits
 
     assert conv_self_test(Limits())
 
@@ -233,8 +242,6 @@ def test_a_mutant_the_checker_misnames_fails_the_self_test(monkeypatch: pytest.M
     first = list_conv_mutants()[0]
     wrong = dataclasses.replace(first, intended=(first.intended[0], "conv 9", first.intended[2]))
     monkeypatch.setattr(cli, "list_conv_mutants", lambda: [wrong])
-    from checker.usage import Limits
-
     assert not cli.conv_self_test(Limits())
 
 
