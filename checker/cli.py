@@ -13,7 +13,9 @@ never reaches this stdout, so every verdict line starts a line; under a failing 
 line per further cause. ``--cost`` checks with other costs than the class offers; ``--2to3``
 checks a Python 3 copy of a Python 2 file (:mod:`checker.python2`). ``--layers FILE.py`` checks
 a file's conv and max-pool layer functions instead, as course assignments write them
-(:mod:`checker.layer_check`), under the same limits and isolation. ``--results`` is removed
+(:mod:`checker.layer_check`), and ``--conv-network FILE.py`` a network3-style conv network
+(:mod:`checker.conv_check`), under the same limits and isolation; the self-test runs the conv
+network's mutants too (:mod:`checker.mutants.conv_catalogue`). ``--results`` is removed
 when the run starts and written whole when it ends: a run that dies leaves no results file
 behind.
 """
@@ -27,14 +29,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from checker.architectures import RANDOM_COUNT
+from checker.conv_check import check_conv_network
 from checker.isolation import NAMESPACES, Level, level
 from checker.layer_check import check_layers
 from checker.layer_verdict import LayerVerdict
 from checker.mutants import CORRECT, Mutant, list_mutants
+from checker.mutants.conv_catalogue import CORRECT_CONV, ConvMutant, list_conv_mutants
 from checker.python2 import converted
 from checker.quoting import quoted
 from checker.run import Options, check_spec
-from checker.usage import CLI_FLAGS, OPTIONS, ConfigurationError, limits
+from checker.usage import CLI_FLAGS, OPTIONS, ConfigurationError, Limits, limits
 from checker.verdict import Verdict
 from reference.costs import COSTS
 from suite import results
@@ -103,6 +107,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "cache) -> dx, samples first; with :NAME, those of the object NAME in it",
     )
     parser.add_argument(
+        "--conv-network",
+        action="append",
+        metavar="FILE.py[:NAME]",
+        help="check the convolutional network of FILE.py (repeatable), network3.py's classes "
+        "in NumPy: ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer and NAME (default Network), "
+        "whose backprop(x, y) on a mini-batch returns (nabla_b, nabla_w), one array per layer",
+    )
+    parser.add_argument(
         "--require-isolation",
         action="store_true",
         help="exit 2 unless the kernel's isolation is available (what an autograder sets)",
@@ -139,8 +151,10 @@ def run(args: argparse.Namespace) -> int:
     given = limits(lambda option: getattr(args, option.field))
     options = Options(given, args.strict, costs, tails=args.tails)
     layer_verdicts = [report_layers(spec, args) for spec in args.layers or []]
+    layer_verdicts += [report_layers(spec, args, conv=True) for spec in args.conv_network or []]
     verdicts: list[Verdict] = []
     expected: list[str] = []
+    conv_ok = True
     if args.impl:
         for spec in args.impl:
             verdict = check_one(spec, args, options)
@@ -152,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
             print_output(verdict)
             if args.cases:
                 print_cases(verdict)
-    elif not args.layers:  # nothing named: the mutation self-test
+    elif not layer_verdicts:  # nothing named: the mutation self-test
         mutants = CORRECT + list_mutants()
         verdicts = [
             check_spec(m.spec, args.random_count, args.random_seed, options, name=m.name)
@@ -164,15 +178,20 @@ def run(args: argparse.Namespace) -> int:
             for verdict in verdicts:
                 print(verdict.line())
                 print_cases(verdict)
+        conv_ok = conv_self_test(given)
     if args.results:
         write(Path(args.results), verdicts, expected, args, isolated, layer_verdicts)
     as_expected = all(v.label == e for v, e in zip(verdicts, expected, strict=True))
+    if not (args.impl or layer_verdicts) and not conv_ok:
+        return 1
     return 0 if as_expected and all(v.passed for v in layer_verdicts) else 1
 
 
-def report_layers(spec: str, args: argparse.Namespace) -> LayerVerdict:
-    """One file's layer functions: the verdict line, a line per further cause, its output."""
-    verdict = check_layers(spec, limits(lambda option: getattr(args, option.field)))
+def report_layers(spec: str, args: argparse.Namespace, conv: bool = False) -> LayerVerdict:
+    """One file's layer functions (``conv``: its conv network): the verdict line, a line per
+    further cause, its output."""
+    check = check_conv_network if conv else check_layers
+    verdict = check(spec, limits(lambda option: getattr(args, option.field)))
     print(verdict.line(), flush=True)
     for line in verdict.cause_lines():
         print(f"    {line}")
@@ -181,6 +200,43 @@ def report_layers(spec: str, args: argparse.Namespace) -> LayerVerdict:
         for case in verdict.cases:
             print(f"    {case.line()}")
     return verdict
+
+
+def intended(mutant: ConvMutant, verdict: LayerVerdict) -> bool:
+    """Whether a conv network got its intended (label, layer, cause phrase): its headline's."""
+    label, layer, phrase = mutant.intended
+    if label == "PASS":
+        return verdict.passed
+    causes = verdict.causes()
+    if not causes:
+        return False
+    finding = causes[0][2]
+    return (finding.label, finding.layer) == (label, layer) and phrase in finding.cause
+
+
+def conv_self_test(given: Limits) -> bool:
+    """The conv network's correct net and every mutant of its catalogue, one row each: the
+    intended heading and cause phrase against the verdict's headline. True when all agree."""
+    mutants = [CORRECT_CONV, *list_conv_mutants()]
+    rows = [["", "conv network", "expected", "found", "planted bug"]]
+    agree = []
+    for mutant in mutants:
+        verdict = check_conv_network(mutant.spec, given, name=mutant.name)
+        causes = verdict.causes()
+        found = f"{causes[0][2].heading}: {causes[0][2].cause[:40]}" if causes else verdict.label
+        label, layer, phrase = mutant.intended
+        want = "PASS" if label == "PASS" else f"{label} ({layer}): {phrase}"
+        agree.append(intended(mutant, verdict))
+        what = mutant.description if label != "PASS" else "(correct implementation)"
+        rows.append(["ok" if agree[-1] else "MISSED", mutant.name, want, found, what])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    lines.append(
+        f"{sum(agree)} of {len(agree)} conv networks as intended ({len(agree) - 1} mutants)"
+    )
+    print("\n" + "\n".join(lines))
+    return all(agree)
 
 
 def check_one(spec: str, args: argparse.Namespace, options: Options) -> Verdict:
@@ -277,9 +333,10 @@ def write(
             fields = case.as_dict() | {"expected": want, "as_expected": judged}
             rec = results.verdict_record(verdict.impl, fields, case.arch)
             records.append((f"{verdict.impl}[{case.case}]", rec))
-    for layers in layer_verdicts:  # one record per file of layer functions, its cases inside
+    for layers in layer_verdicts:  # one record per file of layer functions (or conv network)
+        kind = "conv" if layers.outputs == "gradient" else "layers"
         records.append(
-            (f"layers:{layers.impl}", results.verdict_record(layers.impl, layers.as_dict()))
+            (f"{kind}:{layers.impl}", results.verdict_record(layers.impl, layers.as_dict()))
         )
     env = results.run_environment(args.random_seed, args.random_count)
     env |= {"isolation": isolated.name, "isolation_detail": isolated.detail}

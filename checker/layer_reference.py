@@ -109,12 +109,9 @@ def _conv(case: ConvCase, arrays: CaseArrays) -> dict[str, Expected]:
         )
     ]
     h_out, w_out = case.out_hw
-    padded = pad_maps(x, case.pad)
     if case.stride > 1:
         dx.append(Variant("stride ignored", *dx_of(dataclasses.replace(layer, stride=1), w)))
-        seen = padded[:, : h_out + case.hh - 1, : w_out + case.ww - 1]
-        unstrided = dataclasses.replace(layer, stride=1, padding=0, in_shape=seen.shape[:3])
-        dw.append(Variant("stride ignored", *dw_of(unstrided, seen)))
+        dw.append(Variant("stride ignored", *dw_of(*stride_ignored_input(layer, x))))
     if case.pad:
         dx.append(
             Variant(
@@ -122,12 +119,10 @@ def _conv(case: ConvCase, arrays: CaseArrays) -> dict[str, Expected]:
                 *dx_of(dataclasses.replace(layer, padding=0), w),
             )
         )
-        p2 = 2 * case.pad
-        ends = np.pad(x, ((0, 0), (0, p2), (0, p2), (0, 0)))
-        unpadded = dataclasses.replace(layer, padding=0, in_shape=ends.shape[:3])
         dw.append(
             Variant(
-                "padding ignored: windows taken from x, not the padded x", *dw_of(unpadded, ends)
+                "padding ignored: windows taken from x, not the padded x",
+                *dw_of(*padding_ignored_input(layer, x)),
             )
         )
     right_db = n * layer.bias_gradient(dout)[:, 0]
@@ -167,29 +162,47 @@ def _pool(case: PoolCase, arrays: CaseArrays) -> dict[str, Expected]:
         dout, seen, np.ones_like(seen), k, 1
     )
     dx = [
-        Variant("δ routed to every tied maximum", course(_route_ties(x, dout, k, s)), scales["dx"]),
+        Variant("δ routed to every tied maximum", course(route_ties(x, dout, k, s)), scales["dx"]),
         Variant(
             "δ routed to the last of tied maxima (the reference, like torch and XLA, routes it to "
             "the first in row-major order)",
-            course(_route(x, dout, k, s, _last_positions(x, k, s))),
+            course(route(x, dout, k, s, last_positions(x, k, s))),
             scales["dx"],
         ),
         Variant(
             "δ of overlapping windows overwritten, not summed",
-            course(_route(x, dout, k, s, max_pool_positions(x, k, s), overwrite=True)),
+            course(route(x, dout, k, s, max_pool_positions(x, k, s), overwrite=True)),
             scales["dx"],
         ),
         Variant("stride ignored", course(unstrided), scales["dx"]),
     ]
     forward = [
         Variant(
-            "the mean of each window, not its maximum", course(_window_mean(x, k, s)), scales["out"]
+            "the mean of each window, not its maximum", course(window_mean(x, k, s)), scales["out"]
         )
     ]
     return {
         "out": Expected(out, scales["out"], _differing(forward, out)),
         "dx": Expected(right, scales["dx"], _differing(dx, right)),
     }
+
+
+def stride_ignored_input(layer: Conv, a_prev: Array) -> tuple[Conv, Array]:
+    """What BP4 reads when it steps by 1 where the layer steps by s: the padded input's first
+    H' + k_h − 1 rows and W' + k_w − 1 columns, under a stride-1, unpadded copy of the layer
+    (its ``weight_gradient`` on them is the bug's ∂C/∂w)."""
+    _, h_out, w_out = layer.out_shape
+    k_h, k_w = layer.kernel_size
+    seen = pad_maps(a_prev, layer.padding)[:, : h_out + k_h - 1, : w_out + k_w - 1]
+    return dataclasses.replace(layer, stride=1, padding=0, in_shape=seen.shape[:3]), seen
+
+
+def padding_ignored_input(layer: Conv, a_prev: Array) -> tuple[Conv, Array]:
+    """What BP4 reads when it takes its windows from the input, not the padded input: the input
+    with the 2p zeros at its ends, under an unpadded copy of the layer."""
+    p2 = 2 * layer.padding
+    ends = np.pad(a_prev, ((0, 0), (0, p2), (0, p2), (0, 0)))
+    return dataclasses.replace(layer, padding=0, in_shape=ends.shape[:3]), ends
 
 
 def _differing(variants: list[Variant], right: Array) -> tuple[Variant, ...]:
@@ -199,14 +212,14 @@ def _differing(variants: list[Variant], right: Array) -> tuple[Variant, ...]:
     )
 
 
-def _last_positions(x: Array, k: int, s: int) -> Array:
+def last_positions(x: Array, k: int, s: int) -> Array:
     """Each window's maximum, the last in row-major order where several tie: u·k + v."""
     patches = windows(x, (k, k), s)
     flat = patches.reshape(*patches.shape[:4], k * k)[..., ::-1]
     return k * k - 1 - flat.argmax(axis=-1)
 
 
-def _route(x: Array, dout: Array, k: int, s: int, at: Array, overwrite: bool = False) -> Array:
+def route(x: Array, dout: Array, k: int, s: int, at: Array, overwrite: bool = False) -> Array:
     """Each window's δ to the position ``at`` names (u·k + v), summed, or with ``overwrite``
     assigned window after window in row-major order (the later window wins)."""
     routed = np.zeros_like(x)
@@ -223,7 +236,7 @@ def _route(x: Array, dout: Array, k: int, s: int, at: Array, overwrite: bool = F
     return routed
 
 
-def _route_ties(x: Array, dout: Array, k: int, s: int) -> Array:
+def route_ties(x: Array, dout: Array, k: int, s: int) -> Array:
     """Each window's δ to every entry equal to its maximum."""
     routed = np.zeros_like(x)
     _, h_out, w_out, _ = dout.shape
@@ -237,5 +250,5 @@ def _route_ties(x: Array, dout: Array, k: int, s: int) -> Array:
     return routed
 
 
-def _window_mean(x: Array, k: int, s: int) -> Array:
+def window_mean(x: Array, k: int, s: int) -> Array:
     return windows(x, (k, k), s).mean(axis=(4, 5))

@@ -1,11 +1,13 @@
 """What the checker says about a learner's layer functions: findings per case, one verdict.
 
 A finding names the equation and the layer it breaks — FORWARD (out), BP2 (dx), BP3 (db), BP4
-(dw), of ``conv`` or ``max-pool`` — and, where a classic bug's answer matches, the cause ("BP2
-(conv): kernel not flipped"); or what is wrong with the form of what came back (INTERFACE,
-SHAPE, NONFINITE, CRASH, MEMORY, HANG, as for a network: :mod:`checker.verdict`). Each output
-of a case is judged on its own, so a case may hold several findings. :data:`LABELS` is the order
-in which the headline is chosen: the earliest equation, then the most basic fault of form.
+(dw), of ``conv`` or ``max-pool``; for a conv network (:mod:`checker.conv_check`) also BP1, and
+the layer numbered, ``conv 1``, ``pool 2``, ``dense 3`` — and, where a classic bug's answer
+matches, the cause ("BP2 (conv): kernel not flipped"); or what is wrong with the form of what
+came back (INTERFACE, SHAPE, NONFINITE, CRASH, MEMORY, HANG, as for a network:
+:mod:`checker.verdict`). Each output of a case is judged on its own, so a case may hold several
+findings. :data:`LABELS` is the order in which the headline is chosen: the earliest equation,
+then the most basic fault of form.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from checker.causes import cause
 from checker.quoting import visible
 from checker.verdict import FORMS
 
-EQUATIONS = ("FORWARD", "BP2", "BP3", "BP4")
+EQUATIONS = ("FORWARD", "BP1", "BP2", "BP3", "BP4")
 LABELS = EQUATIONS + FORMS
 #: The equation each output is judged by.
 EQUATION_OF = {"out": "FORWARD", "dx": "BP2", "db": "BP3", "dw": "BP4"}
@@ -69,6 +71,7 @@ class LayerCaseVerdict:
     findings: tuple[LayerFinding, ...] = ()
     ran: bool = True
     precision: str = "float64"  # the coarsest dtype its outputs came in, and were judged at
+    subject: str = ""  # what a pass says agrees; "" for the layer's outputs
 
     @property
     def passed(self) -> bool:
@@ -80,9 +83,8 @@ class LayerCaseVerdict:
             return f"NOT RUN [{self.case}]: {why}"
         if not self.findings:
             at = f" at {self.precision} precision" if self.precision != "float64" else ""
-            return (
-                f"PASS [{self.case}]: the {self.layer} layer's outputs agree with the reference{at}"
-            )
+            subject = self.subject or f"the {self.layer} layer's outputs"
+            return f"PASS [{self.case}]: {subject} agree with the reference{at}"
         return (
             "; ".join(f"FAIL {f.heading}: {f.message}" for f in self.findings) + f" [{self.case}]"
         )
@@ -108,6 +110,7 @@ class LayerVerdict:
     load_failure: LayerFinding | None = None
     notes: tuple[str, ...] = ()
     output: str = ""  # the end of what the learner's code printed (shown on failure)
+    outputs: str = "output"  # what a pass says agrees: each "output" (layer functions), "gradient"
 
     @property
     def failures(self) -> list[LayerCaseVerdict]:
@@ -158,7 +161,7 @@ class LayerVerdict:
             coarse = sorted({c.precision for c in self.cases} - {"float64"})
             at = f" at {', '.join(coarse)} precision" if coarse else ""
             return (
-                f"PASS {shown}: every output agrees with the reference{at} on "
+                f"PASS {shown}: every {self.outputs} agrees with the reference{at} on "
                 f"{len(self.cases)} cases ({counted}){notes}"
             )
         causes = self.causes()

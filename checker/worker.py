@@ -4,7 +4,8 @@ Started by :mod:`checker.sandbox` as a fresh interpreter in a session of its own
 address-space, CPU-time and file-size limits first, then imports NumPy and the learner's file, and
 serves requests: construct a network, call ``backprop`` on samples, ``update_mini_batch``,
 ``total_cost``; or call a learner's layer functions (``conv_forward`` …), keeping each forward's
-cache here by a name the checker gives, for the backward call that takes it. Requests come on one
+cache here by a name the checker gives, for the backward call that takes it; or build a learner's
+convolutional network from network3.py's classes and call its ``backprop``. Requests come on one
 descriptor and replies go out on another (never stdout, which with stderr goes to a file). A reply
 carries arrays, or the exception's type, message and the learner's own frame; what the learner
 returns is described, never judged, here: the checker judges. Before each call into the learner's
@@ -81,6 +82,8 @@ MAX_ITEMS = 1000
 MAX_TEXT = 500
 #: The optional methods whose signatures the checker is told.
 OPTIONAL = ("update_mini_batch", "total_cost")
+#: network3.py's layer classes, which a conv network's module must define.
+CONV_NET_CLASSES = ("ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer")
 
 Arrays = list[np.ndarray[Any, Any]]
 
@@ -103,6 +106,8 @@ class Worker:
         self.files: list[Path] = []
         self.functions: dict[str, Any] = {}
         self.caches: dict[str, Any] = {}  # layer functions' caches, by the checker's names
+        self.classes: dict[str, Any] = {}  # a conv network's classes, by network3.py's names
+        self.module: Any = None
 
     # --- the requests -------------------------------------------------------------------------
 
@@ -281,6 +286,99 @@ class Worker:
             return {"kind": _kind(result)}
         return {"results": [_element(r, out) for r in result], "_arrays": out}
 
+    def load_conv_net(self, path: str, name: str) -> dict[str, Any]:
+        """Import the file and find network3.py's classes in it: ``name`` (the network),
+        ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer; and which of the activations ``sigmoid``
+        and ``tanh`` the module defines, and whether ConvPoolLayer takes ``stride`` and
+        ``padding``."""
+        module = self._import(path)
+        if isinstance(module, dict):
+            return module
+        file = Path(path)
+        found = {n: getattr(module, n, None) for n in (name, *CONV_NET_CLASSES)}
+        missing = [n for n, c in found.items() if not isinstance(c, type)]
+        if missing:
+            classes = sorted(k for k, v in vars(module).items() if isinstance(v, type))
+            listed = ", ".join(classes[:20]) or "none"
+            return _load_error(
+                f"{file.name} has no class {', '.join(missing)} (classes found: {listed})"
+            )
+        if not callable(getattr(found[name], "backprop", None)):
+            return _load_error(
+                f"{name} has no method backprop(x, y) returning (nabla_b, nabla_w), one array per "
+                "layer each"
+            )
+        kinds: dict[str, type] = {n: c for n, c in found.items() if isinstance(c, type)}
+        self.classes = kinds | {"Network": kinds[name]}
+        self.module = module
+        self.files = [f for c in kinds.values() for f in _source_files(c)]
+        keywords = _parameters(kinds["ConvPoolLayer"])
+        return {
+            "activations": [a for a in ("sigmoid", "tanh") if callable(getattr(module, a, None))],
+            "keywords": [k for k in ("stride", "padding") if k in keywords],
+            "takes_batch": len(_parameters(kinds[name])) >= 2,
+        }
+
+    def conv_backprop(
+        self,
+        layers: list[dict[str, Any]],
+        activation: str,
+        image: list[int],
+        seed: int,
+        arrays: Arrays,
+    ) -> dict[str, Any]:
+        """Build the layers and ``Network(layers[, mini_batch_size])``, set each layer's ``w``
+        and ``b`` (network3's names) to the arrays sent, then ``backprop(x, y)`` on the
+        mini-batch (x: images (m, C, H, W), y: labels (m,)). The constructor's own shapes of w
+        and b come back with the result (the checker reads them)."""
+        np.random.seed(seed)  # noqa: NPY002 — the learner's constructors may draw from it
+        random.seed(seed)
+        built = self.call("constructing the layers", self._conv_layers, layers, activation, image)
+        net_cls = self.classes["Network"]
+        args = [built, image[0]] if len(_parameters(net_cls)) >= 2 else [built]
+        net = self.call("constructing the network", net_cls, *args, label="INTERFACE")
+        shapes = self.call(
+            "reading each layer's w and b",
+            lambda: [[_shape_of(getattr(lay, n, None)) for n in ("w", "b")] for lay in built],
+            label="INTERFACE",
+        )
+        params, (x, y) = arrays[:-2], arrays[-2:]
+
+        def assign() -> None:
+            for lay, w, b in zip(built, params[0::2], params[1::2], strict=True):
+                lay.w, lay.b = w.copy(), b.copy()
+                if isinstance(getattr(lay, "params", None), list):
+                    lay.params = [lay.w, lay.b]
+
+        self.call("setting each layer's w and b", assign, label="INTERFACE")
+        out: Arrays = []
+        result = self.call("backprop(x, y)", net.backprop, x.copy(), y.copy())
+        return {"built": shapes, "result": _pair(result, out), "_arrays": out}
+
+    def _conv_layers(self, specs: list[dict[str, Any]], activation: str, image: list[int]) -> Any:
+        """network3.py's layers, each constructed as its signature reads (stride and padding
+        passed only where they are not 1 and 0)."""
+        fn = getattr(self.module, activation)
+        built = []
+        for spec in specs:
+            kind = spec["kind"]
+            if kind == "ConvPoolLayer":
+                defaults = (("stride", 1), ("padding", 0))
+                extra = {k: spec[k] for k, default in defaults if spec[k] != default}
+                layer = self.classes[kind](
+                    filter_shape=tuple(spec["filter_shape"]),
+                    image_shape=tuple(spec["image_shape"]),
+                    poolsize=tuple(spec["poolsize"]),
+                    activation_fn=fn,
+                    **extra,
+                )
+            elif kind == "FullyConnectedLayer":
+                layer = self.classes[kind](spec["n_in"], spec["n_out"], activation_fn=fn)
+            else:
+                layer = self.classes[kind](spec["n_in"], spec["n_out"])
+            built.append(layer)
+        return built
+
     # --- calling the learner's code -----------------------------------------------------------
 
     def set_params(self, params: Arrays, layers: int) -> None:
@@ -361,6 +459,21 @@ def _signature(method: Any) -> dict[str, Any] | None:
         except TypeError:
             pass
     return {"text": str(sig)[:MAX_TEXT], "accepts": accepts}
+
+
+def _shape_of(value: Any) -> list[int] | None:
+    """An array's shape as a list; None for what has none (no attribute, not an array)."""
+    if value is None:
+        return None
+    return [int(n) for n in np.shape(value)]
+
+
+def _parameters(cls: type) -> list[str]:
+    """The names of the parameters the class's constructor takes (none if they cannot be read)."""
+    try:
+        return list(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return []
 
 
 def _kind(value: Any) -> str:

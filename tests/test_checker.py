@@ -21,6 +21,7 @@ from checker.diagnosis import diagnose_sample
 from checker.load import DEFAULT_CLASS, split_spec
 from checker.mutants import CORRECT, list_mutants
 from checker.mutants import catalogue as mutants
+from checker.mutants.conv_catalogue import list_conv_mutants
 from checker.run import Options, check_spec
 from checker.usage import Limits
 from checker.verdict import EQUATIONS
@@ -359,12 +360,14 @@ def test_the_catalogue_table_and_its_results_records(tmp_path, capsys):
     assert cli.main(["--random-count", "1", "--results", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     rows = [line for line in out if line.startswith(("ok ", "MISSED "))]
-    assert len(rows) == len(CORRECT) + len(list_mutants())
+    dense, conv = len(CORRECT) + len(list_mutants()), 1 + len(list_conv_mutants())
+    assert len(rows) == dense + conv  # the conv networks' table follows the dense one
     assert all(row.startswith("ok ") for row in rows)
-    assert out[-1].startswith(f"{len(rows)} of {len(rows)} as expected")
+    assert f"{dense} of {dense} as expected" in "\n".join(out)
+    assert out[-1].startswith(f"{conv} of {conv} conv networks as intended")
     records = parts.load(path)["records"]
     overall = [r for r in records if r["kind"] == "verdict" and r["arch"] is None]
-    assert len(overall) == len(rows) and all(r["as_expected"] for r in overall)
+    assert len(overall) == dense and all(r["as_expected"] for r in overall)
     assert {r["expected"] for r in overall} == {"PASS", *EQUATIONS}
     per_case = [r for r in records if r["arch"] is not None]
     assert per_case and all({"label", "layer", "message", "line"} <= r.keys() for r in per_case)
