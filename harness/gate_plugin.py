@@ -10,9 +10,11 @@ split over machines (pytest-split). It uses only pytest's and pytest-xdist's pub
 from __future__ import annotations
 
 import gc
+import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ from suite.architectures import (
 )
 from suite.options import GROUP, add_case_options, check_case_options
 from suite.recording import RECORDER
-from suite.results import read_records
+from suite.results import Record, Tally, by_dtype_and_oracle
 
 GATE_MARK = "gate"
 #: The gate test's parameter: an architecture and its planned comparisons (tests/test_gate.py).
@@ -291,9 +293,9 @@ class Recorder:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.records: list[tuple[str, dict[str, Any]]] = []
         self.buffer: dict[str, list[tuple[str, str]]] = {}  # test (node id): (record id, JSON)
-        self.data: dict[str, Any] | None = None  # the run's results, assembled at the end
+        self.env: dict[str, Any] = {}  # the run's environment, assembled at the end
+        self.counts: GateCounts | None = None  # its records counted, at the end
         path = config.getoption("--results")
         self.given = bool(path)  # else the parts go to a temporary folder, for the summary only
         workerinput = getattr(config, "workerinput", {})
@@ -342,24 +344,27 @@ class Recorder:
             return
         if self.path is None:
             return
-        # The records read back live until the process ends: no full collection walks them
-        # again (for the soak's 520,000, each took seconds, the tests finished and a core idle).
-        self.collector = self.collector or (gc.get_threshold(), gc.isenabled())
-        gc.disable()
         folder = parts.folder(self.path)
-        data, lines = parts.assemble_with_text(folder)
-        self.data = data
-        env = data["environment"]
+        env, lines = parts.assemble_text(folder)
         counts = env.pop("counts", {})
         shard = self.shard(counts)
         if shard:
             env["shard"] = shard
-        self.records = [(r.pop("test"), r) for r in data["records"]]
+        self.env = env
         if self.given:
             results.write_lines(self.path, lines, env)
             shutil.rmtree(folder, ignore_errors=True)
         else:
             shutil.rmtree(self.path.parent, ignore_errors=True)
+        # Counted as read, each record dropped once counted (kept only for the per-oracle table
+        # of a run without --results), with no collection walking them meanwhile.
+        enabled = gc.isenabled()
+        gc.disable()
+        self.counts = GateCounts(keep=not self.given)
+        for _, text in lines:
+            self.counts.add(Record.from_dict(json.loads(text)))
+        if enabled:
+            gc.enable()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         restore_collector(self.collector)
@@ -374,27 +379,54 @@ class Recorder:
         return {"group": group, "splits": int(splits), **counts}
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        gate = [{"test": t, **r} for t, r in self.records if r.get("kind") != "verdict"]
-        if not gate:
+        counted = self.counts
+        if counted is None or not counted.comparisons:
             return
-        counted = read_records(gate)
-        failed = sum(r.failed() for r in counted)
-        known = sum(r.known_bug is not None and not r.failed() for r in counted)
-        declined = sum(r.kind == "not_applicable" for r in counted)
-        passed = len(counted) - failed - known - declined
-        terminalreporter.write_line(
-            f"cross-validation gate: {len(counted)} comparisons, {passed} passed, "
-            f"{failed} failed, {declined} not applicable"
-            + (f", {known} known upstream bugs (strict xfail)" if known else "")
-        )
+        terminalreporter.write_line(counted.line())
         if self.config.getoption("--margins"):
-            from harness.margins import margin_table
+            from harness.margins import margin_table_of
 
-            terminalreporter.write_line(margin_table(counted))
-        incomplete = parts.incomplete_line(self.data["environment"]) if self.data else None
+            terminalreporter.write_line(margin_table_of(counted.tallies))
+        incomplete = parts.incomplete_line(self.env)
         if incomplete:
             terminalreporter.write_line(incomplete)
         if self.given:  # nox -s report prints the table once, by harness.summary
             terminalreporter.write_line(f"per-oracle table: python -m harness.summary {self.path}")
         else:
-            terminalreporter.write_line(summary_table(counted))
+            terminalreporter.write_line(summary_table(counted.records))
+
+
+@dataclass
+class GateCounts:
+    """The gate's line and the margins' tallies, counted record by record as the results are
+    read back (checker verdicts are not comparisons: left out); the records themselves are kept
+    only with ``keep``."""
+
+    keep: bool
+    comparisons: int = 0
+    failed: int = 0
+    known: int = 0  # failing by a known upstream bug, as expected (strict xfail)
+    declined: int = 0  # not applicable
+    tallies: dict[tuple[str, str], Tally] = field(default_factory=dict)  # per (dtype, oracle)
+    records: list[Record] = field(default_factory=list)
+
+    def add(self, rec: Record) -> None:
+        if rec.kind == "verdict":
+            return
+        self.comparisons += 1
+        failed = rec.failed()
+        self.failed += failed
+        self.known += rec.known_bug is not None and not failed
+        self.declined += rec.kind == "not_applicable"
+        self.tallies.setdefault(by_dtype_and_oracle(rec), Tally()).add(rec)
+        if self.keep:
+            self.records.append(rec)
+
+    def line(self) -> str:
+        """``cross-validation gate: N comparisons, P passed, F failed, …``."""
+        passed = self.comparisons - self.failed - self.known - self.declined
+        return (
+            f"cross-validation gate: {self.comparisons} comparisons, {passed} passed, "
+            f"{self.failed} failed, {self.declined} not applicable"
+            + (f", {self.known} known upstream bugs (strict xfail)" if self.known else "")
+        )

@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from suite.results import Record, by_dtype_and_oracle, read_records, tally
+from suite.results import Record, Tally, by_dtype_and_oracle, read_records, tally
 
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
 
-def margin_rows(records: list[Record]) -> list[dict[str, Any]]:
+def margin_rows(records: Iterable[Record]) -> list[dict[str, Any]]:
     """One row per (dtype, oracle): counts, ratio quantiles and the worst case, resolution."""
+    return margin_rows_of(tally(records, by_dtype_and_oracle))
+
+
+def margin_rows_of(tallies: Mapping[tuple[str, str], Tally]) -> list[dict[str, Any]]:
+    """:func:`margin_rows` from the records' tallies per (dtype, oracle), already counted."""
     rows = []
-    for (dtype, oracle), t in sorted(tally(records, by_dtype_and_oracle).items()):
+    for (dtype, oracle), t in sorted(tallies.items()):
         r, res = np.array(t.ratios), np.array(t.resolutions)
         quantiles = np.quantile(r, QUANTILES).tolist() if len(r) else [np.nan] * len(QUANTILES)
         rows.append(
@@ -48,9 +54,14 @@ def margin_rows(records: list[Record]) -> list[dict[str, Any]]:
     return rows
 
 
-def margin_table(records: list[Record]) -> str:
+def margin_table(records: Iterable[Record]) -> str:
     """The rows as text, one line per (dtype, oracle), then each worst case's test id."""
-    rows = margin_rows(records)
+    return margin_table_of(tally(records, by_dtype_and_oracle))
+
+
+def margin_table_of(tallies: Mapping[tuple[str, str], Tally]) -> str:
+    """:func:`margin_table` from the records' tallies per (dtype, oracle)."""
+    rows = margin_rows_of(tallies)
     head = ["dtype", "oracle", "comparisons", "failed", "errors"]
     head += [f"p{100 * q:g}" for q in QUANTILES] + ["max ratio", "margin", "res p50", "blind"]
     head += ["excluded", "n/a nets"]

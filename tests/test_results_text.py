@@ -33,3 +33,22 @@ def test_joined_lines_read_as_the_dumped_records(tmp_path):
     assert [r["test"] for r in b["records"]] == ["t::a[1]", "t::b[2]"]  # sorted by test id
     assert b["schema"] == a["schema"] == results.SCHEMA
     assert dumped.read_text() == joined.read_text()  # one format, byte for byte
+
+
+def test_the_plugins_unparsed_assembly_keeps_what_the_parsed_one_keeps(tmp_path):
+    """parts.assemble_text (the plugin's: record lines not parsed) against assemble_with_text:
+    the same (test id, text) pairs and environment, for ids with commas and quotes, and for a
+    part cut short by a kill (a finished test, then one whose records were half written)."""
+    tricky = [('t::c[2-2-1_identity,sigmoid_m1-"q"]', {"kind": "error", "message": "x,y"})]
+    folder = parts.start(tmp_path / "results.json", {"random_seed": 3})
+    part = parts.Part(folder / "gw0.jsonl")
+    part.plan(["t::x", "t::y", "t::z"], selected=3)
+    part.done("t::x", [(test, record_line_json(rec)) for test, rec in RECORDS + tricky])
+    part.write(f'{parts.RECORD_START}"t::y[1]","kind":"comparison","ora')  # killed mid-record
+    part.close()
+    data, parsed = parts.assemble_with_text(folder)
+    env, unparsed = parts.assemble_text(folder)
+    assert unparsed == parsed
+    assert [test for test, _ in unparsed] == ["t::b[2]", "t::a[1]", tricky[0][0]]
+    assert env == data["environment"]
+    assert env["incomplete"]["not_reached"] == 2
