@@ -251,6 +251,30 @@ def all_matching(
     )
 
 
+def for_architecture(arch_id: str, bugs: Sequence[KnownBug] | None = None) -> tuple[KnownBug, ...]:
+    """The entries (of ``bugs``, default the project's file) that could explain a comparison of
+    the architecture ``arch_id``, whose ids all start ``<arch_id>-``: those with a pattern whose
+    literal start (up to its first wildcard) agrees with that. What :func:`all_matching` needs to
+    look at for the architecture's comparisons: the soak's 523,000 planned comparisons took 9 s
+    of every process's collection matched against every entry."""
+    head = f"{arch_id}-"
+
+    def could(pattern: str) -> bool:
+        literal = _LITERAL_START.match(pattern)
+        start = literal.group(0) if literal else ""
+        return start.startswith(head) if len(start) > len(head) else head.startswith(start)
+
+    return tuple(
+        bug
+        for bug in (_default() if bugs is None else bugs)
+        if any(could(pattern) for pattern in bug.cases)
+    )
+
+
+#: The start of an fnmatch pattern before its first wildcard (``*``, ``?``, ``[``).
+_LITERAL_START = re.compile(r"[^*?\[]*")
+
+
 def xfail_mark(
     comparison_id: str, oracle: str, bugs: Sequence[KnownBug] | None = None
 ) -> pytest.MarkDecorator | None:

@@ -38,7 +38,7 @@ from harness.cases import (
 from harness.gate_ids import comparison_id, malformed_id
 from harness.gate_plugin import gate_architectures, gate_dtype, gate_oracles, truth_architectures
 from oracles import NotApplicable
-from oracles.known_upstream import all_matching
+from oracles.known_upstream import KnownBug, all_matching, for_architecture
 from reference import QUANTITIES, Architecture, ArchitectureError
 from suite import results
 from suite.architectures import TRUTH_NOT_APPLICABLE
@@ -72,31 +72,36 @@ class GateArch:
 def plan(arch: Architecture, oracles: list[str], gate: bool, truth: bool) -> GateArch:
     """The comparisons of ``arch``: each oracle's against the reference if ``gate``, and the
     ground truth's (of the reference and of each oracle) if ``truth``."""
+    arch_id, malformed = arch.id, bool(arch.problems())
+    bugs = for_architecture(arch_id)  # the known bugs that could name one of its comparisons
     planned: list[Planned] = []
     for oracle in oracles if gate else []:
-        if arch.problems():  # a malformed entry: one comparison per oracle that fails
-            planned.append(Planned(malformed_id(arch.id, oracle), oracle, "all", 0))
+        if malformed:  # one comparison per oracle that fails
+            planned.append(Planned(malformed_id(arch_id, oracle), oracle, "all", 0))
             continue
         for quantity, layer in quantities(arch):
-            cid = comparison_id(arch.id, oracle, quantity, layer)
-            planned.append(explained(Planned(cid, oracle, quantity, layer), oracle))
+            cid = comparison_id(arch_id, oracle, quantity, layer)
+            planned.append(explained(Planned(cid, oracle, quantity, layer), oracle, bugs))
     for oracle in (None, *oracles) if truth else ():
         judge = truth_judge_id(oracle)
         for quantity, layer in quantities(arch):
-            cid = comparison_id(arch.id, judge, quantity, layer)
-            planned.append(explained(Planned(cid, judge, quantity, layer), oracle))
+            cid = comparison_id(arch_id, judge, quantity, layer)
+            planned.append(explained(Planned(cid, judge, quantity, layer), oracle, bugs))
     return GateArch(arch, tuple(planned))
 
 
-def explained(planned: Planned, oracle: str | None) -> Planned:
-    """``planned`` with the known upstream bugs whose cases name it (none for the reference): a
-    comparison against the reference as well as one against the truth, when a framework's own
-    rounding is beyond what the error model allows it (torch:bce-logits-jvp-tangent)."""
-    bugs = all_matching(planned.id, oracle) if oracle else ()
-    if not bugs:
+def explained(
+    planned: Planned, oracle: str | None, bugs: tuple[KnownBug, ...] | None = None
+) -> Planned:
+    """``planned`` with the known upstream bugs (of ``bugs``, default every entry) whose cases
+    name it (none for the reference): a comparison against the reference as well as one against
+    the truth, when a framework's own rounding is beyond what the error model allows it
+    (torch:bce-logits-jvp-tangent)."""
+    found = all_matching(planned.id, oracle, bugs) if oracle else ()
+    if not found:
         return planned
-    first = {"id": bugs[0].id, "url": bugs[0].url}
-    return replace(planned, known=tuple(b.reason for b in bugs), known_bug=first)
+    first = {"id": found[0].id, "url": found[0].url}
+    return replace(planned, known=tuple(b.reason for b in found), known_bug=first)
 
 
 def quantities(arch: Architecture) -> list[tuple[str, int]]:

@@ -190,3 +190,37 @@ def test_a_comparison_it_marks_fails_the_run_when_the_bug_is_fixed(
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-o", "addopts=")
     result.assert_outcomes(xfailed=1, failed=1)
     result.stdout.fnmatch_lines(["*XPASS(strict)*torch:x (no upstream issue yet): s*"])
+
+
+def test_the_entries_kept_for_an_architecture_explain_what_every_entry_explains():
+    """for_architecture (the gate's per-net shortlist) loses no match: over every comparison id
+    of the default gate's nets (known bugs' nets included) and of ids made to fit each entry's
+    patterns, the shortlist's matches are all the entries' matches."""
+    from harness.gate_ids import comparison_id
+    from oracles import ORACLES
+    from reference import QUANTITIES
+    from suite.architectures import CURATED, MAPS, TAILS, TRUTH_SAMPLE
+
+    judges = [*ORACLES, *(f"{o}~exact" for o in ORACLES)]
+    ids = {
+        arch.id: [
+            (comparison_id(arch.id, judge, quantity, layer), judge.removesuffix("~exact"))
+            for judge in judges
+            for quantity in QUANTITIES
+            for layer in range(2, 7)
+        ]
+        for arch in CURATED + TAILS + MAPS + TRUTH_SAMPLE
+    }
+    for bug in known_upstream.load(known_upstream.DEFAULT_PATH):
+        for pattern in bug.cases:  # an id the pattern names: its wildcards filled
+            concrete = pattern.replace("*", "delta").replace("?", "2")
+            arch_id = concrete.split(f"-{bug.oracles[0]}")[0]
+            ids.setdefault(arch_id, []).append((concrete, bug.oracles[0]))
+    matched = 0
+    for arch_id, comparisons in ids.items():
+        shortlist = known_upstream.for_architecture(arch_id)
+        for cid, oracle in comparisons:
+            every = known_upstream.all_matching(cid, oracle)
+            assert known_upstream.all_matching(cid, oracle, shortlist) == every, cid
+            matched += bool(every)
+    assert matched > 40  # the known bugs' own comparisons were among them
