@@ -34,7 +34,7 @@ from checker.conv_reference import (
     learner_batch,
     learner_params,
 )
-from checker.layer_check import visible_names
+from checker.layer_check import nonfinite_finding, visible_names
 from checker.layer_verdict import LayerCaseVerdict, LayerFinding, LayerVerdict
 from checker.replies import ACCEPTED, ACCEPTED_TEXT, accepted, coarsest, malformed, text
 from checker.sandbox import Child
@@ -310,11 +310,9 @@ def _arrays(
                 return LayerFinding(hint[0], layer, hint[1], what)
             return LayerFinding("SHAPE", layer, what)
         value = np.asarray(array, dtype=np.float64)
-        bad = np.argwhere(~np.isfinite(value))
-        if len(bad):
-            first = tuple(int(i) for i in bad[0])
-            what = f"{at} has {value[first]} at {first} ({len(bad)} of {value.size} not finite)"
-            return LayerFinding("NONFINITE", layer, what)
+        nonfinite = nonfinite_finding(value, at, layer)
+        if nonfinite is not None:
+            return nonfinite
         dtypes.append(str(array.dtype))
         out[k] = value
     return [out[k] for k in range(1, count + 1)]

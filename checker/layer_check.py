@@ -230,11 +230,9 @@ def _judge_output(
             return LayerFinding(label, layer, hint, what)
         return LayerFinding("SHAPE", layer, what)
     value = np.asarray(received, dtype=np.float64)
-    bad = np.argwhere(~np.isfinite(value))
-    if len(bad):
-        at = tuple(int(i) for i in bad[0])
-        what = f"{where} has {value[at]} at {at} ({len(bad)} of {value.size} elements not finite)"
-        return LayerFinding("NONFINITE", layer, what)
+    nonfinite = nonfinite_finding(value, where, layer)
+    if nonfinite is not None:
+        return nonfinite
     dtype = received.dtype
     dtypes.append(str(dtype))
     c = compare(want.value, value, layer_function_allowed(want.scale, dtype), **_where(output))
@@ -300,3 +298,14 @@ def _shape_cause(case: LayerCase, output: str, shape: tuple[int, ...]) -> str | 
     else:
         known = {"out": {(n, c, h - case.size + 1, w - case.size + 1): "stride ignored"}}
     return known.get(output, {}).get(shape)
+
+
+def nonfinite_finding(value: np.ndarray, where: str, layer: str) -> LayerFinding | None:
+    """NONFINITE naming the first NaN or infinity of a learner's array ``where`` and how many
+    there are; None when every element is finite."""
+    bad = np.argwhere(~np.isfinite(value))
+    if not len(bad):
+        return None
+    at = tuple(int(i) for i in bad[0])
+    what = f"{where} has {value[at]} at {at} ({len(bad)} of {value.size} elements not finite)"
+    return LayerFinding("NONFINITE", layer, what)
