@@ -23,11 +23,11 @@ import pytest
 from checker.conv_cases import CASES, ConvNetCase
 from checker.conv_check import check_conv_network, diagnose, layer_specs
 from checker.conv_reference import BUGS, NetGradients, case_data, expected, in_learner_layout
-from checker.layer_verdict import EQUATIONS
 from checker.mutants.conv_catalogue import CORRECT_CONV, ConvMutant, list_conv_mutants
 from checker.usage import Limits
 from errormodel.tolerances import bound_allowed
 from reference.backprop import backprop
+from tests.mutant_verdicts import assert_named_as_intended
 from tests.test_hostile import jailed, project_hash
 
 ROOT = Path(__file__).parent.parent
@@ -53,15 +53,8 @@ def test_float32_network_judged_at_float32() -> None:
 @pytest.mark.parametrize("mutant", list_conv_mutants(), ids=lambda m: m.name)
 def test_mutant_named_by_equation_layer_and_cause(mutant: ConvMutant) -> None:
     verdict = check_conv_network(mutant.spec, name=mutant.name)
-    label, layer, phrase = mutant.intended
-    causes = verdict.causes()
-    assert causes, verdict.line()
-    headline = causes[0][2]
-    assert (headline.label, headline.layer) == (label, layer), verdict.line()
-    assert phrase in headline.cause, verdict.line()
-    for _, _, finding in causes:  # every finding is an equation's, none a fault of form
-        assert finding.label in EQUATIONS, f"{finding.heading}: {finding.message}"
-    assert verdict.line().startswith(f"FAIL {label} ({layer}): {mutant.name}: ")
+    # every finding is an equation's, none a fault of form (one mutant is named by its equation)
+    assert_named_as_intended(verdict, mutant.name, mutant.intended, every_cause_a_known_bug=False)
 
 
 def test_every_kind_of_bug_has_a_mutant() -> None:

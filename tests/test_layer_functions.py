@@ -24,11 +24,11 @@ import pytest
 from checker.layer_cases import CASES, case_arrays
 from checker.layer_check import check_layers
 from checker.layer_reference import expected, maps
-from checker.layer_verdict import EQUATIONS
 from checker.mutants.layer_catalogue import CORRECT_LAYERS, LayerMutant, list_layer_mutants
 from checker.usage import Limits
 from errormodel.layer_functions import layer_function_allowed
 from reference.map_equations import max_pool_ties
+from tests.mutant_verdicts import assert_named_as_intended
 from tests.test_hostile import jailed, project_hash
 
 ROOT = Path(__file__).parent.parent
@@ -47,17 +47,8 @@ def test_correct_layer_functions_pass() -> None:
 @pytest.mark.parametrize("mutant", list_layer_mutants(), ids=lambda m: m.name)
 def test_mutant_named_by_equation_layer_and_cause(mutant: LayerMutant) -> None:
     verdict = check_layers(mutant.spec, name=mutant.name)
-    label, layer, phrase = mutant.intended
-    causes = verdict.causes()
-    assert causes, verdict.line()
-    _, _, headline = causes[0]
-    assert (headline.label, headline.layer) == (label, layer), verdict.line()
-    assert phrase in headline.cause, verdict.line()
     # every finding is an equation's, named by a known bug: no form faults, no unnamed mismatch
-    for _, _, finding in causes:
-        assert finding.label in EQUATIONS, verdict.line()
-        assert "≠" not in finding.cause, f"{finding.heading}: {finding.message}"
-    assert verdict.line().startswith(f"FAIL {label} ({layer}): {mutant.name}: ")
+    assert_named_as_intended(verdict, mutant.name, mutant.intended, every_cause_a_known_bug=True)
 
 
 def test_every_kind_of_bug_has_a_mutant() -> None:
